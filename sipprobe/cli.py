@@ -1,0 +1,236 @@
+"""Command line: wiring only. ``main(argv)`` returns an exit code; only ``console_main`` exits.
+
+Exit codes follow the monitoring-plugins convention: 0 OK, 1 WARNING (degraded),
+2 CRITICAL (bad), 3 UNKNOWN (could not decide, or a usage/setup error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from sipprobe import __version__
+from sipprobe.errors import SipProbeError, UsageError
+from sipprobe.models import ExitCode, RunReport
+from sipprobe.output import Progress, write_run_files
+from sipprobe.report.json_report import report_to_json
+from sipprobe.report.text import render_text
+from sipprobe.runner import run_scenario
+from sipprobe.scenario.loader import load_scenario
+from sipprobe.scenario.model import AccountSpec, CallStep, RegisterStep, Scenario, TlsSpec
+from sipprobe.signalling.uri import TRANSPORTS, parse_uri
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 3 (UNKNOWN), not 2 (CRITICAL)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="report format on stdout (default: text)")
+    parser.add_argument("--out", metavar="DIR", help="also write report.json, report.txt and "
+                        "sip.log into DIR")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _password_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password-env", metavar="NAME",
+                       help="environment variable holding the password (default: "
+                            "SIPPROBE_PASSWORD when it is set)")
+    group.add_argument("--password-file", metavar="FILE",
+                       help="file whose first line is the password")
+
+
+def _tls_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=TRANSPORTS,
+                        help="SIP transport (default: from the URI, else udp)")
+    parser.add_argument("--ca-file", metavar="FILE", help="trust this CA for TLS")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="do not verify the TLS certificate (evidence is weaker)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sipprobe", description="SIP signalling and media demarcation probe.")
+    parser.add_argument("--version", action="version", version=f"sipprobe {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a scenario file")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--var", action="append", default=[], metavar="KEY=VALUE",
+                     help="value for ${KEY} in the scenario (repeatable)")
+    _output_options(run)
+
+    options = commands.add_parser("options", help="send one SIP OPTIONS ping")
+    options.add_argument("uri", help="target, e.g. sip:pbx.example.com:5060")
+    options.add_argument("--timeout", type=float, default=5.0, metavar="S")
+    _tls_options(options)
+    _output_options(options)
+
+    call = commands.add_parser("call", help="one test call, no scenario file needed")
+    call.add_argument("uri", help="who to call, e.g. sip:echo@pbx.example.com")
+    call.add_argument("--duration", type=float, default=5.0, metavar="S",
+                      help="seconds to hold the call once answered (default 5)")
+    call.add_argument("--user", help="account user (and digest user unless --auth-user)")
+    call.add_argument("--auth-user", help="digest user name when it differs from --user")
+    call.add_argument("--registrar", metavar="URI", help="register here first (and unregister "
+                      "at the end); requests then go through it")
+    call.add_argument("--expect", type=int, default=200, metavar="CODE",
+                      help="final status that counts as success (default 200)")
+    call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
+    call.add_argument("--codec", action="append", metavar="NAME",
+                      help="codec to offer, in order (repeatable; default PCMU, PCMA)")
+    _password_options(call)
+    _tls_options(call)
+    _output_options(call)
+
+    responder = commands.add_parser("responder", help="answer calls: echo or tone, with RTCP")
+    responder.add_argument("--listen", default="127.0.0.1:5062", metavar="HOST:PORT")
+    responder.add_argument("--transports", default="udp,tcp",
+                           help="comma-separated: udp, tcp, tls (default udp,tcp)")
+    responder.add_argument("--mode", choices=("echo", "tone"), default="echo")
+    responder.add_argument("--ring-ms", type=int, default=0, help="ring before answering")
+    responder.add_argument("--auth-user", help="require digest auth with this user")
+    responder.add_argument("--realm", default="sipprobe")
+    responder.add_argument("--tls-cert", metavar="FILE")
+    responder.add_argument("--tls-key", metavar="FILE")
+    _password_options(responder)
+
+    demo = commands.add_parser("demo", help="start a responder on loopback and probe it")
+    _output_options(demo)
+
+    from sipprobe.analyze_cli import add_analyze_parser
+
+    add_analyze_parser(commands)
+    return parser
+
+
+def _variables(pairs: Sequence[str]) -> dict[str, str]:
+    variables = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var takes KEY=VALUE, got {pair!r}")
+        variables[key] = value
+    return variables
+
+
+def _emit(report: RunReport, args: argparse.Namespace) -> int:
+    if args.out:
+        write_run_files(report, Path(args.out))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(report))
+    return int(report.verdict.exit_code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, _variables(args.var))
+    with Progress(enabled=not args.quiet and args.format == "text") as progress:
+        report = run_scenario(scenario, progress.show)
+    return _emit(report, args)
+
+
+def _tls(args: argparse.Namespace) -> TlsSpec:
+    return TlsSpec(verify=not args.no_verify, ca_file=args.ca_file)
+
+
+def _options(args: argparse.Namespace) -> int:
+    from sipprobe.scenario.model import OptionsStep
+
+    target = parse_uri(args.uri)
+    transport = args.transport or target.transport
+    scenario = Scenario(name="options", service="sip-trunk",
+                        target=target.with_transport(transport), transport=transport,
+                        steps=(OptionsStep(timeout_s=args.timeout),), tls=_tls(args))
+    with Progress(enabled=not args.quiet and args.format == "text") as progress:
+        report = run_scenario(scenario, progress.show)
+    return _emit(report, args)
+
+
+def _call(args: argparse.Namespace) -> int:
+    callee = parse_uri(args.uri)
+    transport = args.transport or callee.transport
+    registrar = parse_uri(args.registrar) if args.registrar else None
+    target = (registrar or callee.with_user(None)).with_transport(transport)
+    account = None
+    if args.user:
+        password_env = args.password_env
+        if password_env is None and args.password_file is None and os.environ.get(
+                "SIPPROBE_PASSWORD"):
+            password_env = "SIPPROBE_PASSWORD"
+        account = AccountSpec(user=args.user, domain=callee.with_user(None).hostport(),
+                              auth_user=args.auth_user or args.user,
+                              password_env=password_env, password_file=args.password_file)
+    elif args.password_env or args.password_file:
+        raise UsageError("--password-env and --password-file need --user")
+    steps: list[RegisterStep | CallStep] = []
+    if registrar is not None:
+        if account is None:
+            raise UsageError("--registrar needs --user")
+        steps.append(RegisterStep())
+    steps.append(CallStep(to=str(callee.with_transport(transport)), duration_s=args.duration,
+                          answer_timeout_s=args.answer_timeout, expect_status=args.expect))
+    scenario = Scenario(name="call", service="sip-trunk", target=target, transport=transport,
+                        steps=tuple(steps), account=account, tls=_tls(args),
+                        codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"))
+    with Progress(enabled=not args.quiet and args.format == "text") as progress:
+        report = run_scenario(scenario, progress.show)
+    return _emit(report, args)
+
+
+def _responder(args: argparse.Namespace) -> int:
+    from sipprobe.responder_cli import serve_responder
+
+    return serve_responder(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sipprobe.demo import run_demo
+
+    with Progress(enabled=not args.quiet and args.format == "text") as progress:
+        report = run_demo(progress.show)
+    return _emit(report, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handlers = {"run": _run, "options": _options, "call": _call, "responder": _responder,
+                    "demo": _demo, "analyze": _analyze}
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return int(ExitCode.UNKNOWN)
+        return handlers[args.command](args)
+    except SipProbeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(ExitCode.UNKNOWN)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return int(ExitCode.UNKNOWN)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if os.environ.get("SIPPROBE_DEBUG"):
+            traceback.print_exc()
+        print(f"error: internal error: {exc!r} (set SIPPROBE_DEBUG=1 for the traceback; "
+              "please report it)", file=sys.stderr)
+        return int(ExitCode.UNKNOWN)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from sipprobe.analyze_cli import run_analyze_command
+
+    return run_analyze_command(args)
+
+
+def console_main() -> None:
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Result records shared by the signalling, verdict and report layers.
+
+All of them are frozen: a layer hands its results on and nobody edits them afterwards, so a
+report shows exactly what was measured. Units are part of field names (``_ms``, ``_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Any, Literal
+
+Direction = Literal["tx", "rx"]
+
+
+class ExitCode(IntEnum):
+    """Monitoring-plugins exit codes, shared by every command."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+class Quality(str, Enum):
+    """A verdict on one aspect of the service at the demarc."""
+
+    GOOD = "good"
+    DEGRADED = "degraded"
+    BAD = "bad"
+    UNKNOWN = "unknown"
+
+
+class Side(str, Enum):
+    """Which side of the demarc a finding points to."""
+
+    PLATFORM = "platform"
+    CUSTOMER_NETWORK = "customer-network"
+    CUSTOMER_EQUIPMENT = "customer-equipment"
+    UNKNOWN = "unknown"
+
+
+class Severity(str, Enum):
+    """How much a finding weighs in the verdict: critical -> bad, warning -> degraded."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class SipEvent:
+    """One SIP message sent or received, as it was on the wire (credentials redacted)."""
+
+    index: int
+    t_s: float  # seconds since the run started (monotonic clock)
+    direction: Direction
+    transport: str  # UDP, TCP, TLS (UDP6 etc. are folded into the address family of peer)
+    peer: str  # "addr:port" or "[v6addr]:port"
+    first_line: str
+    method: str  # request method, or the CSeq method of a response
+    status_code: int | None  # None for requests
+    call_id: str
+    cseq: int | None
+    text: str
+
+    @property
+    def is_request(self) -> bool:
+        return self.status_code is None
+
+
+@dataclass(frozen=True, slots=True)
+class RtcpSummary:
+    """Media figures from the SIP stack's own RTP receiver and the far end's RTCP reports.
+
+    ``rx_*`` are what the probe's receiver counted; ``tx_*`` are what the far end reported
+    about the probe's stream in its RTCP receiver reports. Both come from pjmedia, not from a
+    packet capture (that is the capture layer's job), so ``source`` says so.
+    """
+
+    source: str
+    rx_packets: int
+    rx_lost: int
+    rx_loss_pct: float | None
+    rx_jitter_mean_ms: float | None
+    rx_jitter_max_ms: float | None
+    tx_packets: int
+    tx_lost_reported: int | None
+    tx_jitter_reported_ms: float | None
+    rtt_ms: float | None
+    remote_rtp: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What one INVITE dialog did, measured from the signalling timeline."""
+
+    target: str
+    call_id: str
+    status_code: int | None
+    reason: str
+    answered: bool
+    trying_ms: float | None  # first INVITE sent -> first 100 Trying
+    pdd_ms: float | None  # first INVITE sent -> first 18x (post-dial delay)
+    answer_ms: float | None  # first INVITE sent -> 200 OK
+    challenge: int | None  # 401 or 407 when the platform asked for credentials
+    invite_retransmissions: int
+    early_media: bool
+    ringing: bool
+    hold_s: float | None  # 200 OK -> BYE
+    bye_ms: float | None  # BYE sent -> its final response
+    bye_status: int | None
+    hangup_by: Literal["probe", "remote"] | None
+    offered_codecs: tuple[str, ...]
+    codec: str | None
+    rtcp: RtcpSummary | None
+    streams: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def disconnect_reason(self) -> str:
+        return f"{self.status_code} {self.reason}" if self.status_code else self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """The outcome of one scenario step.
+
+    ``status_code`` is the final SIP status the target sent; ``origin`` tells whether that
+    status really came from the network or was made up by the local stack (a transport error
+    or timeout), which decides who a failure points at.
+    """
+
+    index: int
+    kind: Literal["options", "register", "call", "wait"]
+    name: str
+    ok: bool
+    status_code: int | None
+    reason: str
+    origin: Literal["network", "local", "none"]
+    timings_ms: dict[str, float]
+    detail: dict[str, Any]
+    expected_status: int | None = None
+    reachable: bool | None = None  # did the target send us any SIP at all in this step
+    call: CallResult | None = None
+    events: tuple[int, ...] = ()  # indexes into the run's SIP timeline
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing seen, with numbers, the side it points to and its evidence."""
+
+    severity: Severity
+    side: Side
+    area: Literal["messaging", "media"]
+    code: str  # stable machine name, e.g. "register-rejected"
+    summary: str
+    step: int | None = None
+    evidence: tuple[int, ...] = ()  # SIP timeline indexes
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    messaging: Quality
+    media: Quality
+    findings: tuple[Finding, ...]
+    summary: str
+
+    @property
+    def exit_code(self) -> ExitCode:
+        qualities = [q for q in (self.messaging, self.media) if q is not Quality.UNKNOWN]
+        if not qualities:
+            return ExitCode.UNKNOWN
+        if Quality.BAD in qualities:
+            return ExitCode.CRITICAL
+        if Quality.DEGRADED in qualities:
+            return ExitCode.WARNING
+        if self.messaging is Quality.UNKNOWN:
+            return ExitCode.UNKNOWN
+        return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """Everything one run produced: the input, what happened, and the verdict."""
+
+    scenario: str
+    service: str
+    target: str
+    transport: str
+    started_at: str  # ISO 8601 UTC
+    duration_s: float
+    steps: tuple[StepResult, ...]
+    timeline: tuple[SipEvent, ...]
+    verdict: Verdict
+    probe: dict[str, str] = field(default_factory=dict)
+    local_errors: tuple[str, ...] = ()
+
+    @property
+    def calls(self) -> tuple[CallResult, ...]:
+        return tuple(s.call for s in self.steps if s.call is not None)

@@ -1,0 +1,1 @@
+"""Turning a RunReport into text, JSON and files."""

@@ -1,0 +1,105 @@
+"""The run report as JSON (the contract in ``sipprobe/schema/report.schema.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sipprobe.models import CallResult, Finding, RunReport, SipEvent, StepResult
+
+SCHEMA_VERSION = "1.0"
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "severity": finding.severity.value,
+        "side": finding.side.value,
+        "area": finding.area,
+        "code": finding.code,
+        "summary": finding.summary,
+        "step": finding.step,
+        "evidence": {"sip_messages": list(finding.evidence)},
+    }
+
+
+def _call(call: CallResult) -> dict[str, Any]:
+    data = {
+        "target": call.target,
+        "call_id": call.call_id,
+        "status_code": call.status_code,
+        "reason": call.reason,
+        "answered": call.answered,
+        "trying_ms": call.trying_ms,
+        "pdd_ms": call.pdd_ms,
+        "answer_ms": call.answer_ms,
+        "challenge": call.challenge,
+        "invite_retransmissions": call.invite_retransmissions,
+        "ringing": call.ringing,
+        "early_media": call.early_media,
+        "hold_s": call.hold_s,
+        "bye_ms": call.bye_ms,
+        "bye_status": call.bye_status,
+        "hangup_by": call.hangup_by,
+        "offered_codecs": list(call.offered_codecs),
+        "codec": call.codec,
+        "rtcp": asdict(call.rtcp) if call.rtcp is not None else None,
+        "streams": list(call.streams),
+    }
+    return data
+
+
+def _step(step: StepResult) -> dict[str, Any]:
+    return {
+        "index": step.index,
+        "kind": step.kind,
+        "name": step.name,
+        "ok": step.ok,
+        "status_code": step.status_code,
+        "reason": step.reason,
+        "origin": step.origin,
+        "expected_status": step.expected_status,
+        "timings_ms": dict(step.timings_ms),
+        "detail": dict(step.detail),
+        "sip_messages": list(step.events),
+    }
+
+
+def _event(event: SipEvent) -> dict[str, Any]:
+    return {
+        "index": event.index,
+        "t_s": event.t_s,
+        "direction": event.direction,
+        "transport": event.transport,
+        "peer": event.peer,
+        "first_line": event.first_line,
+        "call_id": event.call_id,
+        "cseq": event.cseq,
+        "method": event.method,
+        "status_code": event.status_code,
+        "text": event.text,
+    }
+
+
+def report_to_json(report: RunReport) -> dict[str, Any]:
+    verdict = report.verdict
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": report.scenario,
+        "service": report.service,
+        "target": report.target,
+        "transport": report.transport,
+        "started_at": report.started_at,
+        "duration_s": report.duration_s,
+        "probe": dict(report.probe),
+        "exit_code": int(verdict.exit_code),
+        "verdict": {
+            "messaging": verdict.messaging.value,
+            "media": verdict.media.value,
+            "summary": verdict.summary,
+            "findings": [_finding(f) for f in verdict.findings],
+        },
+        "steps": [_step(s) for s in report.steps],
+        "calls": [_call(c) for c in report.calls],
+        "local_errors": list(report.local_errors),
+        "sip": [_event(e) for e in report.timeline],
+    }

@@ -1,0 +1,95 @@
+"""The run report for a terminal: steps, timings, the verdict and findings, at a glance."""
+
+from __future__ import annotations
+
+from sipprobe.models import CallResult, Finding, RunReport, StepResult
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
+
+
+def _result(step: StepResult) -> str:
+    mark = "ok  " if step.ok else "FAIL"
+    if step.kind == "wait":
+        return mark
+    if step.status_code is not None:
+        return f"{mark} {step.status_code} {step.reason}".rstrip()
+    return f"{mark} {step.reason or 'no response'}"
+
+
+def _timings(step: StepResult) -> str:
+    labels = {"rtt": "rtt", "trying": "100", "pdd": "18x", "answer": "200", "bye": "BYE",
+              "request_to_final": "final", "total": "total"}
+    return "  ".join(f"{labels.get(k, k)} {_ms(v)}" for k, v in step.timings_ms.items())
+
+
+def _call_lines(call: CallResult) -> list[str]:
+    lines = []
+    facts = [f"codec {call.codec}" if call.codec else "no media"]
+    if call.hold_s is not None:
+        facts.append(f"held {call.hold_s:.1f} s")
+    if call.hangup_by:
+        facts.append(f"hung up by {call.hangup_by}")
+    if call.challenge:
+        facts.append(f"challenged {call.challenge}")
+    if call.early_media:
+        facts.append("early media (183)")
+    lines.append("; ".join(facts))
+    rtcp = call.rtcp
+    if rtcp is not None:
+        loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp.rx_loss_pct is not None else "-"
+        jitter = f"{rtcp.rx_jitter_mean_ms:.2f} ms" if rtcp.rx_jitter_mean_ms is not None else "-"
+        far = ("far end reports " + (f"{rtcp.tx_lost_reported} lost" if rtcp.tx_lost_reported
+                                     is not None else "nothing yet"))
+        lines.append(f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
+                     f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}")
+    return lines
+
+
+def _step_lines(step: StepResult) -> list[str]:
+    lines = [f"  {step.index + 1:>2}  {step.name[:46]:<46}  {_result(step)}"]
+    timings = _timings(step)
+    if timings:
+        lines.append(f"      {timings}")
+    detail = step.detail
+    if step.kind == "options" and (detail.get("server") or detail.get("user_agent")):
+        lines.append(f"      server: {detail.get('server') or detail.get('user_agent')}")
+    if step.kind == "register" and step.ok and detail.get("action") == "register":
+        lines.append(f"      expires {detail.get('expires_s')} s; contacts: "
+                     f"{', '.join(detail.get('contacts') or []) or '-'}")
+    if step.call is not None:
+        lines.extend(f"      {line}" for line in _call_lines(step.call))
+    return lines
+
+
+def _finding_line(finding: Finding) -> str:
+    return f"  [{finding.severity.value}] {finding.side.value}: {finding.summary}"
+
+
+def render_text(report: RunReport) -> str:
+    verdict = report.verdict
+    lines = [
+        f"sipprobe {report.probe.get('version', '')}: scenario {report.scenario} "
+        f"({report.service}) -> {report.target} over {report.transport.upper()}",
+        f"started {report.started_at}, took {report.duration_s:.2f} s",
+        "",
+    ]
+    for step in report.steps:
+        lines.extend(_step_lines(step))
+    lines += [
+        "",
+        f"VERDICT  messaging {verdict.messaging.value.upper()}   "
+        f"media {verdict.media.value.upper()}",
+        f"  {verdict.summary}",
+    ]
+    if verdict.findings:
+        lines.append("findings:")
+        lines.extend(_finding_line(f) for f in verdict.findings)
+    for error in report.local_errors:
+        lines.append(f"local error: {error}")
+    code = verdict.exit_code
+    lines.append(f"exit {int(code)} ({code.name})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,47 @@
+"""``sipprobe responder``: argument checks, then the responder's event loop."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sipprobe.credentials import read_password
+from sipprobe.errors import UsageError
+from sipprobe.models import ExitCode
+from sipprobe.signalling.uri import TRANSPORTS
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` into a host and a port."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--listen takes HOST:PORT (e.g. 127.0.0.1:5062), got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def serve_responder(args: argparse.Namespace) -> int:
+    from sipprobe.signalling.account import Credentials
+    from sipprobe.signalling.responder import Responder, ResponderSettings
+
+    host, port = parse_listen(args.listen)
+    transports = tuple(t.strip().lower() for t in args.transports.split(",") if t.strip())
+    unknown = [t for t in transports if t not in TRANSPORTS]
+    if not transports or unknown:
+        raise UsageError(f"--transports takes a list of udp, tcp, tls; got {args.transports!r}")
+    if "tls" in transports and not (args.tls_cert and args.tls_key):
+        raise UsageError("a TLS listener needs --tls-cert and --tls-key")
+    credentials = None
+    if args.auth_user:
+        credentials = Credentials(args.auth_user,
+                                  read_password(args.password_env, args.password_file))
+    settings = ResponderSettings(host=host, port=port, transports=transports, mode=args.mode,
+                                 ring_ms=max(0, args.ring_ms), credentials=credentials,
+                                 realm=args.realm, tls_cert_file=args.tls_cert,
+                                 tls_key_file=args.tls_key)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    Responder(settings, say).serve()
+    sys.stdout.flush()
+    return int(ExitCode.OK)

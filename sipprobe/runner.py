@@ -1,0 +1,232 @@
+"""Runs a scenario's steps in order and collects what each one measured.
+
+A step that fails at the network is a result, not an error: the run goes on and the verdict
+weighs it. A local failure (the stack cannot start, a callback broke) stops the run, but the
+steps already measured are kept in the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import socket
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from sipprobe import __version__
+from sipprobe.credentials import describe_source, read_password
+from sipprobe.errors import SipProbeError
+from sipprobe.models import RunReport, StepResult
+from sipprobe.scenario.model import CallStep, OptionsStep, RegisterStep, Scenario, WaitStep
+from sipprobe.signalling.options import TlsSettings, send_options
+from sipprobe.signalling.timeline import Timeline
+from sipprobe.signalling.uri import parse_uri
+from sipprobe.verdict.policy import decide
+
+Progress = Callable[[str], None]
+
+
+class _Run:
+    """State of one run: the timeline, the SIP stack when needed, the results so far."""
+
+    def __init__(self, scenario: Scenario, progress: Progress) -> None:
+        self.scenario = scenario
+        self.progress = progress
+        self.timeline = Timeline(time.monotonic)
+        self.results: list[StepResult] = []
+        self.local_errors: list[str] = []
+        self.stack: Any = None
+        self.account: Any = None
+        self.registered = False
+        self.tls = TlsSettings(verify=scenario.tls.verify, ca_file=scenario.tls.ca_file)
+
+    def say(self, text: str) -> None:
+        self.progress(text)
+
+    # -- the SIP stack, started only when a step needs it ----------------------------------
+    def start_stack(self, exits: ExitStack) -> None:
+        from sipprobe.signalling.account import Credentials, Identity, create_account
+        from sipprobe.signalling.stack import SipStack, StackSettings, local_address_towards
+
+        scenario = self.scenario
+        target = scenario.target
+        bind = scenario.bind or local_address_towards(
+            target.host, target.effective_port(scenario.transport), target.is_ipv6)
+        settings = StackSettings(transport=scenario.transport, ipv6=":" in bind, bind_host=bind,
+                                 tls=self.tls, codecs=scenario.codecs)
+        credentials = None
+        spec = scenario.account
+        if spec is not None and spec.has_password:
+            password = read_password(spec.password_env, spec.password_file)
+            credentials = Credentials(spec.auth_user, password, spec.realm)
+        domain = spec.domain if spec else target.hostport()
+        identity = Identity(
+            user=spec.user if spec else "sipprobe",
+            domain=domain,
+            credentials=credentials,
+            outbound_proxy=None if domain == target.hostport() else target,
+        )
+        self.stack = exits.enter_context(SipStack(settings, self.timeline))
+        has_register = any(isinstance(step, RegisterStep) for step in scenario.steps)
+        expires = next((s.expires_s for s in scenario.steps if isinstance(s, RegisterStep)), 300)
+        self.account = create_account(self.stack, identity, target if has_register else None,
+                                      expires)
+        self.say(f"SIP stack on {self.stack.local_sip} ({scenario.transport.upper()})")
+
+    def call_uri(self, to: str) -> str:
+        if to.lower().startswith(("sip:", "sips:")):
+            return str(parse_uri(to))
+        spec = self.scenario.account
+        domain = spec.domain if spec else self.scenario.target.hostport()
+        uri = parse_uri(f"sip:{to}@{domain}")
+        if domain == self.scenario.target.hostport():
+            uri = uri.with_transport(self.scenario.transport)
+        return str(uri)
+
+    # -- steps ------------------------------------------------------------------------------
+    def options(self, index: int, step: OptionsStep) -> StepResult:
+        target = step.uri or self.scenario.target
+        self.say(f"step {index + 1}: OPTIONS {target}")
+        outcome = send_options(target, self.scenario.transport, step.timeout_s, self.timeline,
+                               self.tls)
+        code = outcome.status_code
+        return StepResult(
+            index=index, kind="options", name=f"OPTIONS {target}",
+            ok=code is not None and 200 <= code < 300,
+            status_code=code, reason=outcome.reason if code else (outcome.error or ""),
+            origin="network" if code else "none",
+            timings_ms={"rtt": outcome.rtt_ms} if outcome.rtt_ms is not None else {},
+            detail={"server": outcome.server, "user_agent": outcome.user_agent,
+                    "allow": list(outcome.allow), "supported": list(outcome.supported),
+                    "retransmissions": outcome.retransmissions, "error": outcome.error,
+                    "timeout_s": step.timeout_s},
+            reachable=outcome.reachable, events=outcome.events,
+        )
+
+    def register(self, index: int, step: RegisterStep, renew: bool = True) -> StepResult:
+        from sipprobe.signalling.account import register
+
+        action = "register" if renew else "unregister"
+        self.say(f"step {index + 1}: {action.upper()} {self.account_aor()} at "
+                 f"{self.scenario.target}")
+        outcome = register(self.stack, self.account, step.timeout_s, renew=renew)
+        ok = outcome.status_code == 200 and outcome.origin == "network"
+        self.registered = self.registered or (ok and renew)
+        reason = outcome.reason
+        if outcome.timed_out:
+            reason = f"no final response within {step.timeout_s:g} s"
+        timings = {"total": outcome.elapsed_ms}
+        if outcome.request_ms is not None:
+            timings["request_to_final"] = outcome.request_ms
+        spec = self.scenario.account
+        return StepResult(
+            index=index, kind="register", name=f"{action.upper()} {self.account_aor()}",
+            ok=ok, status_code=outcome.status_code if outcome.origin != "none" else None,
+            reason=reason, origin="network" if outcome.origin == "network" else (
+                "local" if outcome.origin == "local" else "none"),
+            timings_ms=timings,
+            detail={"action": action, "expires_s": outcome.expires_s,
+                    "requested_expires_s": step.expires_s if renew else 0,
+                    "contacts": list(outcome.contacts), "challenge": outcome.challenge,
+                    "credentials": describe_source(spec.password_env, spec.password_file)
+                    if spec and spec.has_password else None},
+            reachable=outcome.origin == "network", events=outcome.events,
+        )
+
+    def account_aor(self) -> str:
+        spec = self.scenario.account
+        return f"{spec.user}@{spec.domain}" if spec else "sipprobe (no account)"
+
+    def call(self, index: int, step: CallStep) -> StepResult:
+        from sipprobe.signalling.call import CallPlan, place_call
+
+        uri = self.call_uri(step.to)
+        self.say(f"step {index + 1}: call {uri} for {step.duration_s:g} s")
+        plan = CallPlan(uri=uri, duration_s=step.duration_s,
+                        answer_timeout_s=step.answer_timeout_s, expect_status=step.expect_status,
+                        media_file=self.scenario.media_file)
+        outcome = place_call(self.stack, self.account, plan,
+                             lambda text: self.say(f"step {index + 1}: {text}"))
+        call = outcome.result
+        timings = {name: value for name, value in (
+            ("trying", call.trying_ms), ("pdd", call.pdd_ms), ("answer", call.answer_ms),
+            ("bye", call.bye_ms)) if value is not None}
+        spec = self.scenario.account
+        return StepResult(
+            index=index, kind="call", name=f"call {uri}",
+            ok=call.status_code == step.expect_status and outcome.origin == "network",
+            status_code=call.status_code if outcome.origin == "network" else None,
+            reason=call.reason, origin="network" if outcome.origin == "network" else (
+                "local" if outcome.origin == "local" else "none"),
+            timings_ms=timings,
+            detail={"duration_s": step.duration_s, "timed_out": outcome.timed_out,
+                    "credentials": describe_source(spec.password_env, spec.password_file)
+                    if spec and spec.has_password else None},
+            expected_status=step.expect_status,
+            reachable=any(self.timeline.snapshot()[i].direction == "rx" for i in outcome.events),
+            call=call, events=outcome.events,
+        )
+
+    def wait(self, index: int, step: WaitStep) -> StepResult:
+        self.say(f"step {index + 1}: wait {step.seconds:g} s")
+        started = time.monotonic()
+        if self.stack is not None:
+            self.stack.pump(step.seconds)
+        else:
+            time.sleep(step.seconds)
+        return StepResult(index=index, kind="wait", name=f"wait {step.seconds:g} s", ok=True,
+                          status_code=None, reason="", origin="none",
+                          timings_ms={"total": round((time.monotonic() - started) * 1000, 3)},
+                          detail={"seconds": step.seconds})
+
+    def unregister_at_end(self) -> None:
+        if not self.registered:
+            return
+        index = len(self.results)
+        timeout = next((s.timeout_s for s in self.scenario.steps
+                        if isinstance(s, RegisterStep)), 10.0)
+        self.results.append(self.register(index, RegisterStep(timeout_s=min(timeout, 5.0)),
+                                          renew=False))
+
+
+def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunReport:
+    """Run every step of ``scenario``; never raises for what the target does."""
+    run = _Run(scenario, progress or (lambda _text: None))
+    started_wall = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    with ExitStack() as exits:
+        try:
+            if scenario.needs_sip_stack:
+                run.start_stack(exits)
+            for index, step in enumerate(scenario.steps):
+                if isinstance(step, OptionsStep):
+                    run.results.append(run.options(index, step))
+                elif isinstance(step, RegisterStep):
+                    run.results.append(run.register(index, step))
+                elif isinstance(step, CallStep):
+                    run.results.append(run.call(index, step))
+                else:
+                    run.results.append(run.wait(index, step))
+            run.unregister_at_end()
+        except SipProbeError as exc:
+            if not run.results:
+                raise
+            run.local_errors.append(str(exc))
+            run.say(f"run stopped early: {exc}")
+    steps = tuple(run.results)
+    return RunReport(
+        scenario=scenario.name,
+        service=scenario.service,
+        target=str(scenario.target),
+        transport=scenario.transport,
+        started_at=started_wall.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        duration_s=round(time.monotonic() - started, 3),
+        steps=steps,
+        timeline=run.timeline.snapshot(),
+        verdict=decide(steps),
+        probe={"version": __version__, "host": socket.gethostname(),
+               "python": platform.python_version()},
+        local_errors=tuple(run.local_errors),
+    )

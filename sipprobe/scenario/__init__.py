@@ -1,0 +1,1 @@
+"""Scenario files: YAML in, a validated ``Scenario`` out."""

@@ -1,0 +1,282 @@
+"""Load and validate scenario YAML, with ``file:line: key: problem`` errors.
+
+The file is composed into YAML nodes (not loaded into plain data) so every value keeps its
+line number until it has been checked. ``${NAME}`` and ``${NAME:-default}`` in any value are
+replaced from ``--var`` first, then the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from sipprobe.errors import ScenarioError, UsageError
+from sipprobe.scenario.model import (
+    SERVICES,
+    STEP_KINDS,
+    AccountSpec,
+    CallStep,
+    OptionsStep,
+    RegisterStep,
+    Scenario,
+    Step,
+    TlsSpec,
+    WaitStep,
+)
+from sipprobe.signalling.uri import TRANSPORTS, parse_uri
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+T = TypeVar("T")
+
+
+class _Reader:
+    """Turns YAML nodes into checked values; every error names file, line and key."""
+
+    def __init__(self, path: str, variables: Mapping[str, str]) -> None:
+        self.path = path
+        self.variables = variables
+
+    def fail(self, node: yaml.Node | None, key: str, problem: str) -> ScenarioError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return ScenarioError(self.path, line, key, problem)
+
+    def mapping(self, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[
+        str, tuple[yaml.Node, yaml.Node]
+    ]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "expected a mapping of keys to values")
+        entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            where = f"{key}.{name}" if key else name
+            if name not in allowed:
+                raise self.fail(key_node, where,
+                                f"unknown key (expected one of: {', '.join(allowed)})")
+            if name in entries:
+                raise self.fail(key_node, where, "key given twice")
+            entries[name] = (key_node, value_node)
+        return entries
+
+    def scalar(self, node: yaml.Node, key: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, key, "expected a single value")
+        text = _VARIABLE.sub(lambda m: self._variable(m, node, key), str(node.value))
+        if node.style is None and text != node.value:  # plain scalar: re-type after ${...}
+            return yaml.safe_load(text) if text.strip() else ""
+        if node.style is None:
+            return yaml.safe_load(text) if text.strip() else None
+        return text
+
+    def _variable(self, match: re.Match[str], node: yaml.Node, key: str) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in self.variables:
+            return self.variables[name]
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise self.fail(node, key, f"variable ${{{name}}} is not set (use --var {name}=VALUE "
+                                   f"or set it in the environment)")
+
+    def text(self, node: yaml.Node, key: str) -> str:
+        value = self.scalar(node, key)
+        if value is None or isinstance(value, bool | list | dict):
+            raise self.fail(node, key, "expected text")
+        return str(value)
+
+    def number(self, node: yaml.Node, key: str, low: float, high: float) -> float:
+        value = self.scalar(node, key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(node, key, f"expected a number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(node, key, f"{value} is out of range ({low:g} to {high:g})")
+        return float(value)
+
+    def integer(self, node: yaml.Node, key: str, low: int, high: int) -> int:
+        value = self.number(node, key, low, high)
+        if value != int(value):
+            raise self.fail(node, key, f"expected a whole number, got {value}")
+        return int(value)
+
+    def boolean(self, node: yaml.Node, key: str) -> bool:
+        value = self.scalar(node, key)
+        if not isinstance(value, bool):
+            raise self.fail(node, key, "expected true or false")
+        return value
+
+    def choice(self, node: yaml.Node, key: str, choices: tuple[str, ...]) -> str:
+        value = self.text(node, key).lower()
+        if value not in choices:
+            raise self.fail(node, key, f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    def text_list(self, node: yaml.Node, key: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise self.fail(node, key, "expected a non-empty list")
+        return tuple(self.text(item, f"{key}[{i}]") for i, item in enumerate(node.value))
+
+    def path(self, node: yaml.Node, key: str) -> str:
+        value = Path(self.text(node, key)).expanduser()
+        if not value.is_absolute():
+            value = Path(self.path).parent / value
+        return str(value)
+
+
+def _optional(entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str,
+              read: Callable[[yaml.Node], T], default: T) -> T:
+    return read(entries[name][1]) if name in entries else default
+
+
+def load_scenario(path: str, variables: Mapping[str, str] | None = None) -> Scenario:
+    """Read and validate a scenario file; raises ScenarioError naming file, line and key."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(path, None, "", f"cannot read the file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(path, None, "", "the file is not UTF-8 text") from exc
+    return parse_scenario(text, path, variables or {})
+
+
+def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenario:
+    try:
+        root = yaml.compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ScenarioError(path, mark.line + 1 if mark else None, "",
+                            f"invalid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from exc
+    if root is None:
+        raise ScenarioError(path, None, "", "the file is empty")
+    reader = _Reader(path, variables)
+    top = reader.mapping(root, "", ("name", "service", "target", "transport", "bind", "account",
+                                     "tls", "codecs", "media_file", "steps"))
+    for required in ("target", "steps"):
+        if required not in top:
+            raise reader.fail(root, required, "required key is missing")
+    target_node = top["target"][1]
+    try:
+        target = parse_uri(reader.text(target_node, "target"))
+    except UsageError as exc:
+        raise reader.fail(target_node, "target", str(exc)) from exc
+    transport = _optional(top, "transport", lambda n: reader.choice(n, "transport", TRANSPORTS),
+                          target.transport)
+    steps, lines = _steps(reader, top["steps"][1])
+    account = _optional(top, "account", lambda n: _account(reader, n, target.host), None)
+    return Scenario(
+        name=_optional(top, "name", lambda n: reader.text(n, "name"), Path(path).stem),
+        service=_optional(top, "service", lambda n: reader.choice(n, "service", SERVICES),
+                          "sip-trunk"),
+        target=target.with_transport(transport),
+        transport=transport,
+        steps=steps,
+        account=account,
+        tls=_optional(top, "tls", lambda n: _tls(reader, n), TlsSpec()),
+        codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"),
+                         ("PCMU", "PCMA")),
+        bind=_optional(top, "bind", lambda n: reader.text(n, "bind"), ""),
+        media_file=_optional(top, "media_file", lambda n: reader.path(n, "media_file"), None),
+        source=path,
+        step_lines=lines,
+    )
+
+
+def _account(reader: _Reader, node: yaml.Node, default_domain: str) -> AccountSpec:
+    keys = ("user", "domain", "auth_user", "realm", "password_env", "password_file")
+    entries = reader.mapping(node, "account", keys)
+    if "user" not in entries:
+        raise reader.fail(node, "account.user", "required key is missing")
+    if "password_env" in entries and "password_file" in entries:
+        raise reader.fail(node, "account", "give password_env or password_file, not both")
+    user = reader.text(entries["user"][1], "account.user")
+    return AccountSpec(
+        user=user,
+        domain=_optional(entries, "domain", lambda n: reader.text(n, "account.domain"),
+                         default_domain),
+        auth_user=_optional(entries, "auth_user", lambda n: reader.text(n, "account.auth_user"),
+                            user),
+        realm=_optional(entries, "realm", lambda n: reader.text(n, "account.realm"), "*"),
+        password_env=_optional(entries, "password_env",
+                               lambda n: reader.text(n, "account.password_env"), None),
+        password_file=_optional(entries, "password_file",
+                                lambda n: reader.path(n, "account.password_file"), None),
+    )
+
+
+def _tls(reader: _Reader, node: yaml.Node) -> TlsSpec:
+    entries = reader.mapping(node, "tls", ("verify", "ca_file"))
+    return TlsSpec(
+        verify=_optional(entries, "verify", lambda n: reader.boolean(n, "tls.verify"), True),
+        ca_file=_optional(entries, "ca_file", lambda n: reader.path(n, "tls.ca_file"), None),
+    )
+
+
+def _steps(reader: _Reader, node: yaml.Node) -> tuple[tuple[Step, ...], tuple[int | None, ...]]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise reader.fail(node, "steps", "expected a non-empty list of steps")
+    steps: list[Step] = []
+    lines: list[int | None] = []
+    for index, item in enumerate(node.value):
+        key = f"steps[{index}]"
+        if isinstance(item, yaml.ScalarNode):  # "- options": the step with its defaults
+            kind, body = str(item.value), None
+        elif isinstance(item, yaml.MappingNode) and len(item.value) == 1:
+            kind, body = str(item.value[0][0].value), item.value[0][1]
+        else:
+            raise reader.fail(item, key, "a step is one key, e.g. '- call: {to: echo}'")
+        if kind not in STEP_KINDS:
+            raise reader.fail(item, key, f"unknown step {kind!r} (expected one of: "
+                                         f"{', '.join(STEP_KINDS)})")
+        steps.append(_step(reader, kind, body, f"{key}.{kind}"))
+        lines.append(item.start_mark.line + 1)
+    return tuple(steps), tuple(lines)
+
+
+def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
+    if body is not None and isinstance(body, yaml.ScalarNode) and body.value in ("", "~", "null"):
+        body = None
+    if kind == "wait" and isinstance(body, yaml.ScalarNode):
+        return WaitStep(seconds=reader.number(body, key, 0, 3600))
+    fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    allowed = {
+        "options": ("timeout_s", "uri"),
+        "register": ("expires_s", "timeout_s"),
+        "call": ("to", "duration_s", "answer_timeout_s", "expect"),
+        "wait": ("seconds",),
+    }[kind]
+    if body is not None:
+        fields = reader.mapping(body, key, allowed)
+
+    def num(name: str, low: float, high: float, default: float) -> float:
+        return _optional(fields, name, lambda n: reader.number(n, f"{key}.{name}", low, high),
+                         default)
+
+    if kind == "options":
+        uri = None
+        if "uri" in fields:
+            uri_node = fields["uri"][1]
+            try:
+                uri = parse_uri(reader.text(uri_node, f"{key}.uri"))
+            except UsageError as exc:
+                raise reader.fail(uri_node, f"{key}.uri", str(exc)) from exc
+        return OptionsStep(timeout_s=num("timeout_s", 0.1, 120, 5.0), uri=uri)
+    if kind == "register":
+        expires = _optional(fields, "expires_s",
+                            lambda n: reader.integer(n, f"{key}.expires_s", 1, 86400), 300)
+        return RegisterStep(expires_s=expires, timeout_s=num("timeout_s", 0.1, 120, 10.0))
+    if kind == "call":
+        expect = _optional(fields, "expect",
+                           lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200)
+        return CallStep(
+            to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to"), "echo"),
+            duration_s=num("duration_s", 0, 86400, 5.0),
+            answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
+            expect_status=expect,
+        )
+    return WaitStep(seconds=num("seconds", 0, 3600, 1.0))

@@ -1,0 +1,248 @@
+"""The call step: INVITE, hold for a while with audio flowing, BYE, all time-bounded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pjsua2 as pj
+
+from sipprobe.errors import SignallingError
+from sipprobe.models import CallResult, RtcpSummary
+from sipprobe.signalling.account import ProbeAccount
+from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
+from sipprobe.signalling.stack import SipStack
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    uri: str
+    duration_s: float = 5.0
+    answer_timeout_s: float = 30.0
+    bye_timeout_s: float = 5.0
+    expect_status: int = 200
+    media_file: str | None = None  # WAV the probe plays; a 1 kHz tone when None
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    result: CallResult
+    timed_out: str | None  # which phase hit its bound: "answer" or "bye"
+    origin: str  # where the final status came from: "network", "local" or "none"
+    events: tuple[int, ...]
+
+
+class ProbeCall(pj.Call):  # type: ignore[misc]
+    """Records state changes; plays audio into the call once media is up."""
+
+    def __init__(self, stack: SipStack, account: ProbeAccount, media_file: str | None) -> None:
+        super().__init__(account)
+        self._stack = stack
+        self._media_file = media_file
+        self.states: list[tuple[float, int, int, str]] = []
+        self.call_id = ""
+        self.disconnected = False
+        self.confirmed = False
+        self.media_up = False
+
+    def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
+        try:
+            info = self.getInfo()
+            self.call_id = str(info.callIdString)
+            self.states.append(
+                (time.monotonic(), int(info.state), int(info.lastStatusCode), str(info.lastReason))
+            )
+            if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+                self.confirmed = True
+            if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+                self.disconnected = True
+        except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
+            self._stack.callback_errors.append(exc)
+
+    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
+        try:
+            info = self.getInfo()
+            for index, media in enumerate(info.media):
+                if (media.type == pj.PJMEDIA_TYPE_AUDIO
+                        and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and not self.media_up):
+                    self.media_up = True
+                    self._play_into(self.getAudioMedia(index))
+        except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
+            self._stack.callback_errors.append(exc)
+
+    def _play_into(self, audio: Any) -> None:
+        if self._media_file:
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(self._media_file, 0)  # 0: loop
+            player.startTransmit(audio)
+            self._stack.own(player)
+        else:
+            tone = pj.ToneGenerator()
+            tone.createToneGenerator(8000, 1)
+            desc = pj.ToneDesc()
+            desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 1000, 0, 1000, 0
+            tones = pj.ToneDescVector()
+            tones.append(desc)
+            tone.play(tones, True)
+            tone.startTransmit(audio)
+            self._stack.own(tone)
+
+    def rtcp_summary(self) -> RtcpSummary | None:
+        """pjmedia's view of the first audio stream, or None when there is none."""
+        try:
+            stat = self.getStreamStat(0)
+            info = self.getStreamInfo(0)
+        except pj.Error:
+            return None
+        rx, tx = stat.rtcp.rxStat, stat.rtcp.txStat
+        expected = rx.pkt + rx.loss
+        rtt = stat.rtcp.rttUsec
+        return RtcpSummary(
+            source="pjmedia (probe's RTP receiver; tx side as reported by far-end RTCP)",
+            rx_packets=int(rx.pkt),
+            rx_lost=int(rx.loss),
+            rx_loss_pct=round(100.0 * rx.loss / expected, 3) if expected else None,
+            rx_jitter_mean_ms=_usec_ms(rx.jitterUsec.mean, rx.jitterUsec.n),
+            rx_jitter_max_ms=_usec_ms(rx.jitterUsec.max, rx.jitterUsec.n),
+            tx_packets=int(tx.pkt),
+            tx_lost_reported=int(tx.loss) if tx.update.sec or tx.updateCount else None,
+            tx_jitter_reported_ms=_usec_ms(tx.jitterUsec.mean, tx.jitterUsec.n),
+            rtt_ms=_usec_ms(rtt.mean, rtt.n),
+            remote_rtp=str(info.remoteRtpAddress) or None,
+        )
+
+    def codec(self) -> str | None:
+        try:
+            info = self.getStreamInfo(0)
+        except pj.Error:
+            return None
+        return f"{info.codecName}/{info.codecClockRate}"
+
+
+def _usec_ms(value: float, samples: int) -> float | None:
+    return round(float(value) / 1000.0, 3) if samples else None
+
+
+def place_call(stack: SipStack, account: ProbeAccount, plan: CallPlan,
+               progress: Progress | None = None) -> CallOutcome:
+    """Make one call and hold it for ``plan.duration_s``; every phase has a time bound."""
+    say = progress or (lambda _text: None)
+    first_event = len(stack.timeline)
+    call = ProbeCall(stack, account, plan.media_file)
+    stack.own(call, hangup=lambda: _hangup_quietly(call))
+    try:
+        call.makeCall(plan.uri, pj.CallOpParam(True))
+    except pj.Error as exc:
+        stack.release(call)
+        raise SignallingError(f"cannot place a call to {plan.uri}: {exc.reason}") from exc
+    say(f"calling {plan.uri}")
+    answered = stack.run_until(lambda: call.confirmed or call.disconnected, plan.answer_timeout_s)
+    timed_out = None
+    rtcp: RtcpSummary | None = None
+    codec: str | None = None
+    if not answered:
+        timed_out = "answer"
+        say(f"no answer within {plan.answer_timeout_s:g} s, cancelling")
+        _hangup_quietly(call)
+        stack.run_until(lambda: call.disconnected, 2.0)
+    elif call.confirmed and not call.disconnected:
+        codec = call.codec()
+        held = _hold(stack, call, plan, say)
+        rtcp = call.rtcp_summary()
+        if held:
+            _hangup_quietly(call)
+            # pjsua reports DISCONNECTED as soon as the BYE leaves; wait for its answer too.
+            if not stack.run_until(
+                lambda: call.disconnected and _bye_answered(stack, call.call_id, first_event),
+                plan.bye_timeout_s,
+            ):
+                timed_out = "bye"
+    return _outcome(stack, call, plan, first_event, timed_out, codec, rtcp)
+
+
+def _hold(stack: SipStack, call: ProbeCall, plan: CallPlan, say: Progress) -> bool:
+    """Keep the call up; returns False when the far end hung up first."""
+    started = time.monotonic()
+    last_shown = -1
+
+    def tick() -> None:
+        nonlocal last_shown
+        second = int(time.monotonic() - started)
+        if second != last_shown:
+            last_shown = second
+            say(f"in call {second}/{plan.duration_s:g} s")
+
+    stack.run_until(lambda: call.disconnected or time.monotonic() - started >= plan.duration_s,
+                    plan.duration_s + 1.0, tick)
+    return not call.disconnected
+
+
+def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
+    return any(
+        e.direction == "rx" and e.method == "BYE" and (e.status_code or 0) >= 200
+        and e.call_id == call_id
+        for e in stack.timeline.since(first_event)
+    )
+
+
+def _hangup_quietly(call: ProbeCall) -> None:
+    if call.disconnected:
+        return
+    try:
+        call.hangup(pj.CallOpParam())
+    except pj.Error:
+        pass  # already terminating
+
+
+def _outcome(stack: SipStack, call: ProbeCall, plan: CallPlan, first_event: int,
+             timed_out: str | None, codec: str | None, rtcp: RtcpSummary | None) -> CallOutcome:
+    events = events_of_call(stack.timeline.since(first_event), call.call_id)
+    timings = invite_timings(events)
+    last_state = call.states[-1] if call.states else None
+    status = None
+    reason = ""
+    origin = "none"
+    if timed_out == "answer":
+        provisional = "after a provisional response" if timings.pdd_ms or timings.trying_ms else (
+            "and no provisional response")
+        reason = f"no final response within {plan.answer_timeout_s:g} s {provisional}"
+    elif timings.final is not None:
+        status = timings.final.status_code
+        reason = parse_reason(timings.final.first_line)
+        origin = "network"
+    elif last_state is not None and last_state[2] >= 200:
+        status, reason, origin = last_state[2], last_state[3], "local"
+    hangup_by = None
+    if timings.bye is not None:
+        hangup_by = "remote" if timings.remote_bye else "probe"
+    result = CallResult(
+        target=plan.uri,
+        call_id=call.call_id,
+        status_code=status,
+        reason=reason,
+        answered=status == 200,
+        trying_ms=timings.trying_ms,
+        pdd_ms=timings.pdd_ms,
+        answer_ms=timings.answer_ms,
+        challenge=timings.challenge,
+        invite_retransmissions=timings.invite_retransmissions,
+        early_media=timings.early_media,
+        ringing=timings.ringing,
+        hold_s=timings.hold_s,
+        bye_ms=timings.bye_ms,
+        bye_status=timings.bye_response.status_code if timings.bye_response else None,
+        hangup_by=hangup_by,
+        offered_codecs=offered_codecs(timings.first_invite),
+        codec=codec,
+        rtcp=rtcp,
+    )
+    return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
+
+
+def parse_reason(status_line: str) -> str:
+    parts = status_line.split(" ", 2)
+    return parts[2] if len(parts) > 2 else ""

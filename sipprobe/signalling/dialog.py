@@ -1,0 +1,114 @@
+"""Reading transactions back out of the SIP timeline (pure code, no pjsua2).
+
+Timings come from the messages on the wire, not from stack callbacks: the first INVITE sent
+starts the clock, so post-dial delay includes any 401/407 challenge round trip, exactly as a
+caller would experience it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sipprobe.models import SipEvent
+from sipprobe.signalling.message import parse_message, sdp_codecs
+
+
+@dataclass(frozen=True, slots=True)
+class InviteTimings:
+    first_invite: SipEvent | None
+    trying_ms: float | None
+    pdd_ms: float | None
+    answer_ms: float | None
+    final: SipEvent | None  # final response to the last INVITE sent
+    challenge: int | None
+    invite_retransmissions: int
+    ringing: bool
+    early_media: bool
+    bye: SipEvent | None
+    bye_response: SipEvent | None
+    bye_ms: float | None
+    remote_bye: bool
+    hold_s: float | None
+
+
+def _ms(start: SipEvent, end: SipEvent) -> float:
+    return round((end.t_s - start.t_s) * 1000.0, 3)
+
+
+def events_of_call(events: Iterable[SipEvent], call_id: str) -> list[SipEvent]:
+    return [e for e in events if e.call_id == call_id]
+
+
+def invite_timings(events: list[SipEvent]) -> InviteTimings:
+    """Timings of one dialog's INVITE transactions and its BYE, from its events in order."""
+    invites = [e for e in events if e.direction == "tx" and e.is_request and e.method == "INVITE"]
+    first = invites[0] if invites else None
+    seen: dict[int | None, int] = {}
+    for invite in invites:
+        seen[invite.cseq] = seen.get(invite.cseq, 0) + 1
+    retransmissions = sum(count - 1 for count in seen.values())
+    responses = [e for e in events
+                 if e.direction == "rx" and e.status_code is not None and e.method == "INVITE"]
+    trying = next((r for r in responses if r.status_code == 100), None)
+    provisional = next((r for r in responses
+                        if r.status_code is not None and 180 <= r.status_code < 200), None)
+    challenge_event = next((r for r in responses if r.status_code in (401, 407)), None)
+    last_cseq = invites[-1].cseq if invites else None
+    final = next((r for r in reversed(responses)
+                  if (r.status_code or 0) >= 200 and r.cseq == last_cseq), None)
+    answered = final if final is not None and final.status_code == 200 else None
+    early_media = any(
+        r.status_code == 183 and "application/sdp" in r.text.lower() for r in responses
+    )
+    bye, bye_response, remote_bye = _bye(events)
+    hold_s = None
+    if answered is not None and bye is not None:
+        hold_s = round(bye.t_s - answered.t_s, 3)
+    return InviteTimings(
+        first_invite=first,
+        trying_ms=_ms(first, trying) if first and trying else None,
+        pdd_ms=_ms(first, provisional) if first and provisional else None,
+        answer_ms=_ms(first, answered) if first and answered else None,
+        final=final,
+        challenge=challenge_event.status_code if challenge_event else None,
+        invite_retransmissions=retransmissions,
+        ringing=any(r.status_code == 180 for r in responses),
+        early_media=early_media,
+        bye=bye,
+        bye_response=bye_response,
+        bye_ms=_ms(bye, bye_response) if bye and bye_response else None,
+        remote_bye=remote_bye,
+        hold_s=hold_s,
+    )
+
+
+def _bye(events: list[SipEvent]) -> tuple[SipEvent | None, SipEvent | None, bool]:
+    """The first BYE of the dialog, its final response, and whether the far end sent it."""
+    bye = next((e for e in events if e.is_request and e.method == "BYE"), None)
+    if bye is None:
+        return None, None, False
+    reply_direction = "rx" if bye.direction == "tx" else "tx"
+    response = next(
+        (e for e in events
+         if e.direction == reply_direction and e.method == "BYE" and (e.status_code or 0) >= 200
+         and e.cseq == bye.cseq and e.t_s >= bye.t_s),
+        None,
+    )
+    return bye, response, bye.direction == "rx"
+
+
+def transaction_final(events: Iterable[SipEvent], method: str) -> SipEvent | None:
+    """The last final response received for ``method`` among ``events``."""
+    final = None
+    for event in events:
+        if event.direction == "rx" and event.method == method and (event.status_code or 0) >= 200:
+            final = event
+    return final
+
+
+def offered_codecs(event: SipEvent | None) -> tuple[str, ...]:
+    """Codecs in the SDP of a message (the INVITE offer or the answer)."""
+    if event is None:
+        return ()
+    return sdp_codecs(parse_message(event.text).body)

@@ -1,0 +1,1 @@
+"""Demarc policy: findings with attribution, and the messaging/media verdict."""

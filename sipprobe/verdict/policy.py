@@ -1,0 +1,216 @@
+"""The demarc policy: turning measured steps into findings and a verdict.
+
+Attribution follows DESIGN.md's demarcation model. A failure is pinned on the platform only
+when the platform demonstrably answered something in this run (so the path to it works); a
+target that never answered could be down or blocked on the way, and the finding says so
+instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sipprobe.models import (
+    CallResult,
+    Finding,
+    Quality,
+    Severity,
+    Side,
+    StepResult,
+    Verdict,
+)
+from sipprobe.verdict.thresholds import Thresholds
+
+_BUSY = {480, 486, 600, 603}
+_CREDENTIALS = {401, 403, 407}
+_CUSTOMER_CONFIG = {404, 410, 484, 488, 415, 420}
+
+
+def _status_side(code: int) -> Side:
+    if code >= 500 or code == 408:
+        return Side.PLATFORM
+    if code in _CREDENTIALS or code in _CUSTOMER_CONFIG:
+        return Side.CUSTOMER_EQUIPMENT
+    return Side.UNKNOWN
+
+
+def _silence_side(reachable: bool) -> Side:
+    return Side.PLATFORM if reachable else Side.UNKNOWN
+
+
+def _silence_hint(reachable: bool) -> str:
+    if reachable:
+        return "the platform answered earlier in this run, so the path works"
+    return ("nothing from the target reached the probe in this run: the platform may be down or "
+            "the path may block SIP; probe from another network to tell them apart")
+
+
+class _Collector:
+    def __init__(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.findings: list[Finding] = []
+
+    def add(self, severity: Severity, side: Side, area: str, code: str, summary: str,
+            step: StepResult) -> None:
+        self.findings.append(Finding(severity, side, "media" if area == "media" else "messaging",
+                                     code, summary, step.index, step.events))
+
+    def options(self, step: StepResult, reachable: bool) -> None:
+        if step.status_code is None:
+            error = step.detail.get("error") or "no response"
+            tls = "TLS" in error
+            hint = ("trust the platform's CA with tls.ca_file if it uses a private CA" if tls
+                    else _silence_hint(reachable))
+            self.add(Severity.CRITICAL, Side.UNKNOWN if tls else _silence_side(reachable),
+                     "messaging", "options-no-answer", f"OPTIONS failed: {error}; {hint}", step)
+        elif not 200 <= step.status_code < 300:
+            self.add(Severity.CRITICAL if step.status_code >= 500 else Severity.WARNING,
+                     _status_side(step.status_code) if step.status_code >= 500 else Side.UNKNOWN,
+                     "messaging", "options-rejected",
+                     f"OPTIONS answered {step.status_code} {step.reason}", step)
+
+    def register(self, step: StepResult, reachable: bool) -> None:
+        action = step.detail.get("action", "register")
+        if step.ok:
+            granted, asked = step.detail.get("expires_s"), step.detail.get("requested_expires_s")
+            if action == "register" and granted is not None and asked and granted < asked:
+                self.add(Severity.INFO, Side.PLATFORM, "messaging", "register-expires-shortened",
+                         f"registrar granted {granted} s of the {asked} s asked for", step)
+            return
+        code = step.status_code
+        if step.origin != "network" or code is None:
+            self.add(Severity.CRITICAL if action == "register" else Severity.WARNING,
+                     _silence_side(reachable), "messaging", f"{action}-no-answer",
+                     f"{action.upper()} got no response: {step.reason}; "
+                     f"{_silence_hint(reachable)}", step)
+        elif code in _CREDENTIALS:
+            has_password = step.detail.get("credentials") is not None
+            why = ("the credentials configured for the account were rejected" if has_password
+                   else "the registrar wants credentials and none were configured")
+            self.add(Severity.CRITICAL, Side.CUSTOMER_EQUIPMENT, "messaging", "register-rejected",
+                     f"{action.upper()} failed with {code} {step.reason}: {why}", step)
+        else:
+            self.add(Severity.CRITICAL, _status_side(code), "messaging", f"{action}-failed",
+                     f"{action.upper()} failed with {code} {step.reason}", step)
+
+    def call(self, step: StepResult, reachable: bool) -> None:
+        call = step.call
+        if call is None:
+            return
+        if step.status_code is None or step.origin == "local":
+            self.add(Severity.CRITICAL, _silence_side(reachable), "messaging", "call-no-answer",
+                     f"call to {call.target}: {step.reason}; {_silence_hint(reachable)}", step)
+        elif not step.ok:
+            self._unexpected_status(step, call)
+        self._timings(step, call)
+        if call.answered and step.ok:
+            self._hangup(step, call)
+            self._media(step, call)
+
+    def _unexpected_status(self, step: StepResult, call: CallResult) -> None:
+        code = step.status_code or 0
+        expected = step.expected_status
+        if code in _BUSY:
+            why = "the called party is busy or declined"
+        elif code in _CREDENTIALS:
+            why = ("the platform wants credentials and none were configured"
+                   if call.challenge is None or step.detail.get("credentials") is None
+                   else "the configured credentials were rejected")
+        elif code in (488, 415):
+            why = f"the platform accepted none of the offered codecs {list(call.offered_codecs)}"
+        elif code in (404, 484, 410):
+            why = "the dialled number is not known: check the number and the account's routing"
+        elif code >= 500 or code == 408:
+            why = "the platform failed the call"
+        else:
+            why = "unexpected final response"
+        self.add(Severity.CRITICAL, _status_side(code), "messaging", "call-failed",
+                 f"call to {call.target} got {code} {call.reason}, expected {expected}: {why}",
+                 step)
+
+    def _timings(self, step: StepResult, call: CallResult) -> None:
+        limits = self.thresholds
+        if call.pdd_ms is not None and call.pdd_ms >= limits.pdd_degraded_ms:
+            bad = call.pdd_ms >= limits.pdd_bad_ms
+            self.add(Severity.CRITICAL if bad else Severity.WARNING, Side.PLATFORM, "messaging",
+                     "post-dial-delay", f"post-dial delay {call.pdd_ms / 1000:.2f} s "
+                     f"(good below {limits.pdd_degraded_ms / 1000:g} s)", step)
+        if call.invite_retransmissions:
+            self.add(Severity.WARNING, Side.UNKNOWN, "messaging", "invite-retransmitted",
+                     f"INVITE was retransmitted {call.invite_retransmissions} time(s) before the "
+                     "platform answered: the path lost packets or the platform was slow", step)
+
+    def _hangup(self, step: StepResult, call: CallResult) -> None:
+        planned = step.detail.get("duration_s")
+        if call.hangup_by == "remote":
+            held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
+            self.add(Severity.CRITICAL, Side.UNKNOWN, "messaging", "call-dropped",
+                     f"the far end hung up after {held} of the planned {planned} s", step)
+        elif call.hangup_by == "probe" and (call.bye_status is None
+                                            or not 200 <= call.bye_status < 300):
+            got = f"{call.bye_status}" if call.bye_status else "no response"
+            self.add(Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed",
+                     f"BYE got {got}", step)
+
+    def _media(self, step: StepResult, call: CallResult) -> None:
+        rtcp = call.rtcp
+        if rtcp is None:
+            return
+        limits = self.thresholds
+        if rtcp.rx_packets == 0:
+            self.add(Severity.CRITICAL, Side.UNKNOWN, "media", "no-rtp-received",
+                     f"no RTP reached the probe during {call.hold_s or 0:.1f} s of call", step)
+            return
+        loss = rtcp.rx_loss_pct
+        if loss is not None and loss >= limits.loss_degraded_pct:
+            self.add(Severity.CRITICAL if loss >= limits.loss_bad_pct else Severity.WARNING,
+                     Side.UNKNOWN, "media", "rx-loss",
+                     f"{loss:.2f}% of RTP packets from the far end were lost "
+                     f"({rtcp.rx_lost} of {rtcp.rx_packets + rtcp.rx_lost})", step)
+        jitter = rtcp.rx_jitter_mean_ms
+        if jitter is not None and jitter >= limits.jitter_degraded_ms:
+            self.add(Severity.CRITICAL if jitter >= limits.jitter_bad_ms else Severity.WARNING,
+                     Side.UNKNOWN, "media", "rx-jitter",
+                     f"mean interarrival jitter {jitter:.1f} ms on RTP from the far end", step)
+
+
+def _quality(findings: Iterable[Finding], area: str, measured: bool) -> Quality:
+    if not measured:
+        return Quality.UNKNOWN
+    severities = {f.severity for f in findings if f.area == area}
+    if Severity.CRITICAL in severities:
+        return Quality.BAD
+    if Severity.WARNING in severities:
+        return Quality.DEGRADED
+    return Quality.GOOD
+
+
+def decide(steps: tuple[StepResult, ...], thresholds: Thresholds | None = None) -> Verdict:
+    """Findings and the messaging/media verdict for a run's steps."""
+    collector = _Collector(thresholds or Thresholds())
+    reachable = False
+    for step in steps:
+        reachable = reachable or bool(step.reachable)
+        if step.kind == "options":
+            collector.options(step, reachable)
+        elif step.kind == "register":
+            collector.register(step, reachable)
+        elif step.kind == "call":
+            collector.call(step, reachable)
+    findings = tuple(collector.findings)
+    signalled = any(step.kind != "wait" for step in steps)
+    media_measured = any(s.call is not None and s.call.rtcp is not None for s in steps)
+    messaging = _quality(findings, "messaging", signalled)
+    media = _quality(findings, "media", media_measured)
+    return Verdict(messaging, media, findings, _summary(messaging, media, findings))
+
+
+def _summary(messaging: Quality, media: Quality, findings: tuple[Finding, ...]) -> str:
+    if messaging is Quality.GOOD and media is Quality.GOOD:
+        return "signalling and media were good at the demarc"
+    if messaging is Quality.GOOD and media is Quality.UNKNOWN:
+        return "signalling was good at the demarc; media was not measured in this run"
+    worst = [f for f in findings if f.severity is Severity.CRITICAL] or [
+        f for f in findings if f.severity is Severity.WARNING]
+    lead = worst[0].summary if worst else "see the steps"
+    return f"messaging {messaging.value}, media {media.value}: {lead}"
