@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from sipprobe import __version__
@@ -145,8 +146,9 @@ class _Run:
         uri = self.call_uri(step.to)
         self.say(f"step {index + 1}: call {uri} for {step.duration_s:g} s")
         plan = CallPlan(uri=uri, duration_s=step.duration_s,
-                        answer_timeout_s=step.answer_timeout_s, expect_status=step.expect_status,
-                        media_file=self.scenario.media_file)
+                        answer_timeout_s=step.answer_timeout_s, expect_status=step.expect_status)
+        if self.scenario.media_file:
+            plan = replace(plan, media_file=self.scenario.media_file)
         outcome = place_call(self.stack, self.account, plan,
                              lambda text: self.say(f"step {index + 1}: {text}"))
         call = outcome.result

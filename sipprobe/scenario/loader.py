@@ -91,6 +91,11 @@ class _Reader:
 
     def number(self, node: yaml.Node, key: str, low: float, high: float) -> float:
         value = self.scalar(node, key)
+        if isinstance(value, str):  # "5" or "${DURATION}" quoted: a number all the same
+            try:
+                value = float(value)
+            except ValueError:
+                raise self.fail(node, key, f"expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node, key, f"expected a number, got {value!r}")
         if not low <= value <= high:

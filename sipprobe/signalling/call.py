@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pjsua2 as pj
@@ -16,6 +17,7 @@ from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_c
 from sipprobe.signalling.stack import SipStack
 
 Progress = Callable[[str], None]
+REFERENCE_AUDIO = Path(__file__).resolve().parent.parent / "media" / "reference-8k.wav"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,7 @@ class CallPlan:
     answer_timeout_s: float = 30.0
     bye_timeout_s: float = 5.0
     expect_status: int = 200
-    media_file: str | None = None  # WAV the probe plays; a 1 kHz tone when None
+    media_file: str = str(REFERENCE_AUDIO)  # WAV the probe plays, looped
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,7 @@ class CallOutcome:
 class ProbeCall(pj.Call):  # type: ignore[misc]
     """Records state changes; plays audio into the call once media is up."""
 
-    def __init__(self, stack: SipStack, account: ProbeAccount, media_file: str | None) -> None:
+    def __init__(self, stack: SipStack, account: ProbeAccount, media_file: str) -> None:
         super().__init__(account)
         self._stack = stack
         self._media_file = media_file
@@ -75,21 +77,13 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
             self._stack.callback_errors.append(exc)
 
     def _play_into(self, audio: Any) -> None:
-        if self._media_file:
-            player = pj.AudioMediaPlayer()
+        player = pj.AudioMediaPlayer()
+        try:
             player.createPlayer(self._media_file, 0)  # 0: loop
-            player.startTransmit(audio)
-            self._stack.own(player)
-        else:
-            tone = pj.ToneGenerator()
-            tone.createToneGenerator(8000, 1)
-            desc = pj.ToneDesc()
-            desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 1000, 0, 1000, 0
-            tones = pj.ToneDescVector()
-            tones.append(desc)
-            tone.play(tones, True)
-            tone.startTransmit(audio)
-            self._stack.own(tone)
+        except pj.Error as exc:
+            raise SignallingError(f"cannot play {self._media_file}: {exc.reason}") from exc
+        player.startTransmit(audio)
+        self._stack.own(player)
 
     def rtcp_summary(self) -> RtcpSummary | None:
         """pjmedia's view of the first audio stream, or None when there is none."""

@@ -1,0 +1,104 @@
+"""Timeline parsing of pjsip message logs, and timings read back from it."""
+
+from __future__ import annotations
+
+from sipprobe.signalling.dialog import invite_timings
+from sipprobe.signalling.timeline import Timeline, render_sip_log
+
+
+class FakeClock:
+    """An injected clock: the test decides what time it is."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def msg(first: str, cseq: str, call_id: str = "c1", extra: str = "", body: str = "") -> str:
+    length = len(body)
+    return (f"{first}\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nCall-ID: {call_id}\r\n"
+            f"CSeq: {cseq}\r\n{extra}Content-Length: {length}\r\n\r\n{body}")
+
+
+def test_timeline_reads_pjsip_log_entry() -> None:
+    clock = FakeClock()
+    timeline = Timeline(clock)
+    entry = (
+        "TX 512 bytes Request msg INVITE/cseq=7 (tdta0x1) to UDP [::1]:5062:\n"
+        + msg("INVITE sip:echo@[::1]:5062 SIP/2.0", "7 INVITE").replace("\r\n", "\n")
+        + "\n--end msg--"
+    )
+    event = timeline.add_pjsip_log(entry, at=100.25)
+    assert event is not None
+    assert (event.direction, event.transport, event.peer) == ("tx", "UDP", "[::1]:5062")
+    assert (event.method, event.cseq, event.call_id, event.t_s) == ("INVITE", 7, "c1", 0.25)
+    assert timeline.add_pjsip_log("Call 0 state changed to CALLING", at=100.3) is None
+    assert "#0 +0.250000s TX --> UDP [::1]:5062" in render_sip_log(timeline.snapshot())
+
+
+def test_timeline_counts_unparsable_messages() -> None:
+    timeline = Timeline(FakeClock())
+    assert timeline.add("rx", "UDP", "1.2.3.4:5060", "garbage") is None
+    assert timeline.unparsed == 1
+    assert len(timeline) == 0
+
+
+def build_call(steps: list[tuple[float, str, str]]) -> Timeline:
+    clock = FakeClock()
+    timeline = Timeline(clock)
+    for at, direction, text in steps:
+        clock.now = 100.0 + at
+        timeline.add(direction, "UDP", "10.0.0.9:5060", text)  # type: ignore[arg-type]
+    return timeline
+
+
+def test_invite_timings_with_challenge_ringing_and_bye() -> None:
+    sdp = "v=0\r\nm=audio 4000 RTP/AVP 0 8\r\n"
+    timeline = build_call([
+        (0.000, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),
+        (0.500, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),  # retransmission
+        (0.600, "rx", msg("SIP/2.0 407 Proxy Authentication Required", "1 INVITE")),
+        (0.610, "tx", msg("INVITE sip:a@b SIP/2.0", "2 INVITE", body=sdp)),
+        (0.650, "rx", msg("SIP/2.0 100 Trying", "2 INVITE")),
+        (0.900, "rx", msg("SIP/2.0 183 Session Progress", "2 INVITE",
+                          extra="Content-Type: application/sdp\r\n", body=sdp)),
+        (1.100, "rx", msg("SIP/2.0 180 Ringing", "2 INVITE")),
+        (2.000, "rx", msg("SIP/2.0 200 OK", "2 INVITE")),
+        (7.000, "tx", msg("BYE sip:a@b SIP/2.0", "3 BYE")),
+        (7.020, "rx", msg("SIP/2.0 200 OK", "3 BYE")),
+    ])
+    timings = invite_timings(list(timeline.snapshot()))
+    assert timings.trying_ms == 650.0
+    assert timings.pdd_ms == 900.0  # first 18x, counted from the first INVITE
+    assert timings.answer_ms == 2000.0
+    assert timings.challenge == 407
+    assert timings.invite_retransmissions == 1
+    assert timings.early_media is True
+    assert timings.ringing is True
+    assert timings.final is not None and timings.final.status_code == 200
+    assert timings.bye_ms == 20.0
+    assert timings.hold_s == 5.0
+    assert timings.remote_bye is False
+
+
+def test_invite_timings_remote_bye_and_failure() -> None:
+    timeline = build_call([
+        (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
+        (0.1, "rx", msg("SIP/2.0 200 OK", "1 INVITE")),
+        (3.1, "rx", msg("BYE sip:probe@c SIP/2.0", "9 BYE")),
+        (3.2, "tx", msg("SIP/2.0 200 OK", "9 BYE")),
+    ])
+    timings = invite_timings(list(timeline.snapshot()))
+    assert timings.remote_bye is True
+    assert timings.hold_s == 3.0
+    assert timings.bye_ms == 100.0
+    busy = build_call([
+        (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
+        (0.2, "rx", msg("SIP/2.0 486 Busy Here", "1 INVITE")),
+    ])
+    failed = invite_timings(list(busy.snapshot()))
+    assert failed.final is not None and failed.final.status_code == 486
+    assert failed.answer_ms is None
+    assert failed.pdd_ms is None
