@@ -34,28 +34,41 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="report format on stdout (default: text)")
-    parser.add_argument("--out", metavar="DIR", help="also write report.json, report.txt and "
-                        "sip.log into DIR")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="report format on stdout (default: text)",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="also write report.json, report.txt and sip.log into DIR"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
 def _password_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--password-env", metavar="NAME",
-                       help="environment variable holding the password (default: "
-                            "SIPPROBE_PASSWORD when it is set)")
-    group.add_argument("--password-file", metavar="FILE",
-                       help="file whose first line is the password")
+    group.add_argument(
+        "--password-env",
+        metavar="NAME",
+        help="environment variable holding the password (default: "
+        "SIPPROBE_PASSWORD when it is set)",
+    )
+    group.add_argument(
+        "--password-file", metavar="FILE", help="file whose first line is the password"
+    )
 
 
 def _tls_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--transport", choices=TRANSPORTS,
-                        help="SIP transport (default: from the URI, else udp)")
+    parser.add_argument(
+        "--transport", choices=TRANSPORTS, help="SIP transport (default: from the URI, else udp)"
+    )
     parser.add_argument("--ca-file", metavar="FILE", help="trust this CA for TLS")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="do not verify the TLS certificate (evidence is weaker)")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not verify the TLS certificate (evidence is weaker)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a scenario file")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--var", action="append", default=[], metavar="KEY=VALUE",
-                     help="value for ${KEY} in the scenario (repeatable)")
+    run.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="value for ${KEY} in the scenario (repeatable)",
+    )
     _output_options(run)
 
     options = commands.add_parser("options", help="send one SIP OPTIONS ping")
@@ -77,25 +95,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     call = commands.add_parser("call", help="one test call, no scenario file needed")
     call.add_argument("uri", help="who to call, e.g. sip:echo@pbx.example.com")
-    call.add_argument("--duration", type=float, default=5.0, metavar="S",
-                      help="seconds to hold the call once answered (default 5)")
+    call.add_argument(
+        "--duration",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds to hold the call once answered (default 5)",
+    )
     call.add_argument("--user", help="account user (and digest user unless --auth-user)")
     call.add_argument("--auth-user", help="digest user name when it differs from --user")
-    call.add_argument("--registrar", metavar="URI", help="register here first (and unregister "
-                      "at the end); requests then go through it")
-    call.add_argument("--expect", type=int, default=200, metavar="CODE",
-                      help="final status that counts as success (default 200)")
+    call.add_argument(
+        "--registrar",
+        metavar="URI",
+        help="register here first (and unregister at the end); requests then go through it",
+    )
+    call.add_argument(
+        "--expect",
+        type=int,
+        default=200,
+        metavar="CODE",
+        help="final status that counts as success (default 200)",
+    )
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
-    call.add_argument("--codec", action="append", metavar="NAME",
-                      help="codec to offer, in order (repeatable; default PCMU, PCMA)")
+    call.add_argument(
+        "--codec",
+        action="append",
+        metavar="NAME",
+        help="codec to offer, in order (repeatable; default PCMU, PCMA)",
+    )
     _password_options(call)
     _tls_options(call)
     _output_options(call)
 
     responder = commands.add_parser("responder", help="answer calls: echo or tone, with RTCP")
     responder.add_argument("--listen", default="127.0.0.1:5062", metavar="HOST:PORT")
-    responder.add_argument("--transports", default="udp,tcp",
-                           help="comma-separated: udp, tcp, tls (default udp,tcp)")
+    responder.add_argument(
+        "--transports", default="udp,tcp", help="comma-separated: udp, tcp, tls (default udp,tcp)"
+    )
     responder.add_argument("--mode", choices=("echo", "tone"), default="echo")
     responder.add_argument("--ring-ms", type=int, default=0, help="ring before answering")
     responder.add_argument("--auth-user", help="require digest auth with this user")
@@ -149,9 +185,14 @@ def _options(args: argparse.Namespace) -> int:
 
     target = parse_uri(args.uri)
     transport = args.transport or target.transport
-    scenario = Scenario(name="options", service="sip-trunk",
-                        target=target.with_transport(transport), transport=transport,
-                        steps=(OptionsStep(timeout_s=args.timeout),), tls=_tls(args))
+    scenario = Scenario(
+        name="options",
+        service="sip-trunk",
+        target=target.with_transport(transport),
+        transport=transport,
+        steps=(OptionsStep(timeout_s=args.timeout),),
+        tls=_tls(args),
+    )
     with Progress(enabled=not args.quiet and args.format == "text") as progress:
         report = run_scenario(scenario, progress.show)
     return _emit(report, args)
@@ -165,12 +206,19 @@ def _call(args: argparse.Namespace) -> int:
     account = None
     if args.user:
         password_env = args.password_env
-        if password_env is None and args.password_file is None and os.environ.get(
-                "SIPPROBE_PASSWORD"):
+        if (
+            password_env is None
+            and args.password_file is None
+            and os.environ.get("SIPPROBE_PASSWORD")
+        ):
             password_env = "SIPPROBE_PASSWORD"
-        account = AccountSpec(user=args.user, domain=callee.with_user(None).hostport(),
-                              auth_user=args.auth_user or args.user,
-                              password_env=password_env, password_file=args.password_file)
+        account = AccountSpec(
+            user=args.user,
+            domain=callee.with_user(None).hostport(),
+            auth_user=args.auth_user or args.user,
+            password_env=password_env,
+            password_file=args.password_file,
+        )
     elif args.password_env or args.password_file:
         raise UsageError("--password-env and --password-file need --user")
     steps: list[RegisterStep | CallStep] = []
@@ -178,11 +226,24 @@ def _call(args: argparse.Namespace) -> int:
         if account is None:
             raise UsageError("--registrar needs --user")
         steps.append(RegisterStep())
-    steps.append(CallStep(to=str(callee.with_transport(transport)), duration_s=args.duration,
-                          answer_timeout_s=args.answer_timeout, expect_status=args.expect))
-    scenario = Scenario(name="call", service="sip-trunk", target=target, transport=transport,
-                        steps=tuple(steps), account=account, tls=_tls(args),
-                        codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"))
+    steps.append(
+        CallStep(
+            to=str(callee.with_transport(transport)),
+            duration_s=args.duration,
+            answer_timeout_s=args.answer_timeout,
+            expect_status=args.expect,
+        )
+    )
+    scenario = Scenario(
+        name="call",
+        service="sip-trunk",
+        target=target,
+        transport=transport,
+        steps=tuple(steps),
+        account=account,
+        tls=_tls(args),
+        codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
+    )
     with Progress(enabled=not args.quiet and args.format == "text") as progress:
         report = run_scenario(scenario, progress.show)
     return _emit(report, args)
@@ -206,8 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handlers = {"run": _run, "options": _options, "call": _call, "responder": _responder,
-                    "demo": _demo, "analyze": _analyze}
+        handlers = {
+            "run": _run,
+            "options": _options,
+            "call": _call,
+            "responder": _responder,
+            "demo": _demo,
+            "analyze": _analyze,
+        }
         if args.command is None:
             parser.print_help(sys.stderr)
             return int(ExitCode.UNKNOWN)
@@ -221,8 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
         if os.environ.get("SIPPROBE_DEBUG"):
             traceback.print_exc()
-        print(f"error: internal error: {exc!r} (set SIPPROBE_DEBUG=1 for the traceback; "
-              "please report it)", file=sys.stderr)
+        print(
+            f"error: internal error: {exc!r} (set SIPPROBE_DEBUG=1 for the traceback; "
+            "please report it)",
+            file=sys.stderr,
+        )
         return int(ExitCode.UNKNOWN)
 
 

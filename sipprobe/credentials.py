@@ -20,18 +20,18 @@ def read_password(env_name: str | None, file_path: str | None) -> str:
         try:
             text = Path(file_path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise SecretError(
-                f"cannot read password file {file_path}: {exc.strerror}") from exc
+            raise SecretError(f"cannot read password file {file_path}: {exc.strerror}") from exc
         password = text.splitlines()[0] if text else ""
         if not password:
             raise SecretError(f"password file {file_path} is empty")
         return password
     name = env_name or DEFAULT_PASSWORD_ENV
-    password = os.environ.get(name)
-    if not password:
+    value = os.environ.get(name)
+    if not value:
         raise SecretError(
-            f"environment variable {name} is not set: export it, or give --password-file FILE")
-    return password
+            f"environment variable {name} is not set: export it, or give --password-file FILE"
+        )
+    return value
 
 
 def describe_source(env_name: str | None, file_path: str | None) -> str:

@@ -57,9 +57,22 @@ def run_demo(progress: Callable[[str], None]) -> RunReport:
         log = Path(workdir) / "responder.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "sipprobe", "responder", "--listen", f"{host}:{port}",
-                 "--transports", "udp", "--ring-ms", "200"],
-                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "sipprobe",
+                    "responder",
+                    "--listen",
+                    f"{host}:{port}",
+                    "--transports",
+                    "udp",
+                    "--ring-ms",
+                    "200",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         try:
             progress(f"starting the responder on {host}:{port}")
             _wait_ready(process, log)

@@ -7,7 +7,7 @@ report shows exactly what was measured. Units are part of field names (``_ms``, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
 Direction = Literal["tx", "rx"]
@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
     UNKNOWN = 3
 
 
-class Quality(str, Enum):
+class Quality(StrEnum):
     """A verdict on one aspect of the service at the demarc."""
 
     GOOD = "good"
@@ -31,7 +31,7 @@ class Quality(str, Enum):
     UNKNOWN = "unknown"
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Which side of the demarc a finding points to."""
 
     PLATFORM = "platform"
@@ -40,7 +40,7 @@ class Side(str, Enum):
     UNKNOWN = "unknown"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding weighs in the verdict: critical -> bad, warning -> degraded."""
 
     INFO = "info"

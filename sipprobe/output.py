@@ -33,8 +33,12 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._shown:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
@@ -56,8 +60,9 @@ def write_run_files(report: RunReport, directory: Path) -> None:
     """report.json, report.txt and sip.log of a run, in ``directory``."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(directory / "report.json",
-                          json.dumps(report_to_json(report), indent=2) + "\n")
+        _write_atomically(
+            directory / "report.json", json.dumps(report_to_json(report), indent=2) + "\n"
+        )
         _write_atomically(directory / "report.txt", render_text(report))
         _write_atomically(directory / "sip.log", render_sip_log(report.timeline))
     except OSError as exc:

@@ -32,12 +32,20 @@ def serve_responder(args: argparse.Namespace) -> int:
         raise UsageError("a TLS listener needs --tls-cert and --tls-key")
     credentials = None
     if args.auth_user:
-        credentials = Credentials(args.auth_user,
-                                  read_password(args.password_env, args.password_file))
-    settings = ResponderSettings(host=host, port=port, transports=transports, mode=args.mode,
-                                 ring_ms=max(0, args.ring_ms), credentials=credentials,
-                                 realm=args.realm, tls_cert_file=args.tls_cert,
-                                 tls_key_file=args.tls_key)
+        credentials = Credentials(
+            args.auth_user, read_password(args.password_env, args.password_file)
+        )
+    settings = ResponderSettings(
+        host=host,
+        port=port,
+        transports=transports,
+        mode=args.mode,
+        ring_ms=max(0, args.ring_ms),
+        credentials=credentials,
+        realm=args.realm,
+        tls_cert_file=args.tls_cert,
+        tls_key_file=args.tls_key,
+    )
 
     def say(text: str) -> None:
         print(text, flush=True)

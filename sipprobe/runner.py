@@ -54,9 +54,15 @@ class _Run:
         scenario = self.scenario
         target = scenario.target
         bind = scenario.bind or local_address_towards(
-            target.host, target.effective_port(scenario.transport), target.is_ipv6)
-        settings = StackSettings(transport=scenario.transport, ipv6=":" in bind, bind_host=bind,
-                                 tls=self.tls, codecs=scenario.codecs)
+            target.host, target.effective_port(scenario.transport), target.is_ipv6
+        )
+        settings = StackSettings(
+            transport=scenario.transport,
+            ipv6=":" in bind,
+            bind_host=bind,
+            tls=self.tls,
+            codecs=scenario.codecs,
+        )
         credentials = None
         spec = scenario.account
         if spec is not None and spec.has_password:
@@ -72,8 +78,9 @@ class _Run:
         self.stack = exits.enter_context(SipStack(settings, self.timeline))
         has_register = any(isinstance(step, RegisterStep) for step in scenario.steps)
         expires = next((s.expires_s for s in scenario.steps if isinstance(s, RegisterStep)), 300)
-        self.account = create_account(self.stack, identity, target if has_register else None,
-                                      expires)
+        self.account = create_account(
+            self.stack, identity, target if has_register else None, expires
+        )
         self.say(f"SIP stack on {self.stack.local_sip} ({scenario.transport.upper()})")
 
     def call_uri(self, to: str) -> str:
@@ -90,28 +97,39 @@ class _Run:
     def options(self, index: int, step: OptionsStep) -> StepResult:
         target = step.uri or self.scenario.target
         self.say(f"step {index + 1}: OPTIONS {target}")
-        outcome = send_options(target, self.scenario.transport, step.timeout_s, self.timeline,
-                               self.tls)
+        outcome = send_options(
+            target, self.scenario.transport, step.timeout_s, self.timeline, self.tls
+        )
         code = outcome.status_code
         return StepResult(
-            index=index, kind="options", name=f"OPTIONS {target}",
+            index=index,
+            kind="options",
+            name=f"OPTIONS {target}",
             ok=code is not None and 200 <= code < 300,
-            status_code=code, reason=outcome.reason if code else (outcome.error or ""),
+            status_code=code,
+            reason=outcome.reason if code else (outcome.error or ""),
             origin="network" if code else "none",
             timings_ms={"rtt": outcome.rtt_ms} if outcome.rtt_ms is not None else {},
-            detail={"server": outcome.server, "user_agent": outcome.user_agent,
-                    "allow": list(outcome.allow), "supported": list(outcome.supported),
-                    "retransmissions": outcome.retransmissions, "error": outcome.error,
-                    "timeout_s": step.timeout_s},
-            reachable=outcome.reachable, events=outcome.events,
+            detail={
+                "server": outcome.server,
+                "user_agent": outcome.user_agent,
+                "allow": list(outcome.allow),
+                "supported": list(outcome.supported),
+                "retransmissions": outcome.retransmissions,
+                "error": outcome.error,
+                "timeout_s": step.timeout_s,
+            },
+            reachable=outcome.reachable,
+            events=outcome.events,
         )
 
     def register(self, index: int, step: RegisterStep, renew: bool = True) -> StepResult:
         from sipprobe.signalling.account import register
 
         action = "register" if renew else "unregister"
-        self.say(f"step {index + 1}: {action.upper()} {self.account_aor()} at "
-                 f"{self.scenario.target}")
+        self.say(
+            f"step {index + 1}: {action.upper()} {self.account_aor()} at {self.scenario.target}"
+        )
         outcome = register(self.stack, self.account, step.timeout_s, renew=renew)
         ok = outcome.status_code == 200 and outcome.origin == "network"
         self.registered = self.registered or (ok and renew)
@@ -123,17 +141,28 @@ class _Run:
             timings["request_to_final"] = outcome.request_ms
         spec = self.scenario.account
         return StepResult(
-            index=index, kind="register", name=f"{action.upper()} {self.account_aor()}",
-            ok=ok, status_code=outcome.status_code if outcome.origin != "none" else None,
-            reason=reason, origin="network" if outcome.origin == "network" else (
-                "local" if outcome.origin == "local" else "none"),
+            index=index,
+            kind="register",
+            name=f"{action.upper()} {self.account_aor()}",
+            ok=ok,
+            status_code=outcome.status_code if outcome.origin != "none" else None,
+            reason=reason,
+            origin="network"
+            if outcome.origin == "network"
+            else ("local" if outcome.origin == "local" else "none"),
             timings_ms=timings,
-            detail={"action": action, "expires_s": outcome.expires_s,
-                    "requested_expires_s": step.expires_s if renew else 0,
-                    "contacts": list(outcome.contacts), "challenge": outcome.challenge,
-                    "credentials": describe_source(spec.password_env, spec.password_file)
-                    if spec and spec.has_password else None},
-            reachable=outcome.origin == "network", events=outcome.events,
+            detail={
+                "action": action,
+                "expires_s": outcome.expires_s,
+                "requested_expires_s": step.expires_s if renew else 0,
+                "contacts": list(outcome.contacts),
+                "challenge": outcome.challenge,
+                "credentials": describe_source(spec.password_env, spec.password_file)
+                if spec and spec.has_password
+                else None,
+            },
+            reachable=outcome.origin == "network",
+            events=outcome.events,
         )
 
     def account_aor(self) -> str:
@@ -145,30 +174,51 @@ class _Run:
 
         uri = self.call_uri(step.to)
         self.say(f"step {index + 1}: call {uri} for {step.duration_s:g} s")
-        plan = CallPlan(uri=uri, duration_s=step.duration_s,
-                        answer_timeout_s=step.answer_timeout_s, expect_status=step.expect_status)
+        plan = CallPlan(
+            uri=uri,
+            duration_s=step.duration_s,
+            answer_timeout_s=step.answer_timeout_s,
+            expect_status=step.expect_status,
+        )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)
-        outcome = place_call(self.stack, self.account, plan,
-                             lambda text: self.say(f"step {index + 1}: {text}"))
+        outcome = place_call(
+            self.stack, self.account, plan, lambda text: self.say(f"step {index + 1}: {text}")
+        )
         call = outcome.result
-        timings = {name: value for name, value in (
-            ("trying", call.trying_ms), ("pdd", call.pdd_ms), ("answer", call.answer_ms),
-            ("bye", call.bye_ms)) if value is not None}
+        timings = {
+            name: value
+            for name, value in (
+                ("trying", call.trying_ms),
+                ("pdd", call.pdd_ms),
+                ("answer", call.answer_ms),
+                ("bye", call.bye_ms),
+            )
+            if value is not None
+        }
         spec = self.scenario.account
         return StepResult(
-            index=index, kind="call", name=f"call {uri}",
+            index=index,
+            kind="call",
+            name=f"call {uri}",
             ok=call.status_code == step.expect_status and outcome.origin == "network",
             status_code=call.status_code if outcome.origin == "network" else None,
-            reason=call.reason, origin="network" if outcome.origin == "network" else (
-                "local" if outcome.origin == "local" else "none"),
+            reason=call.reason,
+            origin="network"
+            if outcome.origin == "network"
+            else ("local" if outcome.origin == "local" else "none"),
             timings_ms=timings,
-            detail={"duration_s": step.duration_s, "timed_out": outcome.timed_out,
-                    "credentials": describe_source(spec.password_env, spec.password_file)
-                    if spec and spec.has_password else None},
+            detail={
+                "duration_s": step.duration_s,
+                "timed_out": outcome.timed_out,
+                "credentials": describe_source(spec.password_env, spec.password_file)
+                if spec and spec.has_password
+                else None,
+            },
             expected_status=step.expect_status,
             reachable=any(self.timeline.snapshot()[i].direction == "rx" for i in outcome.events),
-            call=call, events=outcome.events,
+            call=call,
+            events=outcome.events,
         )
 
     def wait(self, index: int, step: WaitStep) -> StepResult:
@@ -178,19 +228,28 @@ class _Run:
             self.stack.pump(step.seconds)
         else:
             time.sleep(step.seconds)
-        return StepResult(index=index, kind="wait", name=f"wait {step.seconds:g} s", ok=True,
-                          status_code=None, reason="", origin="none",
-                          timings_ms={"total": round((time.monotonic() - started) * 1000, 3)},
-                          detail={"seconds": step.seconds})
+        return StepResult(
+            index=index,
+            kind="wait",
+            name=f"wait {step.seconds:g} s",
+            ok=True,
+            status_code=None,
+            reason="",
+            origin="none",
+            timings_ms={"total": round((time.monotonic() - started) * 1000, 3)},
+            detail={"seconds": step.seconds},
+        )
 
     def unregister_at_end(self) -> None:
         if not self.registered:
             return
         index = len(self.results)
-        timeout = next((s.timeout_s for s in self.scenario.steps
-                        if isinstance(s, RegisterStep)), 10.0)
-        self.results.append(self.register(index, RegisterStep(timeout_s=min(timeout, 5.0)),
-                                          renew=False))
+        timeout = next(
+            (s.timeout_s for s in self.scenario.steps if isinstance(s, RegisterStep)), 10.0
+        )
+        self.results.append(
+            self.register(index, RegisterStep(timeout_s=min(timeout, 5.0)), renew=False)
+        )
 
 
 def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunReport:
@@ -228,7 +287,10 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRep
         steps=steps,
         timeline=run.timeline.snapshot(),
         verdict=decide(steps),
-        probe={"version": __version__, "host": socket.gethostname(),
-               "python": platform.python_version()},
+        probe={
+            "version": __version__,
+            "host": socket.gethostname(),
+            "python": platform.python_version(),
+        },
         local_errors=tuple(run.local_errors),
     )

@@ -17,8 +17,14 @@ import pytest
 def sipprobe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SIPPROBE_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "sipprobe", *args], capture_output=True,
-                          text=True, timeout=60, env=environment, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sipprobe", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        check=False,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -48,20 +54,25 @@ def test_cli_unknown_step(tmp_path: Path) -> None:
 
 
 def test_cli_missing_password_variable(tmp_path: Path) -> None:
-    scenario = write(tmp_path, "target: sip:127.0.0.1:5999\naccount: {user: a, password_env: "
-                               "SIPPROBE_TEST_UNSET}\nsteps: [register]\n")
+    scenario = write(
+        tmp_path,
+        "target: sip:127.0.0.1:5999\naccount: {user: a, password_env: "
+        "SIPPROBE_TEST_UNSET}\nsteps: [register]\n",
+    )
     assert_one_line_error(sipprobe("run", scenario), "SIPPROBE_TEST_UNSET is not set")
 
 
 def test_cli_call_password_env_missing() -> None:
-    result = sipprobe("call", "sip:echo@127.0.0.1:5999", "--user", "a", "--password-env",
-                      "SIPPROBE_TEST_UNSET")
+    result = sipprobe(
+        "call", "sip:echo@127.0.0.1:5999", "--user", "a", "--password-env", "SIPPROBE_TEST_UNSET"
+    )
     assert_one_line_error(result, "SIPPROBE_TEST_UNSET")
 
 
 def test_cli_password_file_missing(tmp_path: Path) -> None:
-    result = sipprobe("call", "sip:echo@127.0.0.1:5999", "--user", "a", "--password-file",
-                      str(tmp_path / "nope"))
+    result = sipprobe(
+        "call", "sip:echo@127.0.0.1:5999", "--user", "a", "--password-file", str(tmp_path / "nope")
+    )
     assert_one_line_error(result, "cannot read password file")
 
 
@@ -92,12 +103,21 @@ def closed_udp_port() -> int:
 
 def test_cli_options_closed_port_json_matches_schema(tmp_path: Path) -> None:
     port = closed_udp_port()
-    result = sipprobe("options", f"sip:127.0.0.1:{port}", "--timeout", "2", "--format", "json",
-                      "--out", str(tmp_path / "run"))
+    result = sipprobe(
+        "options",
+        f"sip:127.0.0.1:{port}",
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert result.returncode == 2, result.stderr
     report = json.loads(result.stdout)
-    schema = json.loads(resources.files("sipprobe").joinpath("schema/report.schema.json")
-                        .read_text())
+    schema = json.loads(
+        resources.files("sipprobe").joinpath("schema/report.schema.json").read_text()
+    )
     jsonschema.validate(report, schema)
     assert report["verdict"]["messaging"] == "bad"
     (step,) = report["steps"]
@@ -105,5 +125,8 @@ def test_cli_options_closed_port_json_matches_schema(tmp_path: Path) -> None:
     assert step["status_code"] is None
     assert "ICMP port unreachable" in step["reason"]
     assert report["verdict"]["findings"][0]["side"] == "unknown"
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["report.json", "report.txt",
-                                                                    "sip.log"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "report.json",
+        "report.txt",
+        "sip.log",
+    ]

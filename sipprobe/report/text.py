@@ -21,8 +21,15 @@ def _result(step: StepResult) -> str:
 
 
 def _timings(step: StepResult) -> str:
-    labels = {"rtt": "rtt", "trying": "100", "pdd": "18x", "answer": "200", "bye": "BYE",
-              "request_to_final": "final", "total": "total"}
+    labels = {
+        "rtt": "rtt",
+        "trying": "100",
+        "pdd": "18x",
+        "answer": "200",
+        "bye": "BYE",
+        "request_to_final": "final",
+        "total": "total",
+    }
     return "  ".join(f"{labels.get(k, k)} {_ms(v)}" for k, v in step.timings_ms.items())
 
 
@@ -42,10 +49,13 @@ def _call_lines(call: CallResult) -> list[str]:
     if rtcp is not None:
         loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp.rx_loss_pct is not None else "-"
         jitter = f"{rtcp.rx_jitter_mean_ms:.2f} ms" if rtcp.rx_jitter_mean_ms is not None else "-"
-        far = ("far end reports " + (f"{rtcp.tx_lost_reported} lost" if rtcp.tx_lost_reported
-                                     is not None else "nothing yet"))
-        lines.append(f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
-                     f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}")
+        far = "far end reports " + (
+            f"{rtcp.tx_lost_reported} lost" if rtcp.tx_lost_reported is not None else "nothing yet"
+        )
+        lines.append(
+            f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
+            f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}"
+        )
     return lines
 
 
@@ -58,8 +68,10 @@ def _step_lines(step: StepResult) -> list[str]:
     if step.kind == "options" and (detail.get("server") or detail.get("user_agent")):
         lines.append(f"      server: {detail.get('server') or detail.get('user_agent')}")
     if step.kind == "register" and step.ok and detail.get("action") == "register":
-        lines.append(f"      expires {detail.get('expires_s')} s; contacts: "
-                     f"{', '.join(detail.get('contacts') or []) or '-'}")
+        lines.append(
+            f"      expires {detail.get('expires_s')} s; contacts: "
+            f"{', '.join(detail.get('contacts') or []) or '-'}"
+        )
     if step.call is not None:
         lines.extend(f"      {line}" for line in _call_lines(step.call))
     return lines

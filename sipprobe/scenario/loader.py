@@ -45,9 +45,9 @@ class _Reader:
         line = node.start_mark.line + 1 if node is not None else None
         return ScenarioError(self.path, line, key, problem)
 
-    def mapping(self, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[
-        str, tuple[yaml.Node, yaml.Node]
-    ]:
+    def mapping(
+        self, node: yaml.Node, key: str, allowed: tuple[str, ...]
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, key, "expected a mapping of keys to values")
         entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -55,8 +55,9 @@ class _Reader:
             name = str(key_node.value)
             where = f"{key}.{name}" if key else name
             if name not in allowed:
-                raise self.fail(key_node, where,
-                                f"unknown key (expected one of: {', '.join(allowed)})")
+                raise self.fail(
+                    key_node, where, f"unknown key (expected one of: {', '.join(allowed)})"
+                )
             if name in entries:
                 raise self.fail(key_node, where, "key given twice")
             entries[name] = (key_node, value_node)
@@ -80,8 +81,12 @@ class _Reader:
             return os.environ[name]
         if default is not None:
             return default
-        raise self.fail(node, key, f"variable ${{{name}}} is not set (use --var {name}=VALUE "
-                                   f"or set it in the environment)")
+        raise self.fail(
+            node,
+            key,
+            f"variable ${{{name}}} is not set (use --var {name}=VALUE "
+            f"or set it in the environment)",
+        )
 
     def text(self, node: yaml.Node, key: str) -> str:
         value = self.scalar(node, key)
@@ -125,15 +130,19 @@ class _Reader:
             raise self.fail(node, key, "expected a non-empty list")
         return tuple(self.text(item, f"{key}[{i}]") for i, item in enumerate(node.value))
 
-    def path(self, node: yaml.Node, key: str) -> str:
+    def file_path(self, node: yaml.Node, key: str) -> str:
         value = Path(self.text(node, key)).expanduser()
         if not value.is_absolute():
             value = Path(self.path).parent / value
         return str(value)
 
 
-def _optional(entries: dict[str, tuple[yaml.Node, yaml.Node]], name: str,
-              read: Callable[[yaml.Node], T], default: T) -> T:
+def _optional(
+    entries: dict[str, tuple[yaml.Node, yaml.Node]],
+    name: str,
+    read: Callable[[yaml.Node], T],
+    default: T,
+) -> T:
     return read(entries[name][1]) if name in entries else default
 
 
@@ -153,15 +162,30 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         root = yaml.compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise ScenarioError(path, mark.line + 1 if mark else None, "",
-                            f"invalid YAML: {exc.problem}") from exc
+        raise ScenarioError(
+            path, mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from exc
     if root is None:
         raise ScenarioError(path, None, "", "the file is empty")
     reader = _Reader(path, variables)
-    top = reader.mapping(root, "", ("name", "service", "target", "transport", "bind", "account",
-                                     "tls", "codecs", "media_file", "steps"))
+    top = reader.mapping(
+        root,
+        "",
+        (
+            "name",
+            "service",
+            "target",
+            "transport",
+            "bind",
+            "account",
+            "tls",
+            "codecs",
+            "media_file",
+            "steps",
+        ),
+    )
     for required in ("target", "steps"):
         if required not in top:
             raise reader.fail(root, required, "required key is missing")
@@ -170,23 +194,24 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         target = parse_uri(reader.text(target_node, "target"))
     except UsageError as exc:
         raise reader.fail(target_node, "target", str(exc)) from exc
-    transport = _optional(top, "transport", lambda n: reader.choice(n, "transport", TRANSPORTS),
-                          target.transport)
+    transport = _optional(
+        top, "transport", lambda n: reader.choice(n, "transport", TRANSPORTS), target.transport
+    )
     steps, lines = _steps(reader, top["steps"][1])
     account = _optional(top, "account", lambda n: _account(reader, n, target.host), None)
     return Scenario(
         name=_optional(top, "name", lambda n: reader.text(n, "name"), Path(path).stem),
-        service=_optional(top, "service", lambda n: reader.choice(n, "service", SERVICES),
-                          "sip-trunk"),
+        service=_optional(
+            top, "service", lambda n: reader.choice(n, "service", SERVICES), "sip-trunk"
+        ),
         target=target.with_transport(transport),
         transport=transport,
         steps=steps,
         account=account,
         tls=_optional(top, "tls", lambda n: _tls(reader, n), TlsSpec()),
-        codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"),
-                         ("PCMU", "PCMA")),
+        codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"), ("PCMU", "PCMA")),
         bind=_optional(top, "bind", lambda n: reader.text(n, "bind"), ""),
-        media_file=_optional(top, "media_file", lambda n: reader.path(n, "media_file"), None),
+        media_file=_optional(top, "media_file", lambda n: reader.file_path(n, "media_file"), None),
         source=path,
         step_lines=lines,
     )
@@ -202,15 +227,19 @@ def _account(reader: _Reader, node: yaml.Node, default_domain: str) -> AccountSp
     user = reader.text(entries["user"][1], "account.user")
     return AccountSpec(
         user=user,
-        domain=_optional(entries, "domain", lambda n: reader.text(n, "account.domain"),
-                         default_domain),
-        auth_user=_optional(entries, "auth_user", lambda n: reader.text(n, "account.auth_user"),
-                            user),
+        domain=_optional(
+            entries, "domain", lambda n: reader.text(n, "account.domain"), default_domain
+        ),
+        auth_user=_optional(
+            entries, "auth_user", lambda n: reader.text(n, "account.auth_user"), user
+        ),
         realm=_optional(entries, "realm", lambda n: reader.text(n, "account.realm"), "*"),
-        password_env=_optional(entries, "password_env",
-                               lambda n: reader.text(n, "account.password_env"), None),
-        password_file=_optional(entries, "password_file",
-                                lambda n: reader.path(n, "account.password_file"), None),
+        password_env=_optional(
+            entries, "password_env", lambda n: reader.text(n, "account.password_env"), None
+        ),
+        password_file=_optional(
+            entries, "password_file", lambda n: reader.file_path(n, "account.password_file"), None
+        ),
     )
 
 
@@ -218,7 +247,7 @@ def _tls(reader: _Reader, node: yaml.Node) -> TlsSpec:
     entries = reader.mapping(node, "tls", ("verify", "ca_file"))
     return TlsSpec(
         verify=_optional(entries, "verify", lambda n: reader.boolean(n, "tls.verify"), True),
-        ca_file=_optional(entries, "ca_file", lambda n: reader.path(n, "tls.ca_file"), None),
+        ca_file=_optional(entries, "ca_file", lambda n: reader.file_path(n, "tls.ca_file"), None),
     )
 
 
@@ -236,8 +265,9 @@ def _steps(reader: _Reader, node: yaml.Node) -> tuple[tuple[Step, ...], tuple[in
         else:
             raise reader.fail(item, key, "a step is one key, e.g. '- call: {to: echo}'")
         if kind not in STEP_KINDS:
-            raise reader.fail(item, key, f"unknown step {kind!r} (expected one of: "
-                                         f"{', '.join(STEP_KINDS)})")
+            raise reader.fail(
+                item, key, f"unknown step {kind!r} (expected one of: {', '.join(STEP_KINDS)})"
+            )
         steps.append(_step(reader, kind, body, f"{key}.{kind}"))
         lines.append(item.start_mark.line + 1)
     return tuple(steps), tuple(lines)
@@ -259,8 +289,9 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         fields = reader.mapping(body, key, allowed)
 
     def num(name: str, low: float, high: float, default: float) -> float:
-        return _optional(fields, name, lambda n: reader.number(n, f"{key}.{name}", low, high),
-                         default)
+        return _optional(
+            fields, name, lambda n: reader.number(n, f"{key}.{name}", low, high), default
+        )
 
     if kind == "options":
         uri = None
@@ -272,12 +303,14 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
                 raise reader.fail(uri_node, f"{key}.uri", str(exc)) from exc
         return OptionsStep(timeout_s=num("timeout_s", 0.1, 120, 5.0), uri=uri)
     if kind == "register":
-        expires = _optional(fields, "expires_s",
-                            lambda n: reader.integer(n, f"{key}.expires_s", 1, 86400), 300)
+        expires = _optional(
+            fields, "expires_s", lambda n: reader.integer(n, f"{key}.expires_s", 1, 86400), 300
+        )
         return RegisterStep(expires_s=expires, timeout_s=num("timeout_s", 0.1, 120, 10.0))
     if kind == "call":
-        expect = _optional(fields, "expect",
-                           lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200)
+        expect = _optional(
+            fields, "expect", lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200
+        )
         return CallStep(
             to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to"), "echo"),
             duration_s=num("duration_s", 0, 86400, 5.0),

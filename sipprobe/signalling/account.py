@@ -75,8 +75,9 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
             self._stack.callback_errors.append(exc)
 
 
-def create_account(stack: SipStack, identity: Identity, registrar: SipUri | None = None,
-                   expires_s: int = 300) -> ProbeAccount:
+def create_account(
+    stack: SipStack, identity: Identity, registrar: SipUri | None = None, expires_s: int = 300
+) -> ProbeAccount:
     """A pjsua2 account for ``identity``; it registers only when asked to."""
     config = pj.AccountConfig()
     config.idUri = identity.aor
@@ -119,14 +120,17 @@ def create_account(stack: SipStack, identity: Identity, registrar: SipUri | None
     return account
 
 
-def _outcome(stack: SipStack, account: ProbeAccount, first_event: int, started: float,
-             finished: bool) -> RegisterOutcome:
+def _outcome(
+    stack: SipStack, account: ProbeAccount, first_event: int, started: float, finished: bool
+) -> RegisterOutcome:
     events = stack.timeline.since(first_event)
     registers = [e for e in events if e.method == "REGISTER"]
     final = transaction_final(registers, "REGISTER")
     first_tx = next((e for e in registers if e.direction == "tx" and e.is_request), None)
-    challenge = next((e.status_code for e in registers
-                      if e.direction == "rx" and e.status_code in (401, 407)), None)
+    challenge = next(
+        (e.status_code for e in registers if e.direction == "rx" and e.status_code in (401, 407)),
+        None,
+    )
     code, reason, expires = account.reg_results[-1] if finished else (None, "", None)
     origin = "none"
     contacts: tuple[str, ...] = ()
@@ -149,8 +153,9 @@ def _outcome(stack: SipStack, account: ProbeAccount, first_event: int, started: 
     )
 
 
-def register(stack: SipStack, account: ProbeAccount, timeout_s: float,
-             renew: bool = True) -> RegisterOutcome:
+def register(
+    stack: SipStack, account: ProbeAccount, timeout_s: float, renew: bool = True
+) -> RegisterOutcome:
     """Send REGISTER (``renew``) or un-REGISTER and wait for the final result."""
     first_event = len(stack.timeline)
     seen = len(account.reg_results)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pjsua2 as pj
 
@@ -69,8 +70,11 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         try:
             info = self.getInfo()
             for index, media in enumerate(info.media):
-                if (media.type == pj.PJMEDIA_TYPE_AUDIO
-                        and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and not self.media_up):
+                if (
+                    media.type == pj.PJMEDIA_TYPE_AUDIO
+                    and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+                    and not self.media_up
+                ):
                     self.media_up = True
                     self._play_into(self.getAudioMedia(index))
         except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
@@ -121,8 +125,9 @@ def _usec_ms(value: float, samples: int) -> float | None:
     return round(float(value) / 1000.0, 3) if samples else None
 
 
-def place_call(stack: SipStack, account: ProbeAccount, plan: CallPlan,
-               progress: Progress | None = None) -> CallOutcome:
+def place_call(
+    stack: SipStack, account: ProbeAccount, plan: CallPlan, progress: Progress | None = None
+) -> CallOutcome:
     """Make one call and hold it for ``plan.duration_s``; every phase has a time bound."""
     say = progress or (lambda _text: None)
     first_event = len(stack.timeline)
@@ -170,14 +175,19 @@ def _hold(stack: SipStack, call: ProbeCall, plan: CallPlan, say: Progress) -> bo
             last_shown = second
             say(f"in call {second}/{plan.duration_s:g} s")
 
-    stack.run_until(lambda: call.disconnected or time.monotonic() - started >= plan.duration_s,
-                    plan.duration_s + 1.0, tick)
+    stack.run_until(
+        lambda: call.disconnected or time.monotonic() - started >= plan.duration_s,
+        plan.duration_s + 1.0,
+        tick,
+    )
     return not call.disconnected
 
 
 def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
     return any(
-        e.direction == "rx" and e.method == "BYE" and (e.status_code or 0) >= 200
+        e.direction == "rx"
+        and e.method == "BYE"
+        and (e.status_code or 0) >= 200
         and e.call_id == call_id
         for e in stack.timeline.since(first_event)
     )
@@ -186,14 +196,19 @@ def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
 def _hangup_quietly(call: ProbeCall) -> None:
     if call.disconnected:
         return
-    try:
+    with suppress(pj.Error):  # already terminating
         call.hangup(pj.CallOpParam())
-    except pj.Error:
-        pass  # already terminating
 
 
-def _outcome(stack: SipStack, call: ProbeCall, plan: CallPlan, first_event: int,
-             timed_out: str | None, codec: str | None, rtcp: RtcpSummary | None) -> CallOutcome:
+def _outcome(
+    stack: SipStack,
+    call: ProbeCall,
+    plan: CallPlan,
+    first_event: int,
+    timed_out: str | None,
+    codec: str | None,
+    rtcp: RtcpSummary | None,
+) -> CallOutcome:
     events = events_of_call(stack.timeline.since(first_event), call.call_id)
     timings = invite_timings(events)
     last_state = call.states[-1] if call.states else None
@@ -201,8 +216,11 @@ def _outcome(stack: SipStack, call: ProbeCall, plan: CallPlan, first_event: int,
     reason = ""
     origin = "none"
     if timed_out == "answer":
-        provisional = "after a provisional response" if timings.pdd_ms or timings.trying_ms else (
-            "and no provisional response")
+        provisional = (
+            "after a provisional response"
+            if timings.pdd_ms or timings.trying_ms
+            else ("and no provisional response")
+        )
         reason = f"no final response within {plan.answer_timeout_s:g} s {provisional}"
     elif timings.final is not None:
         status = timings.final.status_code
@@ -210,7 +228,7 @@ def _outcome(stack: SipStack, call: ProbeCall, plan: CallPlan, first_event: int,
         origin = "network"
     elif last_state is not None and last_state[2] >= 200:
         status, reason, origin = last_state[2], last_state[3], "local"
-    hangup_by = None
+    hangup_by: Literal["probe", "remote"] | None = None
     if timings.bye is not None:
         hangup_by = "remote" if timings.remote_bye else "probe"
     result = CallResult(

@@ -48,15 +48,21 @@ def invite_timings(events: list[SipEvent]) -> InviteTimings:
     for invite in invites:
         seen[invite.cseq] = seen.get(invite.cseq, 0) + 1
     retransmissions = sum(count - 1 for count in seen.values())
-    responses = [e for e in events
-                 if e.direction == "rx" and e.status_code is not None and e.method == "INVITE"]
+    responses = [
+        e
+        for e in events
+        if e.direction == "rx" and e.status_code is not None and e.method == "INVITE"
+    ]
     trying = next((r for r in responses if r.status_code == 100), None)
-    provisional = next((r for r in responses
-                        if r.status_code is not None and 180 <= r.status_code < 200), None)
+    provisional = next(
+        (r for r in responses if r.status_code is not None and 180 <= r.status_code < 200), None
+    )
     challenge_event = next((r for r in responses if r.status_code in (401, 407)), None)
     last_cseq = invites[-1].cseq if invites else None
-    final = next((r for r in reversed(responses)
-                  if (r.status_code or 0) >= 200 and r.cseq == last_cseq), None)
+    final = next(
+        (r for r in reversed(responses) if (r.status_code or 0) >= 200 and r.cseq == last_cseq),
+        None,
+    )
     answered = final if final is not None and final.status_code == 200 else None
     early_media = any(
         r.status_code == 183 and "application/sdp" in r.text.lower() for r in responses
@@ -90,9 +96,15 @@ def _bye(events: list[SipEvent]) -> tuple[SipEvent | None, SipEvent | None, bool
         return None, None, False
     reply_direction = "rx" if bye.direction == "tx" else "tx"
     response = next(
-        (e for e in events
-         if e.direction == reply_direction and e.method == "BYE" and (e.status_code or 0) >= 200
-         and e.cseq == bye.cseq and e.t_s >= bye.t_s),
+        (
+            e
+            for e in events
+            if e.direction == reply_direction
+            and e.method == "BYE"
+            and (e.status_code or 0) >= 200
+            and e.cseq == bye.cseq
+            and e.t_s >= bye.t_s
+        ),
         None,
     )
     return bye, response, bye.direction == "rx"

@@ -35,8 +35,10 @@ def parse_params(header_value: str) -> dict[str, str]:
     scheme, _, rest = header_value.strip().partition(" ")
     if scheme.lower() != "digest":
         return {}
-    return {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-            for m in _PARAM.finditer(rest)}
+    return {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _PARAM.finditer(rest)
+    }
 
 
 def expected_response(params: dict[str, str], method: str, password: str) -> str:
@@ -44,22 +46,32 @@ def expected_response(params: dict[str, str], method: str, password: str) -> str
     ha2 = _md5(f"{method}:{params.get('uri', '')}")
     nonce = params.get("nonce", "")
     if params.get("qop"):
-        return _md5(f"{ha1}:{nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:"
-                    f"{params['qop']}:{ha2}")
+        return _md5(
+            f"{ha1}:{nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:{params['qop']}:{ha2}"
+        )
     return _md5(f"{ha1}:{nonce}:{ha2}")
 
 
-def verify(header_value: str, method: str, username: str, password: str, realm: str,
-           secret: bytes, now: float) -> bool:
+def verify(
+    header_value: str,
+    method: str,
+    username: str,
+    password: str,
+    realm: str,
+    secret: bytes,
+    now: float,
+) -> bool:
     """True when the Authorization header proves knowledge of the password, with a fresh nonce."""
     params = parse_params(header_value)
     if params.get("username") != username or params.get("realm") != realm:
         return False
     stamp, _, _ = params.get("nonce", "").partition(".")
-    if not stamp.isdigit() or not hmac.compare_digest(params["nonce"],
-                                                      make_nonce(secret, float(stamp))):
+    if not stamp.isdigit() or not hmac.compare_digest(
+        params["nonce"], make_nonce(secret, float(stamp))
+    ):
         return False
     if now - int(stamp) > NONCE_LIFETIME_S:
         return False
-    return hmac.compare_digest(params.get("response", ""),
-                               expected_response(params, method, password))
+    return hmac.compare_digest(
+        params.get("response", ""), expected_response(params, method, password)
+    )

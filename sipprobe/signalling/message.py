@@ -158,10 +158,12 @@ def redact(text: str) -> str:
     for line in text.split("\n"):
         name, sep, _ = line.partition(":")
         if sep and name.strip().lower() in _CREDENTIAL_HEADERS:
-            line = _DIGEST_SECRET.sub(r'\1"<redacted>"', line)
-            if "digest" not in line.lower():  # Basic or unknown schemes: hide it all
-                line = f"{name}: <redacted>"
-        out.append(line)
+            hidden = _DIGEST_SECRET.sub(r'\1"<redacted>"', line)
+            if "digest" not in hidden.lower():  # Basic or unknown schemes: hide it all
+                hidden = f"{name}: <redacted>"
+            out.append(hidden)
+        else:
+            out.append(line)
     return "\n".join(out)
 
 
@@ -181,6 +183,12 @@ def sdp_codecs(body: str) -> tuple[str, ...]:
         elif in_audio and line.startswith("a=rtpmap:"):
             pt, _, encoding = line[len("a=rtpmap:") :].partition(" ")
             rtpmap[pt] = encoding.strip()
-    static = {"0": "PCMU/8000", "8": "PCMA/8000", "9": "G722/8000", "3": "GSM/8000",
-              "18": "G729/8000", "13": "CN/8000"}
+    static = {
+        "0": "PCMU/8000",
+        "8": "PCMA/8000",
+        "9": "G722/8000",
+        "3": "GSM/8000",
+        "18": "G729/8000",
+        "13": "CN/8000",
+    }
     return tuple(rtpmap.get(pt, static.get(pt, f"pt{pt}")) for pt in payload_types)

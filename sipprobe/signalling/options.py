@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError
@@ -20,6 +21,7 @@ from sipprobe.signalling.message import SipMessage, parse_message
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.signalling.uri import SipUri
 
+Address = tuple[Any, ...]  # what getaddrinfo gives for AF_INET / AF_INET6
 T1_S = 0.5
 T2_S = 4.0
 _MAX_MESSAGE = 65535
@@ -60,23 +62,40 @@ def send_options(
     port = target.effective_port(transport)
     family = socket.AF_INET6 if target.is_ipv6 else socket.AF_UNSPEC
     try:
-        infos = socket.getaddrinfo(target.host, port, family,
-                                   socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            target.host,
+            port,
+            family,
+            socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM,
+        )
     except socket.gaierror as exc:
         return _failed(f"cannot resolve {target.host}: {exc.strerror}", reachable=False)
-    address_family, sock_type, _, _, address = infos[0]
+    address_family, _, _, _, address = infos[0]
     first_event = len(timeline)
     started = time.monotonic()
     deadline = started + timeout_s
     try:
         if transport == "udp":
-            return _over_udp(target, address_family, address, deadline, timeline, from_user,
-                             first_event)
-        return _over_stream(target, transport, address_family, address, deadline, timeline, tls,
-                            from_user, first_event)
+            return _over_udp(
+                target, address_family, address, deadline, timeline, from_user, first_event
+            )
+        return _over_stream(
+            target,
+            transport,
+            address_family,
+            address,
+            deadline,
+            timeline,
+            tls,
+            from_user,
+            first_event,
+        )
     except OSError as exc:
-        return _failed(f"socket error talking to {target.hostport()}: {exc.strerror or exc}",
-                       reachable=False, events=_events_since(timeline, first_event))
+        return _failed(
+            f"socket error talking to {target.hostport()}: {exc.strerror or exc}",
+            reachable=False,
+            events=_events_since(timeline, first_event),
+        )
 
 
 def _failed(error: str, reachable: bool, events: tuple[int, ...] = ()) -> OptionsOutcome:
@@ -87,9 +106,9 @@ def _events_since(timeline: Timeline, first: int) -> tuple[int, ...]:
     return tuple(range(first, len(timeline)))
 
 
-def _build(target: SipUri, transport: str, local: tuple[str, int], from_user: str) -> tuple[
-    str, str
-]:
+def _build(
+    target: SipUri, transport: str, local: tuple[str, int], from_user: str
+) -> tuple[str, str]:
     host = f"[{local[0]}]" if ":" in local[0] else local[0]
     branch = "z9hG4bK" + secrets.token_hex(8)
     tag = secrets.token_hex(4)
@@ -111,7 +130,7 @@ def _build(target: SipUri, transport: str, local: tuple[str, int], from_user: st
     return text, branch
 
 
-def _peer_text(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
+def _peer_text(address: Address) -> str:
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -142,7 +161,7 @@ def _matches(message: SipMessage, branch: str) -> bool:
 def _over_udp(
     target: SipUri,
     family: int,
-    address: tuple[str, int] | tuple[str, int, int, int],
+    address: Address,
     deadline: float,
     timeline: Timeline,
     from_user: str,
@@ -161,8 +180,12 @@ def _over_udp(
             now = time.monotonic()
             if now >= deadline:
                 events = _events_since(timeline, first_event)
-                return _failed(f"no response to OPTIONS within {deadline - sent_at:.1f} s "
-                               f"({sends} transmissions)", reachable=False, events=events)
+                return _failed(
+                    f"no response to OPTIONS within {deadline - sent_at:.1f} s "
+                    f"({sends} transmissions)",
+                    reachable=False,
+                    events=events,
+                )
             if now >= next_send:
                 sock.send(payload)
                 timeline.add("tx", "UDP", peer, text, now)
@@ -176,8 +199,11 @@ def _over_udp(
                 continue
             except ConnectionRefusedError:
                 events = _events_since(timeline, first_event)
-                return _failed(f"port closed: ICMP port unreachable from {peer}",
-                               reachable=False, events=events)
+                return _failed(
+                    f"port closed: ICMP port unreachable from {peer}",
+                    reachable=False,
+                    events=events,
+                )
             arrived = time.monotonic()
             reply = data.decode("utf-8", "replace")
             timeline.add("rx", "UDP", peer, reply, arrived)
@@ -186,8 +212,12 @@ def _over_udp(
             except ValueError:
                 continue
             if _matches(message, branch) and (message.status_code or 0) >= 200:
-                return _answer(message, (arrived - sent_at) * 1000, sends - 1,
-                               _events_since(timeline, first_event))
+                return _answer(
+                    message,
+                    (arrived - sent_at) * 1000,
+                    sends - 1,
+                    _events_since(timeline, first_event),
+                )
 
 
 def _tls_context(tls: TlsSettings) -> ssl.SSLContext:
@@ -206,7 +236,7 @@ def _over_stream(
     target: SipUri,
     transport: str,
     family: int,
-    address: tuple[str, int] | tuple[str, int, int, int],
+    address: Address,
     deadline: float,
     timeline: Timeline,
     tls: TlsSettings,
@@ -222,15 +252,18 @@ def _over_stream(
         except ConnectionRefusedError:
             return _failed(f"connection refused by {peer} ({transport.upper()})", reachable=False)
         except TimeoutError:
-            return _failed(f"no {transport.upper()} connection to {peer} within the time bound",
-                           reachable=False)
+            return _failed(
+                f"no {transport.upper()} connection to {peer} within the time bound",
+                reachable=False,
+            )
         sock: socket.socket = raw
         if transport == "tls":
             try:
                 sock = _tls_context(tls).wrap_socket(raw, server_hostname=target.host)
             except ssl.SSLCertVerificationError as exc:
-                return _failed(f"TLS certificate of {peer} not trusted: {exc.verify_message}",
-                               reachable=True)
+                return _failed(
+                    f"TLS certificate of {peer} not trusted: {exc.verify_message}", reachable=True
+                )
             except (ssl.SSLError, TimeoutError) as exc:
                 return _failed(f"TLS handshake with {peer} failed: {exc}", reachable=True)
         text, branch = _build(target, transport, sock.getsockname()[:2], from_user)
@@ -243,11 +276,17 @@ def _over_stream(
             try:
                 chunk = sock.recv(_MAX_MESSAGE)
             except TimeoutError:
-                return _failed(f"no response to OPTIONS within {deadline - sent_at:.1f} s",
-                               reachable=True, events=_events_since(timeline, first_event))
+                return _failed(
+                    f"no response to OPTIONS within {deadline - sent_at:.1f} s",
+                    reachable=True,
+                    events=_events_since(timeline, first_event),
+                )
             if not chunk:
-                return _failed(f"{peer} closed the connection without answering",
-                               reachable=True, events=_events_since(timeline, first_event))
+                return _failed(
+                    f"{peer} closed the connection without answering",
+                    reachable=True,
+                    events=_events_since(timeline, first_event),
+                )
             buffer += chunk
             arrived = time.monotonic()
             replies, consumed = split_stream(buffer)
@@ -260,8 +299,9 @@ def _over_stream(
                 except ValueError:
                     continue
                 if _matches(message, branch) and (message.status_code or 0) >= 200:
-                    return _answer(message, (arrived - sent_at) * 1000, 0,
-                                   _events_since(timeline, first_event))
+                    return _answer(
+                        message, (arrived - sent_at) * 1000, 0, _events_since(timeline, first_event)
+                    )
     finally:
         raw.close()
 
@@ -275,7 +315,7 @@ def split_stream(buffer: bytes) -> tuple[list[bytes], int]:
     offset = 0
     while True:
         # Keep-alive CRLFs between messages (RFC 5626) are not messages.
-        while buffer[offset:offset + 2] == b"\r\n":
+        while buffer[offset : offset + 2] == b"\r\n":
             offset += 2
         end = buffer.find(b"\r\n\r\n", offset)
         if end < 0:

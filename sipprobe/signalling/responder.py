@@ -12,6 +12,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
@@ -57,8 +58,10 @@ class _ResponderCall(pj.Call):  # type: ignore[misc]
             info = self.getInfo()
             if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
                 self.disconnected = True
-                self._responder.say(f"call {self.label} ended: {info.lastStatusCode} "
-                                    f"{info.lastReason} after {info.connectDuration.sec} s")
+                self._responder.say(
+                    f"call {self.label} ended: {info.lastStatusCode} "
+                    f"{info.lastReason} after {info.connectDuration.sec} s"
+                )
         except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
             self._responder.stack.callback_errors.append(exc)
 
@@ -66,8 +69,10 @@ class _ResponderCall(pj.Call):  # type: ignore[misc]
         try:
             info = self.getInfo()
             for index, media in enumerate(info.media):
-                if (media.type == pj.PJMEDIA_TYPE_AUDIO
-                        and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE):
+                if (
+                    media.type == pj.PJMEDIA_TYPE_AUDIO
+                    and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+                ):
                     self._responder.connect_media(self, self.getAudioMedia(index))
         except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
             self._responder.stack.callback_errors.append(exc)
@@ -113,7 +118,9 @@ class Responder:
         self._stop = True
 
     def serve(self, run_for_s: float | None = None) -> None:
-        handler: Callable[[int, FrameType | None], None] = lambda _sig, _frame: self.stop()
+        def handler(_signum: int, _frame: FrameType | None) -> None:
+            self.stop()
+
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
         started = time.monotonic()
@@ -127,9 +134,11 @@ class Responder:
                 config.mediaConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
             account.create(config, True)
             self.stack.own(account)
-            self.say(f"ready sip:responder@{self.stack.local_sip} "
-                     f"({','.join(self.settings.transports)}, mode {self.settings.mode}, "
-                     f"pid {os.getpid()})")
+            self.say(
+                f"ready sip:responder@{self.stack.local_sip} "
+                f"({','.join(self.settings.transports)}, mode {self.settings.mode}, "
+                f"pid {os.getpid()})"
+            )
             while not self._stop:
                 self.stack.pump(0.02)
                 self._due(time.monotonic())
@@ -144,8 +153,9 @@ class Responder:
         message = parse_message(request)
         call.label = f"{message.call_id[:16]} from {message.header('from') or '?'}"
         creds = self.settings.credentials
-        if creds is not None and not self._authorised(message.header("authorization"),
-                                                      message.method):
+        if creds is not None and not self._authorised(
+            message.header("authorization"), message.method
+        ):
             reply = pj.CallOpParam()
             reply.statusCode = 401
             header = pj.SipHeader()
@@ -170,8 +180,15 @@ class Responder:
         creds = self.settings.credentials
         if header is None or creds is None:
             return False
-        return digest.verify(header, method, creds.username, creds.password, self.settings.realm,
-                             self._secret, time.time())
+        return digest.verify(
+            header,
+            method,
+            creds.username,
+            creds.password,
+            self.settings.realm,
+            self._secret,
+            time.time(),
+        )
 
     def _due(self, now: float) -> None:
         for call in list(self._calls):
@@ -206,7 +223,5 @@ class Responder:
 def _hangup(call: _ResponderCall) -> None:
     if call.disconnected:
         return
-    try:
+    with suppress(pj.Error):  # already ending
         call.hangup(pj.CallOpParam())
-    except pj.Error:
-        pass  # already ending

@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,10 +205,8 @@ class SipStack:
         hangups = list(self._hangups.values())
         self._hangups.clear()
         for hangup in hangups:
-            try:
+            with suppress(pj.Error):  # the call is already gone
                 hangup()
-            except pj.Error:
-                pass  # the call is already gone
 
     def _shut_down_all(self) -> None:
         owned = list(reversed(self._owned))
@@ -216,10 +214,8 @@ class SipStack:
         for obj in owned:
             shutdown = getattr(obj, "shutdown", None)
             if shutdown is not None:
-                try:
+                with suppress(pj.Error):
                     shutdown()
-                except pj.Error:
-                    pass
 
     # -- event loop -----------------------------------------------------------------------
     @property
@@ -248,8 +244,9 @@ class SipStack:
             if time.monotonic() >= deadline:
                 return
 
-    def run_until(self, done: Callable[[], bool], timeout_s: float,
-                  tick: Callable[[], None] | None = None) -> bool:
+    def run_until(
+        self, done: Callable[[], bool], timeout_s: float, tick: Callable[[], None] | None = None
+    ) -> bool:
         """Pump events until ``done()`` or the time bound; returns whether it was done."""
         deadline = time.monotonic() + timeout_s
         while not done():

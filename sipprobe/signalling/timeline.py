@@ -71,8 +71,9 @@ class Timeline:
         if match is None:
             return None
         direction: Direction = "tx" if match.group("dir") == "TX" else "rx"
-        return self.add(direction, match.group("transport"), match.group("peer"),
-                        match.group("text"), at)
+        return self.add(
+            direction, match.group("transport"), match.group("peer"), match.group("text"), at
+        )
 
     def snapshot(self) -> tuple[SipEvent, ...]:
         return tuple(self._events)

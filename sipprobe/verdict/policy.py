@@ -41,8 +41,10 @@ def _silence_side(reachable: bool) -> Side:
 def _silence_hint(reachable: bool) -> str:
     if reachable:
         return "the platform answered earlier in this run, so the path works"
-    return ("nothing from the target reached the probe in this run: the platform may be down or "
-            "the path may block SIP; probe from another network to tell them apart")
+    return (
+        "nothing from the target reached the probe in this run: the platform may be down or "
+        "the path may block SIP; probe from another network to tell them apart"
+    )
 
 
 class _Collector:
@@ -50,56 +52,110 @@ class _Collector:
         self.thresholds = thresholds
         self.findings: list[Finding] = []
 
-    def add(self, severity: Severity, side: Side, area: str, code: str, summary: str,
-            step: StepResult) -> None:
-        self.findings.append(Finding(severity, side, "media" if area == "media" else "messaging",
-                                     code, summary, step.index, step.events))
+    def add(
+        self, severity: Severity, side: Side, area: str, code: str, summary: str, step: StepResult
+    ) -> None:
+        self.findings.append(
+            Finding(
+                severity,
+                side,
+                "media" if area == "media" else "messaging",
+                code,
+                summary,
+                step.index,
+                step.events,
+            )
+        )
 
     def options(self, step: StepResult, reachable: bool) -> None:
         if step.status_code is None:
             error = step.detail.get("error") or "no response"
             tls = "TLS" in error
-            hint = ("trust the platform's CA with tls.ca_file if it uses a private CA" if tls
-                    else _silence_hint(reachable))
-            self.add(Severity.CRITICAL, Side.UNKNOWN if tls else _silence_side(reachable),
-                     "messaging", "options-no-answer", f"OPTIONS failed: {error}; {hint}", step)
+            hint = (
+                "trust the platform's CA with tls.ca_file if it uses a private CA"
+                if tls
+                else _silence_hint(reachable)
+            )
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN if tls else _silence_side(reachable),
+                "messaging",
+                "options-no-answer",
+                f"OPTIONS failed: {error}; {hint}",
+                step,
+            )
         elif not 200 <= step.status_code < 300:
-            self.add(Severity.CRITICAL if step.status_code >= 500 else Severity.WARNING,
-                     _status_side(step.status_code) if step.status_code >= 500 else Side.UNKNOWN,
-                     "messaging", "options-rejected",
-                     f"OPTIONS answered {step.status_code} {step.reason}", step)
+            self.add(
+                Severity.CRITICAL if step.status_code >= 500 else Severity.WARNING,
+                _status_side(step.status_code) if step.status_code >= 500 else Side.UNKNOWN,
+                "messaging",
+                "options-rejected",
+                f"OPTIONS answered {step.status_code} {step.reason}",
+                step,
+            )
 
     def register(self, step: StepResult, reachable: bool) -> None:
         action = step.detail.get("action", "register")
         if step.ok:
             granted, asked = step.detail.get("expires_s"), step.detail.get("requested_expires_s")
             if action == "register" and granted is not None and asked and granted < asked:
-                self.add(Severity.INFO, Side.PLATFORM, "messaging", "register-expires-shortened",
-                         f"registrar granted {granted} s of the {asked} s asked for", step)
+                self.add(
+                    Severity.INFO,
+                    Side.PLATFORM,
+                    "messaging",
+                    "register-expires-shortened",
+                    f"registrar granted {granted} s of the {asked} s asked for",
+                    step,
+                )
             return
         code = step.status_code
         if step.origin != "network" or code is None:
-            self.add(Severity.CRITICAL if action == "register" else Severity.WARNING,
-                     _silence_side(reachable), "messaging", f"{action}-no-answer",
-                     f"{action.upper()} got no response: {step.reason}; "
-                     f"{_silence_hint(reachable)}", step)
+            self.add(
+                Severity.CRITICAL if action == "register" else Severity.WARNING,
+                _silence_side(reachable),
+                "messaging",
+                f"{action}-no-answer",
+                f"{action.upper()} got no response: {step.reason}; {_silence_hint(reachable)}",
+                step,
+            )
         elif code in _CREDENTIALS:
             has_password = step.detail.get("credentials") is not None
-            why = ("the credentials configured for the account were rejected" if has_password
-                   else "the registrar wants credentials and none were configured")
-            self.add(Severity.CRITICAL, Side.CUSTOMER_EQUIPMENT, "messaging", "register-rejected",
-                     f"{action.upper()} failed with {code} {step.reason}: {why}", step)
+            why = (
+                "the credentials configured for the account were rejected"
+                if has_password
+                else "the registrar wants credentials and none were configured"
+            )
+            self.add(
+                Severity.CRITICAL,
+                Side.CUSTOMER_EQUIPMENT,
+                "messaging",
+                "register-rejected",
+                f"{action.upper()} failed with {code} {step.reason}: {why}",
+                step,
+            )
         else:
-            self.add(Severity.CRITICAL, _status_side(code), "messaging", f"{action}-failed",
-                     f"{action.upper()} failed with {code} {step.reason}", step)
+            self.add(
+                Severity.CRITICAL,
+                _status_side(code),
+                "messaging",
+                f"{action}-failed",
+                f"{action.upper()} failed with {code} {step.reason}",
+                step,
+            )
 
     def call(self, step: StepResult, reachable: bool) -> None:
         call = step.call
         if call is None:
             return
         if step.status_code is None or step.origin == "local":
-            self.add(Severity.CRITICAL, _silence_side(reachable), "messaging", "call-no-answer",
-                     f"call to {call.target}: {step.reason}; {_silence_hint(reachable)}", step)
+            self.add(
+                Severity.CRITICAL,
+                _silence_side(reachable),
+                "messaging",
+                "call-no-answer",
+                f"call to {call.target}: {step.reason}; {_silence_hint(reachable)}",
+                step,
+            )
         elif not step.ok:
             self._unexpected_status(step, call)
         self._timings(step, call)
@@ -113,9 +169,11 @@ class _Collector:
         if code in _BUSY:
             why = "the called party is busy or declined"
         elif code in _CREDENTIALS:
-            why = ("the platform wants credentials and none were configured"
-                   if call.challenge is None or step.detail.get("credentials") is None
-                   else "the configured credentials were rejected")
+            why = (
+                "the platform wants credentials and none were configured"
+                if call.challenge is None or step.detail.get("credentials") is None
+                else "the configured credentials were rejected"
+            )
         elif code in (488, 415):
             why = f"the platform accepted none of the offered codecs {list(call.offered_codecs)}"
         elif code in (404, 484, 410):
@@ -124,33 +182,58 @@ class _Collector:
             why = "the platform failed the call"
         else:
             why = "unexpected final response"
-        self.add(Severity.CRITICAL, _status_side(code), "messaging", "call-failed",
-                 f"call to {call.target} got {code} {call.reason}, expected {expected}: {why}",
-                 step)
+        self.add(
+            Severity.CRITICAL,
+            _status_side(code),
+            "messaging",
+            "call-failed",
+            f"call to {call.target} got {code} {call.reason}, expected {expected}: {why}",
+            step,
+        )
 
     def _timings(self, step: StepResult, call: CallResult) -> None:
         limits = self.thresholds
         if call.pdd_ms is not None and call.pdd_ms >= limits.pdd_degraded_ms:
             bad = call.pdd_ms >= limits.pdd_bad_ms
-            self.add(Severity.CRITICAL if bad else Severity.WARNING, Side.PLATFORM, "messaging",
-                     "post-dial-delay", f"post-dial delay {call.pdd_ms / 1000:.2f} s "
-                     f"(good below {limits.pdd_degraded_ms / 1000:g} s)", step)
+            self.add(
+                Severity.CRITICAL if bad else Severity.WARNING,
+                Side.PLATFORM,
+                "messaging",
+                "post-dial-delay",
+                f"post-dial delay {call.pdd_ms / 1000:.2f} s "
+                f"(good below {limits.pdd_degraded_ms / 1000:g} s)",
+                step,
+            )
         if call.invite_retransmissions:
-            self.add(Severity.WARNING, Side.UNKNOWN, "messaging", "invite-retransmitted",
-                     f"INVITE was retransmitted {call.invite_retransmissions} time(s) before the "
-                     "platform answered: the path lost packets or the platform was slow", step)
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "invite-retransmitted",
+                f"INVITE was retransmitted {call.invite_retransmissions} time(s) before the "
+                "platform answered: the path lost packets or the platform was slow",
+                step,
+            )
 
     def _hangup(self, step: StepResult, call: CallResult) -> None:
         planned = step.detail.get("duration_s")
         if call.hangup_by == "remote":
             held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
-            self.add(Severity.CRITICAL, Side.UNKNOWN, "messaging", "call-dropped",
-                     f"the far end hung up after {held} of the planned {planned} s", step)
-        elif call.hangup_by == "probe" and (call.bye_status is None
-                                            or not 200 <= call.bye_status < 300):
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "messaging",
+                "call-dropped",
+                f"the far end hung up after {held} of the planned {planned} s",
+                step,
+            )
+        elif call.hangup_by == "probe" and (
+            call.bye_status is None or not 200 <= call.bye_status < 300
+        ):
             got = f"{call.bye_status}" if call.bye_status else "no response"
-            self.add(Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed",
-                     f"BYE got {got}", step)
+            self.add(
+                Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed", f"BYE got {got}", step
+            )
 
     def _media(self, step: StepResult, call: CallResult) -> None:
         rtcp = call.rtcp
@@ -158,20 +241,36 @@ class _Collector:
             return
         limits = self.thresholds
         if rtcp.rx_packets == 0:
-            self.add(Severity.CRITICAL, Side.UNKNOWN, "media", "no-rtp-received",
-                     f"no RTP reached the probe during {call.hold_s or 0:.1f} s of call", step)
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "media",
+                "no-rtp-received",
+                f"no RTP reached the probe during {call.hold_s or 0:.1f} s of call",
+                step,
+            )
             return
         loss = rtcp.rx_loss_pct
         if loss is not None and loss >= limits.loss_degraded_pct:
-            self.add(Severity.CRITICAL if loss >= limits.loss_bad_pct else Severity.WARNING,
-                     Side.UNKNOWN, "media", "rx-loss",
-                     f"{loss:.2f}% of RTP packets from the far end were lost "
-                     f"({rtcp.rx_lost} of {rtcp.rx_packets + rtcp.rx_lost})", step)
+            self.add(
+                Severity.CRITICAL if loss >= limits.loss_bad_pct else Severity.WARNING,
+                Side.UNKNOWN,
+                "media",
+                "rx-loss",
+                f"{loss:.2f}% of RTP packets from the far end were lost "
+                f"({rtcp.rx_lost} of {rtcp.rx_packets + rtcp.rx_lost})",
+                step,
+            )
         jitter = rtcp.rx_jitter_mean_ms
         if jitter is not None and jitter >= limits.jitter_degraded_ms:
-            self.add(Severity.CRITICAL if jitter >= limits.jitter_bad_ms else Severity.WARNING,
-                     Side.UNKNOWN, "media", "rx-jitter",
-                     f"mean interarrival jitter {jitter:.1f} ms on RTP from the far end", step)
+            self.add(
+                Severity.CRITICAL if jitter >= limits.jitter_bad_ms else Severity.WARNING,
+                Side.UNKNOWN,
+                "media",
+                "rx-jitter",
+                f"mean interarrival jitter {jitter:.1f} ms on RTP from the far end",
+                step,
+            )
 
 
 def _quality(findings: Iterable[Finding], area: str, measured: bool) -> Quality:
@@ -211,6 +310,7 @@ def _summary(messaging: Quality, media: Quality, findings: tuple[Finding, ...]) 
     if messaging is Quality.GOOD and media is Quality.UNKNOWN:
         return "signalling was good at the demarc; media was not measured in this run"
     worst = [f for f in findings if f.severity is Severity.CRITICAL] or [
-        f for f in findings if f.severity is Severity.WARNING]
+        f for f in findings if f.severity is Severity.WARNING
+    ]
     lead = worst[0].summary if worst else "see the steps"
     return f"messaging {messaging.value}, media {media.value}: {lead}"

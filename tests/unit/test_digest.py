@@ -19,9 +19,11 @@ def client_header(nonce: str, password: str, realm: str = "sipprobe") -> str:
     ha1 = md5(f"alice:{realm}:{password}")
     ha2 = md5("INVITE:sip:echo@127.0.0.1")
     response = md5(f"{ha1}:{nonce}:00000001:abc123:auth:{ha2}")
-    return (f'Digest username="alice", realm="{realm}", nonce="{nonce}", '
-            f'uri="sip:echo@127.0.0.1", response="{response}", algorithm=MD5, cnonce="abc123", '
-            "qop=auth, nc=00000001")
+    return (
+        f'Digest username="alice", realm="{realm}", nonce="{nonce}", '
+        f'uri="sip:echo@127.0.0.1", response="{response}", algorithm=MD5, cnonce="abc123", '
+        "qop=auth, nc=00000001"
+    )
 
 
 def nonce_from(challenge: str) -> str:
@@ -30,25 +32,42 @@ def nonce_from(challenge: str) -> str:
 
 def test_digest_verify_accepts_right_password() -> None:
     nonce = nonce_from(digest.challenge_header("sipprobe", SECRET, NOW))
-    assert digest.verify(client_header(nonce, "s3cret"), "INVITE", "alice", "s3cret",
-                         "sipprobe", SECRET, NOW + 1)
+    assert digest.verify(
+        client_header(nonce, "s3cret"), "INVITE", "alice", "s3cret", "sipprobe", SECRET, NOW + 1
+    )
 
 
 def test_digest_verify_rejects_wrong_password_realm_and_forged_nonce() -> None:
     nonce = nonce_from(digest.challenge_header("sipprobe", SECRET, NOW))
-    assert not digest.verify(client_header(nonce, "wrong"), "INVITE", "alice", "s3cret",
-                             "sipprobe", SECRET, NOW)
-    assert not digest.verify(client_header(nonce, "s3cret", realm="other"), "INVITE", "alice",
-                             "s3cret", "sipprobe", SECRET, NOW)
+    assert not digest.verify(
+        client_header(nonce, "wrong"), "INVITE", "alice", "s3cret", "sipprobe", SECRET, NOW
+    )
+    assert not digest.verify(
+        client_header(nonce, "s3cret", realm="other"),
+        "INVITE",
+        "alice",
+        "s3cret",
+        "sipprobe",
+        SECRET,
+        NOW,
+    )
     forged = f"{int(NOW)}.00000000000000000000"
-    assert not digest.verify(client_header(forged, "s3cret"), "INVITE", "alice", "s3cret",
-                             "sipprobe", SECRET, NOW)
+    assert not digest.verify(
+        client_header(forged, "s3cret"), "INVITE", "alice", "s3cret", "sipprobe", SECRET, NOW
+    )
 
 
 def test_digest_verify_rejects_stale_nonce() -> None:
     nonce = nonce_from(digest.challenge_header("sipprobe", SECRET, NOW))
-    assert not digest.verify(client_header(nonce, "s3cret"), "INVITE", "alice", "s3cret",
-                             "sipprobe", SECRET, NOW + digest.NONCE_LIFETIME_S + 1)
+    assert not digest.verify(
+        client_header(nonce, "s3cret"),
+        "INVITE",
+        "alice",
+        "s3cret",
+        "sipprobe",
+        SECRET,
+        NOW + digest.NONCE_LIFETIME_S + 1,
+    )
 
 
 def test_digest_without_qop_rfc2069() -> None:

@@ -18,24 +18,52 @@ from sipprobe.models import (
 from sipprobe.verdict.policy import decide
 
 
-def step(kind: str, ok: bool, code: int | None, origin: str = "network", index: int = 0,
-         reachable: bool | None = None, **detail: Any) -> StepResult:
-    return StepResult(index=index, kind=kind, name=kind, ok=ok, status_code=code,  # type: ignore[arg-type]
-                      reason=detail.pop("reason", ""), origin=origin,  # type: ignore[arg-type]
-                      timings_ms={}, detail=detail,
-                      reachable=code is not None if reachable is None else reachable,
-                      call=detail.pop("call", None), expected_status=200 if kind == "call" else None)
+def step(
+    kind: str,
+    ok: bool,
+    code: int | None,
+    origin: str = "network",
+    index: int = 0,
+    reachable: bool | None = None,
+    **detail: Any,
+) -> StepResult:
+    return StepResult(
+        index=index,
+        kind=kind,
+        name=kind,
+        ok=ok,
+        status_code=code,  # type: ignore[arg-type]
+        reason=detail.pop("reason", ""),
+        origin=origin,  # type: ignore[arg-type]
+        timings_ms={},
+        detail=detail,
+        reachable=code is not None if reachable is None else reachable,
+        call=detail.pop("call", None),
+        expected_status=200 if kind == "call" else None,
+    )
 
 
 def call(code: int | None, **changes: Any) -> CallResult:
     fields: dict[str, Any] = {
-        "target": "sip:echo@p", "call_id": "c", "status_code": code, "reason": "",
-        "answered": code == 200, "trying_ms": 5.0, "pdd_ms": 100.0, "answer_ms": 200.0,
-        "challenge": None, "invite_retransmissions": 0, "early_media": False, "ringing": True,
-        "hold_s": 5.0 if code == 200 else None, "bye_ms": 1.0 if code == 200 else None,
+        "target": "sip:echo@p",
+        "call_id": "c",
+        "status_code": code,
+        "reason": "",
+        "answered": code == 200,
+        "trying_ms": 5.0,
+        "pdd_ms": 100.0,
+        "answer_ms": 200.0,
+        "challenge": None,
+        "invite_retransmissions": 0,
+        "early_media": False,
+        "ringing": True,
+        "hold_s": 5.0 if code == 200 else None,
+        "bye_ms": 1.0 if code == 200 else None,
         "bye_status": 200 if code == 200 else None,
-        "hangup_by": "probe" if code == 200 else None, "offered_codecs": ("PCMU/8000",),
-        "codec": "PCMU/8000", "rtcp": None,
+        "hangup_by": "probe" if code == 200 else None,
+        "offered_codecs": ("PCMU/8000",),
+        "codec": "PCMU/8000",
+        "rtcp": None,
     }
     fields.update(changes)
     return CallResult(**fields)
@@ -43,20 +71,40 @@ def call(code: int | None, **changes: Any) -> CallResult:
 
 def rtcp(received: int, lost: int, jitter: float) -> RtcpSummary:
     expected = received + lost
-    return RtcpSummary("pjmedia", received, lost, 100 * lost / expected if expected else None,
-                       jitter, jitter, received, 0, 1.0, 1.0, "1.2.3.4:4000")
+    return RtcpSummary(
+        "pjmedia",
+        received,
+        lost,
+        100 * lost / expected if expected else None,
+        jitter,
+        jitter,
+        received,
+        0,
+        1.0,
+        1.0,
+        "1.2.3.4:4000",
+    )
 
 
 def call_step(result: CallResult, ok: bool | None = None, origin: str = "network") -> StepResult:
-    return StepResult(index=1, kind="call", name="call", ok=result.status_code == 200
-                      if ok is None else ok, status_code=result.status_code, reason=result.reason,
-                      origin=origin, timings_ms={}, detail={"duration_s": 5.0},  # type: ignore[arg-type]
-                      expected_status=200, reachable=True, call=result)
+    return StepResult(
+        index=1,
+        kind="call",
+        name="call",
+        ok=result.status_code == 200 if ok is None else ok,
+        status_code=result.status_code,
+        reason=result.reason,
+        origin=origin,
+        timings_ms={},
+        detail={"duration_s": 5.0},  # type: ignore[arg-type]
+        expected_status=200,
+        reachable=True,
+        call=result,
+    )
 
 
 def test_decide_all_clean_says_so_plainly() -> None:
-    verdict = decide((step("options", True, 200),
-                      call_step(call(200, rtcp=rtcp(250, 0, 0.3)))))
+    verdict = decide((step("options", True, 200), call_step(call(200, rtcp=rtcp(250, 0, 0.3)))))
     assert (verdict.messaging, verdict.media) == (Quality.GOOD, Quality.GOOD)
     assert verdict.summary == "signalling and media were good at the demarc"
     assert verdict.findings == ()
@@ -72,8 +120,14 @@ def test_decide_options_only_media_unknown_exit_ok() -> None:
 
 @pytest.mark.parametrize(
     ("code", "side"),
-    [(503, Side.PLATFORM), (408, Side.PLATFORM), (486, Side.UNKNOWN), (403, Side.CUSTOMER_EQUIPMENT),
-     (404, Side.CUSTOMER_EQUIPMENT), (488, Side.CUSTOMER_EQUIPMENT)],
+    [
+        (503, Side.PLATFORM),
+        (408, Side.PLATFORM),
+        (486, Side.UNKNOWN),
+        (403, Side.CUSTOMER_EQUIPMENT),
+        (404, Side.CUSTOMER_EQUIPMENT),
+        (488, Side.CUSTOMER_EQUIPMENT),
+    ],
 )
 def test_decide_call_failure_sides(code: int, side: Side) -> None:
     verdict = decide((call_step(call(code)),))
@@ -93,22 +147,44 @@ def test_decide_expected_busy_is_ok() -> None:
 
 
 def test_decide_register_wrong_password_points_at_customer_equipment() -> None:
-    verdict = decide((step("register", False, 401, reason="Unauthorized", action="register",
-                           credentials="environment variable X"),))
+    verdict = decide(
+        (
+            step(
+                "register",
+                False,
+                401,
+                reason="Unauthorized",
+                action="register",
+                credentials="environment variable X",
+            ),
+        )
+    )
     (finding,) = verdict.findings
     assert finding.side is Side.CUSTOMER_EQUIPMENT
     assert "credentials configured for the account were rejected" in finding.summary
 
 
 def test_decide_silence_blames_platform_only_when_it_answered_before() -> None:
-    silent_first = decide((step("options", False, None, origin="none", reachable=False,
-                                error="no response to OPTIONS within 2.0 s"),))
+    silent_first = decide(
+        (
+            step(
+                "options",
+                False,
+                None,
+                origin="none",
+                reachable=False,
+                error="no response to OPTIONS within 2.0 s",
+            ),
+        )
+    )
     assert silent_first.findings[0].side is Side.UNKNOWN
     assert "probe from another network" in silent_first.findings[0].summary
-    silent_later = decide((
-        step("options", True, 200, index=0),
-        call_step(call(None, reason="no final response within 3 s"), ok=False, origin="none"),
-    ))
+    silent_later = decide(
+        (
+            step("options", True, 200, index=0),
+            call_step(call(None, reason="no final response within 3 s"), ok=False, origin="none"),
+        )
+    )
     assert silent_later.findings[0].side is Side.PLATFORM
     assert silent_later.findings[0].code == "call-no-answer"
 
@@ -116,8 +192,7 @@ def test_decide_silence_blames_platform_only_when_it_answered_before() -> None:
 def test_decide_pdd_thresholds_and_retransmissions() -> None:
     slow = decide((call_step(call(200, pdd_ms=3500.0, invite_retransmissions=2)),))
     codes = {f.code: f.severity for f in slow.findings}
-    assert codes == {"post-dial-delay": Severity.WARNING,
-                     "invite-retransmitted": Severity.WARNING}
+    assert codes == {"post-dial-delay": Severity.WARNING, "invite-retransmitted": Severity.WARNING}
     assert slow.messaging is Quality.DEGRADED
     assert slow.exit_code is ExitCode.WARNING
     very_slow = decide((call_step(call(200, pdd_ms=6000.0)),))

@@ -18,8 +18,10 @@ class FakeClock:
 
 def msg(first: str, cseq: str, call_id: str = "c1", extra: str = "", body: str = "") -> str:
     length = len(body)
-    return (f"{first}\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nCall-ID: {call_id}\r\n"
-            f"CSeq: {cseq}\r\n{extra}Content-Length: {length}\r\n\r\n{body}")
+    return (
+        f"{first}\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nCall-ID: {call_id}\r\n"
+        f"CSeq: {cseq}\r\n{extra}Content-Length: {length}\r\n\r\n{body}"
+    )
 
 
 def test_timeline_reads_pjsip_log_entry() -> None:
@@ -56,19 +58,29 @@ def build_call(steps: list[tuple[float, str, str]]) -> Timeline:
 
 def test_invite_timings_with_challenge_ringing_and_bye() -> None:
     sdp = "v=0\r\nm=audio 4000 RTP/AVP 0 8\r\n"
-    timeline = build_call([
-        (0.000, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),
-        (0.500, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),  # retransmission
-        (0.600, "rx", msg("SIP/2.0 407 Proxy Authentication Required", "1 INVITE")),
-        (0.610, "tx", msg("INVITE sip:a@b SIP/2.0", "2 INVITE", body=sdp)),
-        (0.650, "rx", msg("SIP/2.0 100 Trying", "2 INVITE")),
-        (0.900, "rx", msg("SIP/2.0 183 Session Progress", "2 INVITE",
-                          extra="Content-Type: application/sdp\r\n", body=sdp)),
-        (1.100, "rx", msg("SIP/2.0 180 Ringing", "2 INVITE")),
-        (2.000, "rx", msg("SIP/2.0 200 OK", "2 INVITE")),
-        (7.000, "tx", msg("BYE sip:a@b SIP/2.0", "3 BYE")),
-        (7.020, "rx", msg("SIP/2.0 200 OK", "3 BYE")),
-    ])
+    timeline = build_call(
+        [
+            (0.000, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),
+            (0.500, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE", body=sdp)),  # retransmission
+            (0.600, "rx", msg("SIP/2.0 407 Proxy Authentication Required", "1 INVITE")),
+            (0.610, "tx", msg("INVITE sip:a@b SIP/2.0", "2 INVITE", body=sdp)),
+            (0.650, "rx", msg("SIP/2.0 100 Trying", "2 INVITE")),
+            (
+                0.900,
+                "rx",
+                msg(
+                    "SIP/2.0 183 Session Progress",
+                    "2 INVITE",
+                    extra="Content-Type: application/sdp\r\n",
+                    body=sdp,
+                ),
+            ),
+            (1.100, "rx", msg("SIP/2.0 180 Ringing", "2 INVITE")),
+            (2.000, "rx", msg("SIP/2.0 200 OK", "2 INVITE")),
+            (7.000, "tx", msg("BYE sip:a@b SIP/2.0", "3 BYE")),
+            (7.020, "rx", msg("SIP/2.0 200 OK", "3 BYE")),
+        ]
+    )
     timings = invite_timings(list(timeline.snapshot()))
     assert timings.trying_ms == 650.0
     assert timings.pdd_ms == 900.0  # first 18x, counted from the first INVITE
@@ -84,20 +96,24 @@ def test_invite_timings_with_challenge_ringing_and_bye() -> None:
 
 
 def test_invite_timings_remote_bye_and_failure() -> None:
-    timeline = build_call([
-        (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
-        (0.1, "rx", msg("SIP/2.0 200 OK", "1 INVITE")),
-        (3.1, "rx", msg("BYE sip:probe@c SIP/2.0", "9 BYE")),
-        (3.2, "tx", msg("SIP/2.0 200 OK", "9 BYE")),
-    ])
+    timeline = build_call(
+        [
+            (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
+            (0.1, "rx", msg("SIP/2.0 200 OK", "1 INVITE")),
+            (3.1, "rx", msg("BYE sip:probe@c SIP/2.0", "9 BYE")),
+            (3.2, "tx", msg("SIP/2.0 200 OK", "9 BYE")),
+        ]
+    )
     timings = invite_timings(list(timeline.snapshot()))
     assert timings.remote_bye is True
     assert timings.hold_s == 3.0
     assert timings.bye_ms == 100.0
-    busy = build_call([
-        (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
-        (0.2, "rx", msg("SIP/2.0 486 Busy Here", "1 INVITE")),
-    ])
+    busy = build_call(
+        [
+            (0.0, "tx", msg("INVITE sip:a@b SIP/2.0", "1 INVITE")),
+            (0.2, "rx", msg("SIP/2.0 486 Busy Here", "1 INVITE")),
+        ]
+    )
     failed = invite_timings(list(busy.snapshot()))
     assert failed.final is not None and failed.final.status_code == 486
     assert failed.answer_ms is None

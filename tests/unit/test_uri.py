@@ -10,8 +10,12 @@ from sipprobe.signalling.uri import parse_uri
 
 def test_parse_uri_full() -> None:
     uri = parse_uri("sip:alice@pbx.example.com:5080;transport=TCP;lr")
-    assert (uri.user, uri.host, uri.port, uri.transport) == ("alice", "pbx.example.com", 5080,
-                                                              "tcp")
+    assert (uri.user, uri.host, uri.port, uri.transport) == (
+        "alice",
+        "pbx.example.com",
+        5080,
+        "tcp",
+    )
     assert uri.param("lr") == ""
     assert str(uri) == "sip:alice@pbx.example.com:5080;transport=TCP;lr"
 
@@ -36,8 +40,9 @@ def test_with_transport_udp_drops_parameter() -> None:
     assert str(parse_uri("sip:h;transport=tcp").with_transport("udp")) == "sip:h"
 
 
-@pytest.mark.parametrize("text", ["sip:", "sip:host:99999", "sip:host;transport=sctp",
-                                  "http://x", "sip:a b"])
+@pytest.mark.parametrize(
+    "text", ["sip:", "sip:host:99999", "sip:host;transport=sctp", "http://x", "sip:a b"]
+)
 def test_parse_uri_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         parse_uri(text)
