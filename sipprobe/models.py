@@ -114,6 +114,7 @@ class CallResult:
     offered_codecs: tuple[str, ...]
     codec: str | None
     rtcp: RtcpSummary | None
+    local_disconnect: str | None = None  # why the probe's own stack ended an answered call
     streams: tuple[dict[str, Any], ...] = ()
 
     @property

@@ -75,6 +75,15 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
             self._stack.callback_errors.append(exc)
 
 
+def media_bind_address(sip_bind_host: str) -> str:
+    """Where RTP binds. The pjsua2-python wheel has no IPv6 media (pjsua_acc_add asserts that
+    ipv6_media_use is disabled), so with SIP over IPv6, media stays on IPv4: loopback when the
+    SIP side is loopback, else the default interface ("" lets pjsua choose)."""
+    if ":" not in sip_bind_host:
+        return sip_bind_host
+    return "127.0.0.1" if sip_bind_host == "::1" else ""
+
+
 def create_account(
     stack: SipStack, identity: Identity, registrar: SipUri | None = None, expires_s: int = 300
 ) -> ProbeAccount:
@@ -109,11 +118,9 @@ def create_account(
     media = config.mediaConfig
     media.transportConfig.port = stack.settings.rtp_port
     media.transportConfig.portRange = 1000 if stack.settings.rtp_port else 0
-    if stack.settings.bind_host:
-        media.transportConfig.boundAddress = stack.settings.bind_host
-    if stack.settings.ipv6:
-        media.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
-        config.sipConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
+    media_host = media_bind_address(stack.settings.bind_host)
+    if media_host:
+        media.transportConfig.boundAddress = media_host
     account = ProbeAccount(stack)
     account.create(config, False)
     stack.own(account)

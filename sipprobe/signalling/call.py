@@ -50,6 +50,7 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.call_id = ""
         self.disconnected = False
         self.confirmed = False
+        self.hangup_requested = False
         self.media_up = False
 
     def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
@@ -148,9 +149,9 @@ def place_call(
         say(f"no answer within {plan.answer_timeout_s:g} s, cancelling")
         _hangup_quietly(call)
         stack.run_until(lambda: call.disconnected, 2.0)
-    elif call.confirmed and not call.disconnected:
+    elif call.confirmed:
         codec = call.codec()
-        held = _hold(stack, call, plan, say)
+        held = not call.disconnected and _hold(stack, call, plan, say)
         rtcp = call.rtcp_summary()
         if held:
             _hangup_quietly(call)
@@ -194,6 +195,7 @@ def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
 
 
 def _hangup_quietly(call: ProbeCall) -> None:
+    call.hangup_requested = True
     if call.disconnected:
         return
     with suppress(pj.Error):  # already terminating
@@ -231,6 +233,10 @@ def _outcome(
     hangup_by: Literal["probe", "remote"] | None = None
     if timings.bye is not None:
         hangup_by = "remote" if timings.remote_bye else "probe"
+    local_disconnect = None
+    if call.confirmed and not call.hangup_requested and not timings.remote_bye and last_state:
+        # pjsua ended an answered call by itself, e.g. when the answer's SDP was unusable.
+        local_disconnect = f"{last_state[2]} {last_state[3]}".strip()
     result = CallResult(
         target=plan.uri,
         call_id=call.call_id,
@@ -251,6 +257,7 @@ def _outcome(
         offered_codecs=offered_codecs(timings.first_invite),
         codec=codec,
         rtcp=rtcp,
+        local_disconnect=local_disconnect,
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.signalling import digest
-from sipprobe.signalling.account import Credentials
+from sipprobe.signalling.account import Credentials, media_bind_address
 from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.stack import SipStack, StackSettings
 from sipprobe.signalling.timeline import Timeline
@@ -129,9 +129,7 @@ class Responder:
             config = pj.AccountConfig()
             host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
             config.idUri = f"sip:responder@{host}"
-            config.mediaConfig.transportConfig.boundAddress = self.settings.host
-            if ":" in self.settings.host:
-                config.mediaConfig.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
+            config.mediaConfig.transportConfig.boundAddress = media_bind_address(self.settings.host)
             account.create(config, True)
             self.stack.own(account)
             self.say(

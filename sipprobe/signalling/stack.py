@@ -15,9 +15,11 @@ import os
 import socket
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import pjsua2 as pj
@@ -106,7 +108,13 @@ class SipStack:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        _clear_exception_frames(error)
         self.close()
 
     def _start(self) -> None:
@@ -267,6 +275,21 @@ class SipStack:
         event = self.timeline.add_pjsip_log(message, time.monotonic())
         if event is None and level <= 3:
             self.log_lines.append(message.strip())
+
+
+def _clear_exception_frames(error: BaseException | None) -> None:
+    """Drop the locals of every frame in an exception chain.
+
+    The frames of a propagating exception (and of its cause, e.g. a ``pjsua2.Error`` raised in
+    SWIG's wrapper) still hold calls and players; they must go before ``libDestroy()``, or
+    their destructors run afterwards and abort the process.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if error.__traceback__ is not None:
+            traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
 
 
 @contextmanager

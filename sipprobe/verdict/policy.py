@@ -217,7 +217,18 @@ class _Collector:
 
     def _hangup(self, step: StepResult, call: CallResult) -> None:
         planned = step.detail.get("duration_s")
-        if call.hangup_by == "remote":
+        if call.local_disconnect is not None:
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "messaging",
+                "call-ended-locally",
+                "the probe's SIP stack ended the answered call by itself "
+                f"({call.local_disconnect}): the answer could not be used, e.g. its SDP "
+                "had no usable codec or address",
+                step,
+            )
+        elif call.hangup_by == "remote":
             held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
             self.add(
                 Severity.CRITICAL,
