@@ -32,7 +32,8 @@ class Identity:
 
     @property
     def aor(self) -> str:
-        host = f"[{self.domain}]" if ":" in self.domain and "]" not in self.domain else self.domain
+        bare_ipv6 = self.domain.count(":") >= 2 and not self.domain.startswith("[")
+        host = f"[{self.domain}]" if bare_ipv6 else self.domain
         return f"sip:{self.user}@{host}"
 
 

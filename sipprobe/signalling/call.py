@@ -194,12 +194,14 @@ def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
     )
 
 
-def _hangup_quietly(call: ProbeCall) -> None:
+def _hangup_quietly(call: ProbeCall) -> bool:
+    """Hang up unless already ended; returns whether a hangup was sent."""
     call.hangup_requested = True
     if call.disconnected:
-        return
+        return False
     with suppress(pj.Error):  # already terminating
         call.hangup(pj.CallOpParam())
+    return True
 
 
 def _outcome(

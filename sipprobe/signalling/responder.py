@@ -159,8 +159,10 @@ class Responder:
             header = pj.SipHeader()
             header.hName = "WWW-Authenticate"
             header.hValue = digest.challenge_header(self.settings.realm, self._secret, time.time())
-            reply.txOption.headers.append(header)
-            call.hangup(reply)
+            headers = pj.SipHeaderVector()  # assign a whole vector: SWIG hands out copies
+            headers.append(header)
+            reply.txOption.headers = headers
+            call.answer(reply)  # a final answer carries headers; hangup() drops them here
             self.say(f"call {call.label}: challenged (401)")
             return
         now = time.monotonic()
@@ -218,8 +220,10 @@ class Responder:
         call.tone = tone
 
 
-def _hangup(call: _ResponderCall) -> None:
+def _hangup(call: _ResponderCall) -> bool:
+    """Hang up unless already ended; returns whether a hangup was sent."""
     if call.disconnected:
-        return
+        return False
     with suppress(pj.Error):  # already ending
         call.hangup(pj.CallOpParam())
+    return True

@@ -94,7 +94,7 @@ class SipStack:
         self._endpoint: Any = None
         self._log_sink: _LogSink | None = None
         self._owned: list[Any] = []  # accounts, calls, players: kept alive until teardown
-        self._hangups: dict[int, Callable[[], None]] = {}
+        self._hangups: dict[int, Callable[[], bool]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> SipStack:
@@ -197,24 +197,29 @@ class SipStack:
         endpoint = self._endpoint
         if endpoint is None:
             return
-        self._hang_up_all()
-        self.pump(0.2)
+        if self._hang_up_all():
+            self.pump(0.2)  # let the BYE/CANCEL of a call cut short go out
         self._shut_down_all()
         gc.collect()
         try:
             with _stdout_silenced():
-                endpoint.libDestroy()
+                # Steps already hung up and un-registered explicitly; without this flag
+                # pjsua_destroy spends about a second on network goodbyes nobody waits for.
+                endpoint.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         finally:
             self._endpoint = None
             self._log_sink = None
             gc.collect()
 
-    def _hang_up_all(self) -> None:
+    def _hang_up_all(self) -> bool:
+        """Hang up calls still up; returns whether there were any."""
         hangups = list(self._hangups.values())
         self._hangups.clear()
+        acted = False
         for hangup in hangups:
             with suppress(pj.Error):  # the call is already gone
-                hangup()
+                acted = hangup() or acted
+        return acted
 
     def _shut_down_all(self) -> None:
         owned = list(reversed(self._owned))
@@ -232,8 +237,9 @@ class SipStack:
             raise SignallingError("SIP stack is not running")
         return self._endpoint
 
-    def own(self, obj: Any, hangup: Callable[[], None] | None = None) -> None:
-        """Keep ``obj`` alive until teardown; ``hangup`` is called first at teardown."""
+    def own(self, obj: Any, hangup: Callable[[], bool] | None = None) -> None:
+        """Keep ``obj`` alive until teardown; ``hangup`` is called first at teardown and says
+        whether it had anything to hang up."""
         self._owned.append(obj)
         if hangup is not None:
             self._hangups[id(obj)] = hangup

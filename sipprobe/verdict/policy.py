@@ -204,7 +204,7 @@ class _Collector:
                 f"(good below {limits.pdd_degraded_ms / 1000:g} s)",
                 step,
             )
-        if call.invite_retransmissions:
+        if call.invite_retransmissions and call.status_code is not None:
             self.add(
                 Severity.WARNING,
                 Side.UNKNOWN,

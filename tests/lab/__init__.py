@@ -1,0 +1,1 @@
+"""Real peers for sipprobe lab tests: Kamailio, SIPp, and the helpers that run and poke them."""
