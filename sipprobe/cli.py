@@ -7,22 +7,30 @@ Exit codes follow the monitoring-plugins convention: 0 OK, 1 WARNING (degraded),
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from sipprobe import __version__
 from sipprobe.errors import SipProbeError, UsageError
+from sipprobe.history.recording import check_and_record
+from sipprobe.history_cli import (
+    add_history_options,
+    add_history_parser,
+    history_settings,
+    run_history_command,
+)
 from sipprobe.models import ExitCode, RunReport
-from sipprobe.output import Progress, write_run_files
-from sipprobe.report.json_report import report_to_json
-from sipprobe.report.text import render_text
+from sipprobe.output import Progress, write_metrics_file, write_run_files
+from sipprobe.report.bundle import default_directory
+from sipprobe.report.formats import OutputFormat
 from sipprobe.runner import run_scenario
 from sipprobe.scenario.loader import load_scenario
 from sipprobe.scenario.model import AccountSpec, CallStep, RegisterStep, Scenario, TlsSpec
+from sipprobe.schedule_cli import add_schedule_options, run_checks
 from sipprobe.signalling.uri import TRANSPORTS, parse_uri
 
 
@@ -36,14 +44,39 @@ class _Parser(argparse.ArgumentParser):
 def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
-        choices=("text", "json"),
-        default="text",
+        choices=[f.value for f in OutputFormat],
+        default=OutputFormat.TEXT.value,
         help="report format on stdout (default: text)",
     )
     parser.add_argument(
-        "--out", metavar="DIR", help="also write report.json, report.txt and sip.log into DIR"
+        "--out",
+        metavar="DIR",
+        help="write the evidence bundle into DIR: report.json, report.html, report.md, "
+        "report.txt, sip.log and manifest.json (sha256 of each file)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--bundle",
+        action="store_true",
+        help="write the evidence bundle into ./sipprobe-runs/<UTC time>-<scenario>/ "
+        "(when --out is not given)",
+    )
+    parser.add_argument(
+        "--zip", action="store_true", help="also write the bundle as DIR.zip (implies --bundle)"
+    )
+    parser.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        help="also write OpenMetrics text to PATH, replaced atomically "
+        "(for node_exporter's textfile collector)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or bundle path on stderr"
+    )
+    parser.add_argument(
+        "--no-capture",
+        action="store_true",
+        help="do not capture packets (media figures then come from RTCP statistics only)",
+    )
 
 
 def _password_options(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +104,14 @@ def _tls_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _dscp_value(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or int(text) > 63:
+        raise argparse.ArgumentTypeError(f"not a DSCP value (0-63 or none): {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sipprobe", description="SIP signalling and media demarcation probe.")
     parser.add_argument("--version", action="version", version=f"sipprobe {__version__}")
@@ -86,12 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="value for ${KEY} in the scenario (repeatable)",
     )
     _output_options(run)
+    add_history_options(run)
+    add_schedule_options(run)
+    run.set_defaults(run_parser=run)  # --targets rebuilds each child's command line from it
 
     options = commands.add_parser("options", help="send one SIP OPTIONS ping")
     options.add_argument("uri", help="target, e.g. sip:pbx.example.com:5060")
     options.add_argument("--timeout", type=float, default=5.0, metavar="S")
     _tls_options(options)
     _output_options(options)
+    add_history_options(options)
 
     call = commands.add_parser("call", help="one test call, no scenario file needed")
     call.add_argument("uri", help="who to call, e.g. sip:echo@pbx.example.com")
@@ -116,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="final status that counts as success (default 200)",
     )
+    call.add_argument(
+        "--expect-dscp",
+        type=_dscp_value,
+        default=46,
+        metavar="N|none",
+        help="DSCP the far end marks its RTP with (default 46, EF); 'none' if it does not mark",
+    )
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
     call.add_argument(
         "--codec",
@@ -126,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     _password_options(call)
     _tls_options(call)
     _output_options(call)
+    add_history_options(call)
 
     responder = commands.add_parser("responder", help="answer calls: echo or tone, with RTCP")
     responder.add_argument("--listen", default="127.0.0.1:5062", metavar="HOST:PORT")
@@ -146,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sipprobe.analyze_cli import add_analyze_parser
 
     add_analyze_parser(commands)
+    add_history_parser(commands)
     return parser
 
 
@@ -160,20 +214,36 @@ def _variables(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _emit(report: RunReport, args: argparse.Namespace) -> int:
-    if args.out:
-        write_run_files(report, Path(args.out))
-    if args.format == "json":
-        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
-    else:
-        sys.stdout.write(render_text(report))
+    directory = Path(args.out) if args.out else None
+    if directory is None and (args.bundle or args.zip):
+        directory = default_directory(report)
+    if directory is not None:
+        bundle = write_run_files(report, directory, make_zip=args.zip)
+        if not args.quiet:
+            zipped = f" and {bundle.zip_path}" if bundle.zip_path else ""
+            print(f"evidence: {bundle.directory}{zipped}", file=sys.stderr)
+    if args.metrics_file:
+        write_metrics_file(report, Path(args.metrics_file))
+    sys.stdout.write(OutputFormat(args.format).render(report))
     return int(report.verdict.exit_code)
+
+
+def _check(scenario: Scenario, args: argparse.Namespace) -> int:
+    """One run of ``scenario``: measured, compared with its history, recorded, reported."""
+    history = history_settings(args)
+    # The capture lives here until the bundle has copied it (or nobody asked for one).
+    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
+        with Progress(enabled=not args.quiet and args.format == "text") as progress:
+            report = run_scenario(
+                scenario, progress.show, workdir=Path(workdir), capture=not args.no_capture
+            )
+        report = check_and_record(report, history, lambda text: print(text, file=sys.stderr))
+        return _emit(report, args)
 
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, _variables(args.var))
-    with Progress(enabled=not args.quiet and args.format == "text") as progress:
-        report = run_scenario(scenario, progress.show)
-    return _emit(report, args)
+    return run_checks(args, scenario, _check, args.run_parser)
 
 
 def _tls(args: argparse.Namespace) -> TlsSpec:
@@ -193,9 +263,7 @@ def _options(args: argparse.Namespace) -> int:
         steps=(OptionsStep(timeout_s=args.timeout),),
         tls=_tls(args),
     )
-    with Progress(enabled=not args.quiet and args.format == "text") as progress:
-        report = run_scenario(scenario, progress.show)
-    return _emit(report, args)
+    return _check(scenario, args)
 
 
 def _call(args: argparse.Namespace) -> int:
@@ -232,6 +300,7 @@ def _call(args: argparse.Namespace) -> int:
             duration_s=args.duration,
             answer_timeout_s=args.answer_timeout,
             expect_status=args.expect,
+            expect_dscp=args.expect_dscp,
         )
     )
     scenario = Scenario(
@@ -244,9 +313,7 @@ def _call(args: argparse.Namespace) -> int:
         tls=_tls(args),
         codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
     )
-    with Progress(enabled=not args.quiet and args.format == "text") as progress:
-        report = run_scenario(scenario, progress.show)
-    return _emit(report, args)
+    return _check(scenario, args)
 
 
 def _responder(args: argparse.Namespace) -> int:
@@ -258,9 +325,10 @@ def _responder(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from sipprobe.demo import run_demo
 
-    with Progress(enabled=not args.quiet and args.format == "text") as progress:
-        report = run_demo(progress.show)
-    return _emit(report, args)
+    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
+        with Progress(enabled=not args.quiet and args.format == "text") as progress:
+            report = run_demo(progress.show, Path(workdir), capture=not args.no_capture)
+        return _emit(report, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -274,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "responder": _responder,
             "demo": _demo,
             "analyze": _analyze,
+            "history": run_history_command,
         }
         if args.command is None:
             parser.print_help(sys.stderr)

@@ -49,12 +49,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-def run_demo(progress: Callable[[str], None]) -> RunReport:
+def run_demo(
+    progress: Callable[[str], None], workdir: Path | None = None, capture: bool = True
+) -> RunReport:
     host = "127.0.0.1"
     port = _free_udp_port(host)
     scenario_file = resources.files("sipprobe.scenario").joinpath("demo.yaml")
-    with tempfile.TemporaryDirectory(prefix="sipprobe-demo-") as workdir:
-        log = Path(workdir) / "responder.log"
+    with tempfile.TemporaryDirectory(prefix="sipprobe-demo-") as scratch:
+        log = Path(scratch) / "responder.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [
@@ -78,6 +80,6 @@ def run_demo(progress: Callable[[str], None]) -> RunReport:
             _wait_ready(process, log)
             with resources.as_file(scenario_file) as path:
                 scenario = load_scenario(str(path), {"TARGET": f"sip:{host}:{port}"})
-            return run_scenario(scenario, progress)
+            return run_scenario(scenario, progress, workdir=workdir, capture=capture)
         finally:
             _stop(process)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
+from sipprobe.verdict.thresholds import Thresholds
+
 Direction = Literal["tx", "rx"]
 
 
@@ -181,6 +183,44 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class BaselineFigure:
+    """One figure of a run against the same figure in earlier good runs (median and MAD)."""
+
+    step: int
+    metric: str  # a CallFigures field: pdd_ms, answer_ms, rx_loss_pct, rx_jitter_mean_ms, mos_lq
+    value: float
+    median: float
+    mad: float
+    limit: float  # worse than this is a regression
+    runs: int  # how many earlier runs had this figure
+    regression: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """How a run compared with the history of its scenario and target."""
+
+    status: Literal["compared", "insufficient-history", "unavailable"]
+    runs: int  # earlier good runs of the same scenario and target drawn on
+    window: int  # at most this many of the most recent ones
+    minimum: int  # fewer than this: no comparison
+    reason: str
+    figures: tuple[BaselineFigure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSummary:
+    """The run's packet capture: where it is, what it caught, or why there is none."""
+
+    path: str | None  # None when the capture was not kept (no --out)
+    interface: str | None
+    bpf_filter: str | None
+    packets: int | None
+    dropped: int | None  # by the kernel; > 0 means streams may show loss that was not there
+    error: str | None = None  # why there is no capture (no permission, no tcpdump)
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """Everything one run produced: the input, what happened, and the verdict."""
 
@@ -195,6 +235,9 @@ class RunReport:
     verdict: Verdict
     probe: dict[str, str] = field(default_factory=dict)
     local_errors: tuple[str, ...] = ()
+    capture: CaptureSummary | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)  # what the verdict used
+    baseline: Baseline | None = None  # set when the run was checked against its history
 
     @property
     def calls(self) -> tuple[CallResult, ...]:

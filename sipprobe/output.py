@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 from sipprobe.errors import SetupError
 from sipprobe.models import RunReport
-from sipprobe.report.json_report import report_to_json
-from sipprobe.report.text import render_text
-from sipprobe.signalling.timeline import render_sip_log
+from sipprobe.report.atomic import write_atomically
+from sipprobe.report.bundle import Bundle, write_bundle
+from sipprobe.report.formats import OutputFormat
 
 
 class Progress:
@@ -44,26 +41,24 @@ class Progress:
             sys.stderr.flush()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so no half-written file is ever left."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def write_run_files(report: RunReport, directory: Path, make_zip: bool = False) -> Bundle:
+    """The run's evidence bundle in ``directory`` (and ``directory``.zip when asked)."""
+    extras = {}
+    if report.capture is not None and report.capture.path is not None:
+        capture = Path(report.capture.path)
+        if capture.is_file():
+            extras["capture.pcap"] = capture
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_run_files(report: RunReport, directory: Path) -> None:
-    """report.json, report.txt and sip.log of a run, in ``directory``."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(
-            directory / "report.json", json.dumps(report_to_json(report), indent=2) + "\n"
-        )
-        _write_atomically(directory / "report.txt", render_text(report))
-        _write_atomically(directory / "sip.log", render_sip_log(report.timeline))
+        return write_bundle(report, directory, extra_files=extras, make_zip=make_zip)
     except OSError as exc:
-        raise SetupError(f"cannot write the run's files to {directory}: {exc.strerror}") from exc
+        raise SetupError(
+            f"cannot write the run's files to {directory}: {exc.strerror or exc}"
+        ) from exc
+
+
+def write_metrics_file(report: RunReport, path: Path) -> None:
+    """OpenMetrics text in ``path``, replaced atomically (node_exporter's textfile collector)."""
+    try:
+        write_atomically(path, OutputFormat.OPENMETRICS.render(report).encode())
+    except OSError as exc:
+        raise SetupError(f"cannot write the metrics file {path}: {exc.strerror or exc}") from exc

@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from sipprobe import __version__
 from sipprobe.credentials import describe_source, read_password
 from sipprobe.errors import SipProbeError
 from sipprobe.models import RunReport, StepResult
+from sipprobe.runcapture import RunCapture, choose_rtp_base
 from sipprobe.scenario.model import CallStep, OptionsStep, RegisterStep, Scenario, WaitStep
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
@@ -41,6 +43,7 @@ class _Run:
         self.stack: Any = None
         self.account: Any = None
         self.registered = False
+        self.capture: RunCapture | None = None
         self.tls = TlsSettings(verify=scenario.tls.verify, ca_file=scenario.tls.ca_file)
 
     def say(self, text: str) -> None:
@@ -48,7 +51,12 @@ class _Run:
 
     # -- the SIP stack, started only when a step needs it ----------------------------------
     def start_stack(self, exits: ExitStack) -> None:
-        from sipprobe.signalling.account import Credentials, Identity, create_account
+        from sipprobe.signalling.account import (
+            Credentials,
+            Identity,
+            create_account,
+            media_bind_address,
+        )
         from sipprobe.signalling.stack import SipStack, StackSettings, local_address_towards
 
         scenario = self.scenario
@@ -60,6 +68,7 @@ class _Run:
             transport=scenario.transport,
             ipv6=":" in bind,
             bind_host=bind,
+            rtp_port=choose_rtp_base(media_bind_address(bind)),
             tls=self.tls,
             codecs=scenario.codecs,
         )
@@ -82,6 +91,24 @@ class _Run:
             self.stack, identity, target if has_register else None, expires
         )
         self.say(f"SIP stack on {self.stack.local_sip} ({scenario.transport.upper()})")
+
+    def start_capture(self, workdir: Path | None) -> None:
+        """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
+        if not any(isinstance(step, CallStep) for step in self.scenario.steps):
+            return
+        sip_port = int(self.stack.local_sip.rsplit(":", 1)[1])
+        self.capture = RunCapture.start(
+            self.target_address(), sip_port, self.stack.settings.rtp_port, workdir
+        )
+        if self.capture.error:
+            self.say(f"no packet capture: {self.capture.error}")
+
+    def target_address(self) -> str:
+        target = self.scenario.target
+        try:
+            return str(socket.getaddrinfo(target.host, None)[0][4][0])
+        except OSError:
+            return target.host
 
     def call_uri(self, to: str) -> str:
         if to.lower().startswith(("sip:", "sips:")):
@@ -210,6 +237,7 @@ class _Run:
             timings_ms=timings,
             detail={
                 "duration_s": step.duration_s,
+                "expect_dscp": step.expect_dscp,
                 "timed_out": outcome.timed_out,
                 "credentials": describe_source(spec.password_env, spec.password_file)
                 if spec and spec.has_password
@@ -252,8 +280,17 @@ class _Run:
         )
 
 
-def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunReport:
-    """Run every step of ``scenario``; never raises for what the target does."""
+def run_scenario(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
+    capture: bool = True,
+) -> RunReport:
+    """Run every step of ``scenario``; never raises for what the target does.
+
+    With ``capture`` the calls' SIP and RTP are captured and measured; the pcap is kept as
+    ``workdir/capture.pcap`` when a ``workdir`` is given.
+    """
     run = _Run(scenario, progress or (lambda _text: None))
     started_wall = dt.datetime.now(dt.UTC)
     started = time.monotonic()
@@ -261,6 +298,8 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRep
         try:
             if scenario.needs_sip_stack:
                 run.start_stack(exits)
+                if capture:
+                    run.start_capture(workdir)
             for index, step in enumerate(scenario.steps):
                 if isinstance(step, OptionsStep):
                     run.results.append(run.options(index, step))
@@ -273,10 +312,16 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRep
             run.unregister_at_end()
         except SipProbeError as exc:
             if not run.results:
+                if run.capture is not None:
+                    run.capture.discard()
                 raise
             run.local_errors.append(str(exc))
             run.say(f"run stopped early: {exc}")
     steps = tuple(run.results)
+    timeline = run.timeline.snapshot()
+    capture_summary = None
+    if run.capture is not None:
+        steps, capture_summary = run.capture.finish(steps, timeline)
     return RunReport(
         scenario=scenario.name,
         service=scenario.service,
@@ -285,12 +330,14 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> RunRep
         started_at=started_wall.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         duration_s=round(time.monotonic() - started, 3),
         steps=steps,
-        timeline=run.timeline.snapshot(),
-        verdict=decide(steps),
+        timeline=timeline,
+        verdict=decide(steps, scenario.thresholds),
         probe={
             "version": __version__,
             "host": socket.gethostname(),
             "python": platform.python_version(),
         },
         local_errors=tuple(run.local_errors),
+        capture=capture_summary,
+        thresholds=scenario.thresholds,
     )

@@ -4,6 +4,8 @@
   `lab` package in tests/lab/ and are available to every test.
 - When a phase of a test fails, the logs of the peers its fixtures started are added to the
   report (sections "kamailio log (...)", "sipp busy messages.log", ...).
+- Every test gets an XDG_DATA_HOME of its own, so the runs it makes (and the probes it
+  starts) record into a fresh history rather than the user's.
 - With CI set (CI=true), a skipped test is reported as failed: CI must run everything. A skip
   during collection (module-level pytest.skip, importorskip) fails the session instead.
   Expected failures (xfail) are left alone. `lab.environment.require_lab()` skips or fails
@@ -17,6 +19,14 @@ from lab.environment import in_ci
 from lab.logs import log_sections
 
 pytest_plugins = ("lab.kamailio", "lab.sipp", "lab.responder")
+
+
+@pytest.fixture(autouse=True)
+def _private_history(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs a test starts record into a history of that test's own, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 @pytest.hookimpl(wrapper=True)

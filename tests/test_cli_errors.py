@@ -126,7 +126,10 @@ def test_cli_options_closed_port_json_matches_schema(tmp_path: Path) -> None:
     assert "ICMP port unreachable" in step["reason"]
     assert report["verdict"]["findings"][0]["side"] == "unknown"
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "manifest.json",
+        "report.html",
         "report.json",
+        "report.md",
         "report.txt",
         "sip.log",
     ]

@@ -1,1 +1,1 @@
-"""Turning a RunReport into text, JSON and files."""
+"""Rendering a RunReport: the output formats, the plots and ladder they draw, the bundle."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
-from sipprobe.models import CallResult, Finding, RunReport, SipEvent, StepResult
+from sipprobe.models import CallResult, CaptureSummary, Finding, RunReport, SipEvent, StepResult
 
 SCHEMA_VERSION = "1.0"
 
@@ -81,6 +82,20 @@ def _event(event: SipEvent) -> dict[str, Any]:
     }
 
 
+def _capture(capture: CaptureSummary | None) -> dict[str, Any] | None:
+    """Capture facts; the file is named as it is in the evidence bundle."""
+    if capture is None:
+        return None
+    return {
+        "file": "capture.pcap" if capture.path else None,
+        "interface": capture.interface,
+        "filter": capture.bpf_filter,
+        "packets": capture.packets,
+        "dropped_by_kernel": capture.dropped,
+        "error": capture.error,
+    }
+
+
 def report_to_json(report: RunReport) -> dict[str, Any]:
     verdict = report.verdict
     return {
@@ -102,5 +117,11 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "steps": [_step(s) for s in report.steps],
         "calls": [_call(c) for c in report.calls],
         "local_errors": list(report.local_errors),
+        "capture": _capture(report.capture),
+        "thresholds": asdict(report.thresholds),
         "sip": [_event(e) for e in report.timeline],
     }
+
+
+def render_json(report: RunReport) -> str:
+    return json.dumps(report_to_json(report), indent=2) + "\n"

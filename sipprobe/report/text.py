@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sipprobe.models import CallResult, Finding, RunReport, StepResult
 
 
-def _ms(value: float | None) -> str:
+def format_ms(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.1f} ms"
 
 
-def _result(step: StepResult) -> str:
+def step_result(step: StepResult) -> str:
     mark = "ok  " if step.ok else "FAIL"
     if step.kind == "wait":
         return mark
@@ -20,7 +22,7 @@ def _result(step: StepResult) -> str:
     return f"{mark} {step.reason or 'no response'}"
 
 
-def _timings(step: StepResult) -> str:
+def step_timings(step: StepResult) -> str:
     labels = {
         "rtt": "rtt",
         "trying": "100",
@@ -30,7 +32,25 @@ def _timings(step: StepResult) -> str:
         "request_to_final": "final",
         "total": "total",
     }
-    return "  ".join(f"{labels.get(k, k)} {_ms(v)}" for k, v in step.timings_ms.items())
+    return "  ".join(f"{labels.get(k, k)} {format_ms(v)}" for k, v in step.timings_ms.items())
+
+
+def _number(value: Any, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def _stream_line(stream: dict[str, Any]) -> str:
+    """One captured stream: direction, ends, loss, jitter, MOS-LQ and DSCP."""
+    jitter = stream.get("jitter_ms") or {}
+    label = "rx (from far end)" if stream.get("direction") == "rx" else "tx (probe's own)"
+    loss = _number(stream.get("loss_pct"), ".2f", "%")
+    mean = _number(jitter.get("mean"), ".2f", " ms")
+    peak = _number(jitter.get("max"), ".2f", " ms")
+    mos = _number(stream.get("mos_lq"), ".2f")
+    return (
+        f"{label} {stream.get('src')} -> {stream.get('dst')}: {stream.get('packets')} pkts, "
+        f"loss {loss}, jitter mean {mean} max {peak}, MOS-LQ {mos}, DSCP {stream.get('dscp')}"
+    )
 
 
 def _call_lines(call: CallResult) -> list[str]:
@@ -45,6 +65,7 @@ def _call_lines(call: CallResult) -> list[str]:
     if call.early_media:
         facts.append("early media (183)")
     lines.append("; ".join(facts))
+    lines.extend(_stream_line(stream) for stream in call.streams)
     rtcp = call.rtcp
     if rtcp is not None:
         loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp.rx_loss_pct is not None else "-"
@@ -60,8 +81,8 @@ def _call_lines(call: CallResult) -> list[str]:
 
 
 def _step_lines(step: StepResult) -> list[str]:
-    lines = [f"  {step.index + 1:>2}  {step.name[:46]:<46}  {_result(step)}"]
-    timings = _timings(step)
+    lines = [f"  {step.index + 1:>2}  {step.name[:46]:<46}  {step_result(step)}"]
+    timings = step_timings(step)
     if timings:
         lines.append(f"      {timings}")
     detail = step.detail

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from sipprobe.scenario.model import (
     WaitStep,
 )
 from sipprobe.signalling.uri import TRANSPORTS, parse_uri
+from sipprobe.verdict.thresholds import Thresholds, threshold_range
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 T = TypeVar("T")
@@ -183,6 +185,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             "tls",
             "codecs",
             "media_file",
+            "thresholds",
             "steps",
         ),
     )
@@ -212,6 +215,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"), ("PCMU", "PCMA")),
         bind=_optional(top, "bind", lambda n: reader.text(n, "bind"), ""),
         media_file=_optional(top, "media_file", lambda n: reader.file_path(n, "media_file"), None),
+        thresholds=_optional(top, "thresholds", lambda n: _thresholds(reader, n), Thresholds()),
         source=path,
         step_lines=lines,
     )
@@ -251,6 +255,20 @@ def _tls(reader: _Reader, node: yaml.Node) -> TlsSpec:
     )
 
 
+def _thresholds(reader: _Reader, node: yaml.Node) -> Thresholds:
+    """Overrides of the verdict's thresholds; the ones not given keep their defaults."""
+    names = tuple(f.name for f in fields(Thresholds))
+    entries = reader.mapping(node, "thresholds", names)
+    values = {
+        name: reader.number(value, f"thresholds.{name}", *threshold_range(name))
+        for name, (_key, value) in entries.items()
+    }
+    try:
+        return Thresholds(**values)
+    except ValueError as exc:
+        raise reader.fail(node, "thresholds", str(exc)) from exc
+
+
 def _steps(reader: _Reader, node: yaml.Node) -> tuple[tuple[Step, ...], tuple[int | None, ...]]:
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         raise reader.fail(node, "steps", "expected a non-empty list of steps")
@@ -273,6 +291,13 @@ def _steps(reader: _Reader, node: yaml.Node) -> tuple[tuple[Step, ...], tuple[in
     return tuple(steps), tuple(lines)
 
 
+def _dscp(reader: _Reader, node: yaml.Node, key: str) -> int | None:
+    """``expect_dscp``: a DSCP value 0-63, or null/none when the far end does not mark."""
+    if isinstance(node, yaml.ScalarNode) and str(node.value).lower() in ("null", "none", "~"):
+        return None
+    return reader.integer(node, f"{key}.expect_dscp", 0, 63)
+
+
 def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
     if body is not None and isinstance(body, yaml.ScalarNode) and body.value in ("", "~", "null"):
         body = None
@@ -282,7 +307,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
     allowed = {
         "options": ("timeout_s", "uri"),
         "register": ("expires_s", "timeout_s"),
-        "call": ("to", "duration_s", "answer_timeout_s", "expect"),
+        "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp"),
         "wait": ("seconds",),
     }[kind]
     if body is not None:
@@ -316,5 +341,8 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             duration_s=num("duration_s", 0, 86400, 5.0),
             answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
             expect_status=expect,
+            expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
+            if "expect_dscp" in fields
+            else 46,
         )
     return WaitStep(seconds=num("seconds", 0, 3600, 1.0))

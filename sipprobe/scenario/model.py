@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.signalling.uri import SipUri
+from sipprobe.verdict.thresholds import Thresholds
 
 SERVICES = ("hosted-pbx", "sip-trunk", "internet")
 STEP_KINDS = ("options", "register", "call", "wait")
@@ -53,6 +54,7 @@ class CallStep:
     duration_s: float = 5.0
     answer_timeout_s: float = 30.0
     expect_status: int = 200
+    expect_dscp: int | None = 46  # the far end's RTP marking (EF); None: no expectation
     kind: Literal["call"] = "call"
 
 
@@ -77,6 +79,7 @@ class Scenario:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     bind: str = ""
     media_file: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
     source: str = "<built-in>"
     step_lines: tuple[int | None, ...] = ()
 

@@ -76,6 +76,15 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
             self._stack.callback_errors.append(exc)
 
 
+RTP_DSCP = 46  # EF, RFC 4594: what a voice path is expected to keep
+
+
+def mark_expedited_forwarding(transport_config: Any) -> None:
+    """Mark outgoing RTP/RTCP with DSCP EF, so the far end can see whether the path kept it."""
+    transport_config.qosParams.flags = pj.PJ_QOS_PARAM_HAS_DSCP
+    transport_config.qosParams.dscp_val = RTP_DSCP
+
+
 def media_bind_address(sip_bind_host: str) -> str:
     """Where RTP binds. The pjsua2-python wheel has no IPv6 media (pjsua_acc_add asserts that
     ipv6_media_use is disabled), so with SIP over IPv6, media stays on IPv4: loopback when the
@@ -117,6 +126,7 @@ def create_account(
     nat.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
     nat.udpKaIntervalSec = 0
     media = config.mediaConfig
+    mark_expedited_forwarding(media.transportConfig)
     media.transportConfig.port = stack.settings.rtp_port
     media.transportConfig.portRange = 1000 if stack.settings.rtp_port else 0
     media_host = media_bind_address(stack.settings.bind_host)

@@ -20,7 +20,11 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.signalling import digest
-from sipprobe.signalling.account import Credentials, media_bind_address
+from sipprobe.signalling.account import (
+    Credentials,
+    mark_expedited_forwarding,
+    media_bind_address,
+)
 from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.stack import SipStack, StackSettings
 from sipprobe.signalling.timeline import Timeline
@@ -129,6 +133,7 @@ class Responder:
             config = pj.AccountConfig()
             host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
             config.idUri = f"sip:responder@{host}"
+            mark_expedited_forwarding(config.mediaConfig.transportConfig)
             config.mediaConfig.transportConfig.boundAddress = media_bind_address(self.settings.host)
             account.create(config, True)
             self.stack.own(account)

@@ -19,6 +19,7 @@ from sipprobe.models import (
     StepResult,
     Verdict,
 )
+from sipprobe.verdict.media import stream_findings
 from sipprobe.verdict.thresholds import Thresholds
 
 _BUSY = {480, 486, 600, 603}
@@ -34,14 +35,18 @@ def _status_side(code: int) -> Side:
     return Side.UNKNOWN
 
 
-def _silence_side(reachable: bool) -> Side:
-    return Side.PLATFORM if reachable else Side.UNKNOWN
+def _no_answer(error: str, reachable: bool) -> tuple[Side, str]:
+    """Side and hint for a step that got no SIP answer.
 
-
-def _silence_hint(reachable: bool) -> str:
+    A TLS failure (the probe does not trust the certificate, or the handshake broke) is not
+    silence: the platform answered at the TLS level and the request never went out, so it
+    says nothing about the platform's SIP service.
+    """
+    if "TLS" in error:
+        return Side.UNKNOWN, "trust the platform's CA with tls.ca_file if it uses a private CA"
     if reachable:
-        return "the platform answered earlier in this run, so the path works"
-    return (
+        return Side.PLATFORM, "the platform answered earlier in this run, so the path works"
+    return Side.UNKNOWN, (
         "nothing from the target reached the probe in this run: the platform may be down or "
         "the path may block SIP; probe from another network to tell them apart"
     )
@@ -70,15 +75,10 @@ class _Collector:
     def options(self, step: StepResult, reachable: bool) -> None:
         if step.status_code is None:
             error = step.detail.get("error") or "no response"
-            tls = "TLS" in error
-            hint = (
-                "trust the platform's CA with tls.ca_file if it uses a private CA"
-                if tls
-                else _silence_hint(reachable)
-            )
+            side, hint = _no_answer(error, reachable)
             self.add(
                 Severity.CRITICAL,
-                Side.UNKNOWN if tls else _silence_side(reachable),
+                side,
                 "messaging",
                 "options-no-answer",
                 f"OPTIONS failed: {error}; {hint}",
@@ -110,12 +110,13 @@ class _Collector:
             return
         code = step.status_code
         if step.origin != "network" or code is None:
+            side, hint = _no_answer(step.reason, reachable)
             self.add(
                 Severity.CRITICAL if action == "register" else Severity.WARNING,
-                _silence_side(reachable),
+                side,
                 "messaging",
                 f"{action}-no-answer",
-                f"{action.upper()} got no response: {step.reason}; {_silence_hint(reachable)}",
+                f"{action.upper()} got no response: {step.reason}; {hint}",
                 step,
             )
         elif code in _CREDENTIALS:
@@ -148,12 +149,13 @@ class _Collector:
         if call is None:
             return
         if step.status_code is None or step.origin == "local":
+            side, hint = _no_answer(step.reason, reachable)
             self.add(
                 Severity.CRITICAL,
-                _silence_side(reachable),
+                side,
                 "messaging",
                 "call-no-answer",
-                f"call to {call.target}: {step.reason}; {_silence_hint(reachable)}",
+                f"call to {call.target}: {step.reason}; {hint}",
                 step,
             )
         elif not step.ok:
@@ -247,6 +249,9 @@ class _Collector:
             )
 
     def _media(self, step: StepResult, call: CallResult) -> None:
+        if call.streams:  # measured from the capture: the better evidence
+            self.findings.extend(stream_findings(step, call, self.thresholds))
+            return
         rtcp = call.rtcp
         if rtcp is None:
             return
@@ -309,9 +314,22 @@ def decide(steps: tuple[StepResult, ...], thresholds: Thresholds | None = None) 
             collector.call(step, reachable)
     findings = tuple(collector.findings)
     signalled = any(step.kind != "wait" for step in steps)
-    media_measured = any(s.call is not None and s.call.rtcp is not None for s in steps)
+    media_measured = any(
+        s.call is not None and (s.call.rtcp is not None or bool(s.call.streams)) for s in steps
+    )
     messaging = _quality(findings, "messaging", signalled)
     media = _quality(findings, "media", media_measured)
+    return Verdict(messaging, media, findings, _summary(messaging, media, findings))
+
+
+def with_findings(verdict: Verdict, extra: tuple[Finding, ...]) -> Verdict:
+    """``verdict`` with findings from outside the run's steps merged in (e.g. regressions
+    against the run's history). An area the run did not measure stays unknown."""
+    if not extra:
+        return verdict
+    findings = verdict.findings + extra
+    messaging = _quality(findings, "messaging", verdict.messaging is not Quality.UNKNOWN)
+    media = _quality(findings, "media", verdict.media is not Quality.UNKNOWN)
     return Verdict(messaging, media, findings, _summary(messaging, media, findings))
 
 

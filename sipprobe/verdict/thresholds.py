@@ -1,8 +1,20 @@
-"""Where good ends and degraded or bad begin (MEASUREMENT.md, "Default thresholds")."""
+"""Where good ends and degraded or bad begin (MEASUREMENT.md, "Default thresholds").
+
+A scenario may override any of them (``thresholds:`` in its YAML); the verdict, the nagios
+warn/crit levels and the HTML report all use the same values.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# (degraded, bad) pairs of the metrics where a higher value is worse
+_HIGHER_IS_WORSE = (
+    ("loss_degraded_pct", "loss_bad_pct"),
+    ("jitter_degraded_ms", "jitter_bad_ms"),
+    ("delay_degraded_ms", "delay_bad_ms"),
+    ("pdd_degraded_ms", "pdd_bad_ms"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +31,25 @@ class Thresholds:
     pdd_bad_ms: float = 6000.0
     mos_degraded: float = 4.0  # below this is degraded
     mos_bad: float = 3.6  # below this is bad
+
+    def __post_init__(self) -> None:
+        for degraded, bad in _HIGHER_IS_WORSE:
+            low, high = getattr(self, degraded), getattr(self, bad)
+            if low > high:
+                raise ValueError(
+                    f"{degraded} ({low:g}) is above {bad} ({high:g}); degraded must come first"
+                )
+        if self.mos_degraded < self.mos_bad:
+            raise ValueError(
+                f"mos_degraded ({self.mos_degraded:g}) is below mos_bad ({self.mos_bad:g}); "
+                "a lower MOS is worse, so degraded must be the higher value"
+            )
+
+
+def threshold_range(name: str) -> tuple[float, float]:
+    """The values a scenario may give ``name``: a percentage, milliseconds, or a MOS."""
+    if name.endswith("_pct"):
+        return 0.0, 100.0
+    if name.endswith("_ms"):
+        return 0.0, 600_000.0
+    return 1.0, 5.0

@@ -21,6 +21,7 @@ _DEBIAN_PACKAGE = {
     "tshark": "tshark",
     "ip": "iproute2",
     "nft": "nftables",
+    "chromium": "chromium",
 }
 
 

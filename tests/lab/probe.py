@@ -27,19 +27,24 @@ class ProbeRun:
         return [f for f in found if code is None or f["code"] == code]
 
 
-def run_probe(*args: str, env: dict[str, str] | None = None) -> ProbeRun:
-    """`sipprobe ARGS --format json`, with a clean SIPPROBE_* environment plus `env`."""
+def run_sipprobe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`sipprobe ARGS`, with a clean SIPPROBE_* environment plus `env`."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SIPPROBE_")}
     environment.update(env or {})
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "sipprobe", *args, "--format", "json"],
+    return subprocess.run(
+        [sys.executable, "-m", "sipprobe", *args],
         capture_output=True,
         text=True,
         timeout=PROBE_TIMEOUT_S,
         env=environment,
         check=False,
     )
+
+
+def run_probe(*args: str, env: dict[str, str] | None = None) -> ProbeRun:
+    """`sipprobe ARGS --format json`, with a clean SIPPROBE_* environment plus `env`."""
+    started = time.monotonic()
+    result = run_sipprobe(*args, "--format", "json", env=env)
     wall = time.monotonic() - started
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stdout, f"no report on stdout (exit {result.returncode}): {result.stderr}"

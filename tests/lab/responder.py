@@ -20,6 +20,10 @@ class Responder:
     log_path: Path
     user: str | None
     password: str | None
+    process: PeerProcess
+
+    def stop(self) -> None:
+        self.process.stop()
 
     def uri(self, user: str = "echo", transport: str = "udp") -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -31,7 +35,11 @@ class Responder:
 def responder_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., Responder]]:
-    """Start responders: `responder_factory(ring_ms=, mode=, user=, password=, host=)`."""
+    """Start responders: `responder_factory(ring_ms=, mode=, user=, password=, host=, port=)`.
+
+    `port` reuses a port, e.g. of a responder stopped with `.stop()`, to change how "the same"
+    target behaves between runs.
+    """
     running: list[PeerProcess] = []
     numbers = itertools.count()
 
@@ -41,12 +49,13 @@ def responder_factory(
         user: str | None = None,
         password: str | None = None,
         host: str = "127.0.0.1",
+        port: int | None = None,
     ) -> Responder:
         directory = tmp_path / f"responder-{next(numbers)}"
         directory.mkdir()
         log = directory / "responder.log"
         attach_log(request.node, f"responder log ({directory.name})", log)
-        port = free_port((host,))
+        port = free_port((host,)) if port is None else port
         listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         argv = [
             sys.executable,
@@ -67,7 +76,7 @@ def responder_factory(
         process = start_peer("responder", argv, log, directory)
         running.append(process)
         wait_listening("udp", host, port, 15.0, process=process.popen)
-        return Responder(host, port, log, user, password)
+        return Responder(host, port, log, user, password, process)
 
     yield start
     for process in running:

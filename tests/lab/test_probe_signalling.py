@@ -223,7 +223,10 @@ def test_probe_options_and_call_against_stock_sipp_uas(tmp_path: Path) -> None:
         assert options.returncode == 2
         assert options.step("options")["reason"].startswith("no response to OPTIONS within 2")
         assert options.wall_s < 10
-        call = run_probe("call", f"sip:service@127.0.0.1:{port}", "--duration", "2")
+        # SIPp echoes RTP unmarked: no DSCP expectation for this far end.
+        call = run_probe(
+            "call", f"sip:service@127.0.0.1:{port}", "--duration", "2", "--expect-dscp", "none"
+        )
         assert call.returncode == 0, call.report["verdict"]
         assert call.report["calls"][0]["status_code"] == 200
         assert call.report["calls"][0]["rtcp"]["rx_packets"] > 50  # SIPp echoed our audio
@@ -268,27 +271,6 @@ def test_probe_call_responder_with_digest_auth(responder_factory: Callable[..., 
         text = str(run.report) + run.stderr
         assert "pa55-w0rd" not in text
         assert "wrong" not in text.replace("went wrong", "")
-
-
-def test_probe_secrets_never_written(kamailio: Kamailio, tmp_path: Path) -> None:
-    out = tmp_path / "evidence"
-    run = run_probe(
-        "run",
-        write_scenario(tmp_path, register_scenario(kamailio)),
-        "--out",
-        str(out),
-        env={"LAB_PASSWORD": kamailio.password},
-    )
-    responses = [m["text"] for m in run.report["sip"] if "Authorization:" in m["text"]]
-    assert responses, "the REGISTER with credentials should be in the timeline"
-    assert all('response="<redacted>"' in text for text in responses)
-    assert kamailio.password not in str(run.report) + run.stderr
-    files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["report.json", "report.txt", "sip.log"]
-    for path in files:
-        text = path.read_text()
-        assert kamailio.password not in text, path.name
-        assert "Authorization" not in text or "<redacted>" in text
 
 
 def test_demo_command_prints_a_verdict_and_exits_ok() -> None:

@@ -210,3 +210,25 @@ def test_decide_dropped_call_and_media_loss() -> None:
     assert silent.findings[0].code == "no-rtp-received"
     jittery = decide((call_step(call(200, rtcp=rtcp(250, 0, 35.0))),))
     assert jittery.media is Quality.DEGRADED
+
+
+def test_decide_local_tls_failure_is_not_platform_silence() -> None:
+    verdict = decide(
+        (
+            step("options", False, None, origin="none", reachable=True, error="TLS certificate"),
+            step(
+                "register",
+                False,
+                503,
+                origin="local",
+                index=1,
+                reason="SSL certificate verification error (PJSIP_TLS_ECERTVERIF)",
+                action="register",
+            ),
+        )
+    )
+    assert [(f.code, f.side) for f in verdict.findings] == [
+        ("options-no-answer", Side.UNKNOWN),
+        ("register-no-answer", Side.UNKNOWN),
+    ]
+    assert "tls.ca_file" in verdict.findings[1].summary

@@ -1,0 +1,395 @@
+"""The offline ``analyze`` job: a capture file in, per-stream media figures and verdicts out.
+
+    read_capture -> SDP from SIP payloads -> find_streams -> RTCP reports
+                 -> stream_metrics per stream -> verdict per stream -> text table or JSON
+
+Each stream is judged against MEASUREMENT.md's default thresholds (``Thresholds``): loss,
+mean jitter, MOS-LQ and, when known, one-way delay; the worst of them is the stream's verdict
+and the worst stream is the capture's media verdict. The one-way delay for MOS-CQ is the
+user's ``one_way_delay_ms`` when given, else half the median RTCP round trip of the stream's
+pair of endpoints (the capture-clock RTT when the SR is in the capture, as it holds no clock
+offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
+from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
+from sipprobe.analysis.rtcp import RtcpReport, VoipMetrics, rtcp_reports
+from sipprobe.analysis.sipsdp import SdpMedia, sdp_media_in
+from sipprobe.analysis.streams import RtpStream, find_streams
+from sipprobe.errors import UsageError
+from sipprobe.models import ExitCode, Quality
+from sipprobe.verdict.thresholds import Thresholds
+
+__all__ = [
+    "AnalysisResult",
+    "AnalyzeOptions",
+    "FarEndReport",
+    "StreamResult",
+    "analyze_file",
+    "render_text",
+    "run_analyze",
+    "stream_json",
+    "to_json",
+]
+
+_RANK = {Quality.GOOD: 0, Quality.DEGRADED: 1, Quality.BAD: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzeOptions:
+    jitter_buffer_ms: float = 60.0
+    one_way_delay_ms: float | None = None
+    rtp_ports: tuple[int, ...] = ()
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass(frozen=True, slots=True)
+class FarEndReport:
+    """What the stream's receiver said about it over RTCP (its latest report block)."""
+
+    reports: int
+    fraction_lost: float
+    cumulative_lost: int
+    jitter_ms: float | None  # None when the stream's clock rate is unknown
+    voip_metrics: VoipMetrics | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult:
+    stream: RtpStream
+    metrics: StreamMetrics
+    start_s: float  # first and last arrival, on the capture's clock (see origin_s)
+    end_s: float
+    one_way_delay_ms: float | None
+    delay_source: str | None  # "option" or "rtcp"
+    rtt_ms: float | None
+    far_end: FarEndReport | None
+    verdict: Quality
+    reasons: tuple[str, ...]  # why it is not good
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    capture: CaptureInfo
+    origin_s: int  # Unix second that arrival times count from
+    streams: tuple[StreamResult, ...]
+    rtcp: tuple[RtcpReport, ...]
+    sdp: tuple[SdpMedia, ...]
+    skipped: dict[str, int]
+    media: Quality
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            Quality.GOOD: ExitCode.OK,
+            Quality.DEGRADED: ExitCode.WARNING,
+            Quality.BAD: ExitCode.CRITICAL,
+        }.get(self.media, ExitCode.UNKNOWN)
+
+
+def _judge(
+    metrics: StreamMetrics, delay_ms: float | None, t: Thresholds
+) -> list[tuple[Quality, str]]:
+    """Each figure beyond a threshold, with the quality it implies."""
+    jitter = metrics.jitter_ms.mean if metrics.jitter_ms else None
+    checks = [  # name, value, degraded, bad limits, unit; MOS is the one where lower is worse
+        ("loss", metrics.loss_pct, t.loss_degraded_pct, t.loss_bad_pct, "%"),
+        ("mean jitter", jitter, t.jitter_degraded_ms, t.jitter_bad_ms, " ms"),
+        ("one-way delay", delay_ms, t.delay_degraded_ms, t.delay_bad_ms, " ms"),
+        ("MOS-LQ", metrics.mos_lq, t.mos_degraded, t.mos_bad, ""),
+    ]
+    found = []
+    for name, value, degraded, bad, unit in checks:
+        for quality, limit in ((Quality.BAD, bad), (Quality.DEGRADED, degraded)):
+            if value is None:
+                break
+            if name == "MOS-LQ" and value < limit:
+                found.append((quality, f"{name} {value:.2f} < {limit:g}"))
+                break
+            if name != "MOS-LQ" and value >= limit:
+                found.append((quality, f"{name} {value:.3g}{unit} >= {limit:g}{unit}"))
+                break
+    return found
+
+
+def _far_end(stream: RtpStream, reports: tuple[RtcpReport, ...]) -> FarEndReport | None:
+    blocks = [b for r in reports for b in r.blocks if b.source_ssrc == stream.ssrc]
+    voip = [m for r in reports for m in r.voip_metrics if m.source_ssrc == stream.ssrc]
+    if not blocks and not voip:
+        return None
+    if not blocks:
+        return FarEndReport(0, voip[-1].loss_rate, 0, None, voip[-1])
+    last = blocks[-1]
+    clock = stream.codec.clock_rate if stream.codec is not None else None
+    jitter_ms = None if clock is None else last.jitter * 1000 / clock
+    return FarEndReport(
+        len(blocks), last.fraction_lost, last.cumulative_lost, jitter_ms, voip[-1] if voip else None
+    )
+
+
+def _rtt_ms(stream: RtpStream, reports: tuple[RtcpReport, ...]) -> float | None:
+    """Median RTCP round trip between the stream's two ends (either end's reports)."""
+    values = []
+    for report in reports:
+        for block in report.blocks:
+            if stream.ssrc in (block.source_ssrc, report.reporter_ssrc):
+                rtt = block.capture_rtt_ms if block.capture_rtt_ms is not None else block.rtt_ms
+                if rtt is not None:
+                    values.append(rtt)
+    return statistics.median(values) if values else None
+
+
+def _measure(
+    stream: RtpStream, packets: UdpPackets, reports: tuple[RtcpReport, ...], options: AnalyzeOptions
+) -> StreamResult:
+    rows = stream.rows
+    rtt_ms = _rtt_ms(stream, reports)
+    delay_ms, source = options.one_way_delay_ms, "option"
+    if delay_ms is None and rtt_ms is not None:
+        delay_ms, source = rtt_ms / 2, "rtcp"
+    metrics = stream_metrics(
+        packets.arrival_s[rows],
+        packets.rtp_seq[rows],
+        packets.rtp_ts[rows],
+        packets.rtp_marker[rows],
+        packets.rtp_payload_type[rows],
+        stream.codec,
+        MetricsOptions(jitter_buffer_ms=options.jitter_buffer_ms, one_way_delay_ms=delay_ms),
+    )
+    problems = _judge(metrics, delay_ms, options.thresholds)
+    verdict = max((q for q, _ in problems), key=_RANK.__getitem__, default=Quality.GOOD)
+    arrival = packets.arrival_s[rows]
+    return StreamResult(
+        stream=stream,
+        metrics=metrics,
+        start_s=float(arrival.min()),
+        end_s=float(arrival.max()),
+        one_way_delay_ms=delay_ms,
+        delay_source=source if delay_ms is not None else None,
+        rtt_ms=rtt_ms,
+        far_end=_far_end(stream, reports),
+        verdict=verdict,
+        reasons=tuple(reason for _, reason in problems),
+    )
+
+
+def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> AnalysisResult:
+    """Measure every RTP stream in a pcap/pcapng file; raises ``CaptureError`` if unreadable."""
+    options = options or AnalyzeOptions()
+    capture = read_capture(path)
+    packets = capture.packets
+    sdp = sdp_media_in((float(packets.arrival_s[row]), data) for row, data in packets.payloads)
+    streams = find_streams(packets, sdp, options.rtp_ports)
+    reports, rtcp_skips = rtcp_reports(packets)
+    results = tuple(_measure(s, packets, reports, options) for s in streams)
+    unused = np.ones(len(packets.arrival_s), dtype=bool)
+    for stream in streams:
+        unused[stream.rows] = False
+    unused[[row for row, _ in packets.payloads]] = False
+    skipped = dict(capture.skipped)
+    for reason, count in [*rtcp_skips.items(), ("udp-not-rtp", int(unused.sum()))]:
+        if count:
+            skipped[reason] = skipped.get(reason, 0) + count
+    media = max((r.verdict for r in results), key=_RANK.__getitem__, default=Quality.UNKNOWN)
+    return AnalysisResult(capture.info, packets.origin_s, results, reports, sdp, skipped, media)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: dataclasses to dicts, tuples to lists, non-finite floats to null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _clean(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
+def stream_json(result: StreamResult) -> dict[str, Any]:
+    """The stream object of the JSON contract (issue 3), also used in run reports."""
+    stream = result.stream
+    head = {
+        "ssrc": stream.ssrc,
+        "src": stream.src,
+        "dst": stream.dst,
+        "payload_type": stream.payload_type,
+        "codec": stream.codec.name if stream.codec else None,
+        "clock_rate": stream.codec.clock_rate if stream.codec else None,
+        "call_id": stream.call_id,
+        "found_by": stream.found_by,
+        "dscp": list(stream.dscp),
+        "start_s": result.start_s,
+        "end_s": result.end_s,
+    }
+    tail = {
+        "one_way_delay_ms": result.one_way_delay_ms,
+        "delay_source": result.delay_source,
+        "rtt_ms": result.rtt_ms,
+        "far_end": result.far_end,
+        "verdict": result.verdict.value,
+        "verdict_reasons": list(result.reasons),
+    }
+    out: dict[str, Any] = _clean({**head, **result.metrics.to_json(), **tail})
+    return out
+
+
+def to_json(result: AnalysisResult) -> dict[str, Any]:
+    info = result.capture
+    out: dict[str, Any] = _clean(
+        {
+            "file": info,
+            "start_time": _when(result.origin_s, 0.0),
+            "media": result.media.value,
+            "streams": [stream_json(s) for s in result.streams],
+            "rtcp": result.rtcp,
+            "sdp": result.sdp,
+            "skipped": result.skipped,
+        }
+    )
+    return out
+
+
+def _when(origin_s: int, offset_s: float) -> str | None:
+    """ISO 8601 UTC, or None for a timestamp no calendar holds (a corrupt capture)."""
+    try:
+        moment = datetime.fromtimestamp(origin_s + offset_s, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def render_text(result: AnalysisResult) -> str:
+    """A per-stream table an engineer reads at a glance, then why each stream is not good."""
+    info = result.capture
+    start = _when(result.origin_s, 0.0) or f"Unix time {result.origin_s}"
+    lines = [
+        f"{info.path}: {info.format}, {info.records} packets ({info.udp_packets} UDP) from {start}"
+    ]
+    if result.skipped:
+        lines.append("skipped: " + ", ".join(f"{k} {v}" for k, v in result.skipped.items()))
+    if not result.streams:
+        lines.append(
+            "no RTP stream found (a --rtp-port hint helps when the SIP is not in the capture)"
+        )
+        return "\n".join(lines) + "\n"
+    header = (
+        "#",
+        "source -> destination",
+        "SSRC",
+        "codec",
+        "pkts",
+        "lost",
+        "loss%",
+        "dup",
+        "reord",
+        "jit mean",
+        "jit max",
+        "max gap",
+        "disc",
+        "MOS-LQ",
+        "MOS-CQ",
+        "DSCP",
+        "verdict",
+    )
+    table = [header]
+    for number, item in enumerate(result.streams, start=1):
+        m, s = item.metrics, item.stream
+        table.append(
+            (
+                str(number),
+                f"{s.src} -> {s.dst}",
+                f"0x{s.ssrc:08x}",
+                s.codec.name if s.codec else f"PT{s.payload_type}",
+                str(m.packets),
+                str(m.lost),
+                f"{m.loss_pct:.2f}",
+                str(m.duplicates),
+                str(m.reordered),
+                _fmt(m.jitter_ms.mean if m.jitter_ms else None),
+                _fmt(m.jitter_ms.max if m.jitter_ms else None),
+                f"{m.max_delta_ms:.1f}",
+                "-" if m.discarded is None else str(m.discarded),
+                _fmt(m.mos_lq),
+                _fmt(m.mos_cq),
+                ",".join(str(d) for d in s.dscp),
+                item.verdict.value,
+            )
+        )
+    widths = [max(len(row[k]) for row in table) for k in range(len(header))]
+    left = {1, 3, 16}
+    for row in table:
+        cells = [
+            c.ljust(w) if k in left else c.rjust(w)
+            for k, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.append("(jitter, gap in ms; MOS-CQ needs a one-way delay: --one-way-delay-ms or RTCP)")
+    for number, item in enumerate(result.streams, start=1):
+        notes = list(item.reasons)
+        if item.far_end is not None:
+            far = item.far_end
+            jitter = _fmt(far.jitter_ms, ".1f")
+            notes.append(
+                f"far end reports {100 * far.fraction_lost:.1f}% lost lately, "
+                f"{far.cumulative_lost} in all, jitter {jitter} ms"
+            )
+        if item.rtt_ms is not None:
+            notes.append(f"RTCP round trip {item.rtt_ms:.1f} ms")
+        if item.stream.call_id:
+            notes.append(f"call {item.stream.call_id}")
+        if notes:
+            lines.append(f"#{number} {item.verdict.value}: " + "; ".join(notes))
+    lines.append(f"media: {result.media.value} ({len(result.streams)} streams)")
+    return "\n".join(lines) + "\n"
+
+
+def run_analyze(
+    path: str | Path,
+    fmt: str,
+    jitter_buffer_ms: float,
+    one_way_delay_ms: float | None,
+    rtp_ports: tuple[int, ...],
+    stdout: TextIO,
+) -> int:
+    """``sipprobe analyze``: print the result, return the monitoring-plugins exit code.
+
+    0 all streams good, 1 one degraded, 2 one bad, 3 no RTP stream found. A capture that
+    cannot be read raises ``CaptureError`` for the CLI to print; bad options raise
+    ``UsageError``.
+    """
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown output format {fmt!r}: use text or json")
+    bad_ports = [p for p in rtp_ports if not 0 < p < 65536]
+    if bad_ports:
+        raise UsageError(f"--rtp-port {bad_ports[0]} is not a UDP port (1-65535)")
+    for name, value in (
+        ("--jitter-buffer-ms", jitter_buffer_ms),
+        ("--one-way-delay-ms", one_way_delay_ms),
+    ):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
+    options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports))
+    result = analyze_file(path, options)
+    if fmt == "json":
+        stdout.write(json.dumps(to_json(result), indent=2, allow_nan=False) + "\n")
+    else:
+        stdout.write(render_text(result))
+    return int(result.exit_code)

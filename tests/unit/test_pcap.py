@@ -1,0 +1,231 @@
+"""The capture reader: every format, link type and address family, field by field."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from data import pcapbuild as pb
+from data.rtpcapture import T0, Path4, Rtp, frame, stream, write, write_frames
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Raw
+
+from sipprobe.analysis.pcap import read_capture
+from sipprobe.errors import CaptureError
+
+LINKS = ["ether", "vlan", "qinq", "sll", "sll2", "raw"]
+FORMATS = ["pcap", "pcap-ns", "pcapng"]
+FAMILIES = [("10.0.0.1", "10.0.0.2"), ("2001:db8::1", "2001:db8::2")]
+
+
+@pytest.mark.parametrize("link", LINKS)
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("src", "dst"), FAMILIES)
+def test_read_capture_every_link_format_and_family(
+    tmp_path: Path, link: str, fmt: str, src: str, dst: str
+) -> None:
+    sent = stream(40, seq0=65520, ts0=2**32 - 1600)
+    sent[3] = Rtp(sent[3].arrival, sent[3].seq, sent[3].ts, pt=8, marker=True)
+    path = Path4(src=src, dst=dst, sport=4000, dport=5006, dscp=34, ttl=17, link=link)
+    capture = read_capture(write(tmp_path / "c", sent, path, fmt))
+    udp = capture.packets
+    assert capture.skipped == {}
+    assert capture.info.format == ("pcapng" if fmt == "pcapng" else "pcap")
+    assert capture.info.records == capture.info.udp_packets == 40
+    assert udp.origin_s == int(T0)
+    np.testing.assert_allclose(udp.arrival_s, [float(p.arrival - T0) for p in sent], atol=1e-9)
+    first = udp.endpoint(int(udp.src_addr[0]), int(udp.src_port[0]))
+    assert first == (f"[{src}]:4000" if ":" in src else f"{src}:4000")
+    assert {udp.addresses[i] for i in udp.dst_addr} == {dst}
+    assert set(udp.dst_port) == {5006}
+    assert set(udp.dscp) == {34}
+    assert set(udp.ttl) == {17}
+    assert list(udp.rtp_seq) == [p.seq for p in sent]
+    assert list(udp.rtp_ts) == [p.ts for p in sent]
+    assert set(udp.rtp_ssrc) == {0x11223344}
+    assert list(udp.rtp_payload_type) == [p.pt for p in sent]
+    assert list(np.flatnonzero(udp.rtp_marker)) == [3]
+    assert set(udp.rtp_version) == {2}
+    assert set(udp.rtp_payload_len) == {160}
+    assert set(udp.payload_len) == {172}
+
+
+def test_read_capture_nanosecond_resolution_is_kept(tmp_path: Path) -> None:
+    step = Decimal("0.020000001")
+    sent = [Rtp(T0 + step * k, k, 160 * k) for k in range(5)]
+    udp = read_capture(write(tmp_path / "ns.pcap", sent, fmt="pcap-ns")).packets
+    np.testing.assert_allclose(np.diff(udp.arrival_s), 0.020000001, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+@pytest.mark.parametrize("nano", [False, True])
+def test_read_capture_both_byte_orders(tmp_path: Path, endian: str, nano: bool) -> None:
+    data = bytes(frame(Rtp(T0, 7, 8).payload(), Path4()))
+    fraction = 250_000_000 if nano else 250_000
+    body = pb.pcap_header(endian=endian, nano=nano)
+    body += pb.pcap_record(100, fraction, data, endian=endian)
+    (tmp_path / "c.pcap").write_bytes(body)
+    capture = read_capture(tmp_path / "c.pcap")
+    assert capture.packets.origin_s == 100
+    assert list(capture.packets.arrival_s) == [0.25]
+    assert list(capture.packets.rtp_seq) == [7]
+
+
+def test_read_capture_rtp_csrc_extension_and_padding(tmp_path: Path) -> None:
+    sent = [
+        Rtp(T0, 1, 0, size=100, csrc_count=2),
+        Rtp(T0 + 1, 2, 0, size=100, extension_words=3),
+        Rtp(T0 + 2, 3, 0, size=100, padding=4),
+        Rtp(T0 + 3, 4, 0, size=100, csrc_count=1, extension_words=1, padding=2),
+    ]
+    udp = read_capture(write(tmp_path / "x.pcap", sent)).packets
+    assert list(udp.rtp_payload_len) == [100, 100, 100, 100]
+    assert list(udp.rtp_csrc_count) == [2, 0, 0, 1]
+    assert list(udp.rtp_extension) == [False, True, False, True]
+    assert list(udp.rtp_padding) == [False, False, True, True]
+
+
+def test_read_capture_non_rtp_udp_has_no_rtp_layout(tmp_path: Path) -> None:
+    payloads = [b"\x80" + b"\x00" * 5, b"\x40" * 50, b"\xbf" + b"\x00" * 20]  # short, v1, overrun
+    items = [(T0 + k, p) for k, p in enumerate(payloads)]
+    udp = read_capture(write(tmp_path / "u.pcap", items)).packets
+    assert list(udp.rtp_payload_len) == [-1, -1, -1]
+    assert list(udp.payload_len) == [6, 50, 21]
+
+
+def test_read_capture_counts_what_it_skips(tmp_path: Path) -> None:
+    rtp = Raw(Rtp(T0, 1, 0).payload())
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    frames = [
+        eth / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2) / rtp,
+        eth / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2),
+        eth / ARP(),
+        eth / IP(src="10.0.0.1", dst="10.0.0.2", flags="MF") / UDP(sport=1, dport=2) / rtp,
+        eth / IP(src="10.0.0.1", dst="10.0.0.2", frag=10) / Raw(b"x" * 40),
+        eth / IPv6(src="::1", dst="::2") / IPv6ExtHdrFragment() / UDP(sport=1, dport=2) / rtp,
+        eth / IPv6(src="::1", dst="::2") / IPv6ExtHdrHopByHop() / UDP(sport=3, dport=4) / rtp,
+    ]
+    for k, packet in enumerate(frames):
+        packet.time = T0 + k
+    write_frames(tmp_path / "s.pcap", frames, 1)
+    capture = read_capture(tmp_path / "s.pcap")
+    assert capture.skipped == {"ip-fragment": 3, "not-ip": 1, "not-udp": 1}
+    assert list(capture.packets.src_port) == [1, 3]
+    assert capture.packets.addresses == ("10.0.0.1", "10.0.0.2", "::1", "::2")
+
+
+def test_read_capture_cut_frames_and_zero_length(tmp_path: Path) -> None:
+    whole = bytes(frame(Rtp(T0, 1, 0).payload(), Path4()))
+    body = pb.pcap_header()
+    for cut in (whole, whole[:20], whole[:40], b"", whole[:50]):
+        body += pb.pcap_record(1, 0, cut)
+    (tmp_path / "cut.pcap").write_bytes(body)
+    capture = read_capture(tmp_path / "cut.pcap")
+    assert capture.skipped == {"truncated-packet": 2, "zero-length": 1}  # IP, UDP header cut
+    assert capture.info.records == 5
+    assert list(capture.packets.rtp_payload_len) == [160, -1]  # RTP header cut: not RTP-shaped
+
+
+def test_read_capture_snaplen_cut_payload_keeps_rtp_header(tmp_path: Path) -> None:
+    whole = bytes(frame(Rtp(T0, 9, 0, size=160).payload(), Path4()))
+    body = pb.pcap_header() + pb.pcap_record(1, 0, whole[: 42 + 12])
+    (tmp_path / "snap.pcap").write_bytes(body)
+    udp = read_capture(tmp_path / "snap.pcap").packets
+    assert list(udp.rtp_seq) == [9]
+    assert list(udp.payload_len) == [172]  # from the UDP header, not from what was captured
+    assert list(udp.rtp_payload_len) == [160]
+
+
+def test_read_capture_file_cut_mid_record_keeps_the_rest(tmp_path: Path) -> None:
+    data = write(tmp_path / "w.pcap", stream(10)).read_bytes()
+    (tmp_path / "cut.pcap").write_bytes(data[:-30])
+    capture = read_capture(tmp_path / "cut.pcap")
+    assert capture.info.udp_packets == 9
+    assert capture.skipped == {"truncated-record": 1}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\xd4\xc3\xb2\xa1\x02\x00", "cut short inside its pcap file header"),
+        (b"GIF89a" + bytes(40), "is not a pcap or pcapng capture (it starts with 0x47494638)"),
+        (pb.pcap_header() + b"\0" * 8 + b"\xff\xff\xff\x7f" + b"\0" * 40, "claims 2147483647"),
+        (pb.shb()[:4] + b"\0" * 24, "no valid byte-order magic"),
+    ],
+)
+def test_read_capture_fatal_problems_are_one_sentence(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    (tmp_path / "bad").write_bytes(content)
+    with pytest.raises(CaptureError, match="bad") as error:
+        read_capture(tmp_path / "bad")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_read_capture_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match=r"cannot read .*nothing\.pcap"):
+        read_capture(tmp_path / "nothing.pcap")
+
+
+def test_read_capture_pcapng_interfaces_resolutions_and_odd_blocks(tmp_path: Path) -> None:
+    v4 = bytes(frame(Rtp(T0, 1, 0).payload(), Path4(link="raw")))
+    eth = bytes(frame(Rtp(T0, 2, 0).payload(), Path4()))
+    sll = bytes(frame(Rtp(T0, 3, 0).payload(), Path4(link="sll")))
+    body = (
+        pb.shb()
+        + pb.idb(228, tsresol=9)  # nanoseconds
+        + pb.idb(1)  # microseconds by default
+        + pb.idb(113, tsresol=0x80 | 10, tsoffset=1000)  # 2^-10 s, plus 1000 s
+        + pb.block(0x0BAD, b"custom")
+        + pb.block(0x1234, b"unknown")
+        + pb.epb(0, 5 * 10**9 + 500, v4)
+        + pb.spb(eth)
+        + pb.epb(1, 6 * 10**6 + 250_000, eth)
+        + pb.opb(2, 7 * 1024 + 512, sll)
+        + pb.epb(7, 0, eth)  # no such interface
+        + pb.shb(endian=">")  # a new section, other byte order, its own interfaces
+        + pb.idb(1, endian=">")
+        + pb.epb(0, 9 * 10**6, eth, endian=">")
+    )
+    (tmp_path / "ng.pcapng").write_bytes(body)
+    capture = read_capture(tmp_path / "ng.pcapng")
+    udp = capture.packets
+    assert capture.skipped == {
+        "pcapng-simple-packet-without-timestamp": 1,
+        "unknown-interface": 1,
+        "unknown-pcapng-block": 1,
+    }
+    assert capture.info.link_types == (1, 113, 228)
+    assert list(udp.rtp_seq) == [1, 2, 3, 2]
+    assert udp.origin_s == 5
+    np.testing.assert_allclose(udp.arrival_s, [5e-7, 1.25, 1002.5, 4.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 1000, 4096, 1 << 20])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_read_capture_chunk_size_does_not_change_the_result(
+    tmp_path: Path, chunk_bytes: int, fmt: str
+) -> None:
+    rng = np.random.default_rng(3)
+    sizes = np.where(rng.random(600) < 0.5, 160, rng.integers(1, 400, 600))
+    sizes[100:400] = 160  # a long run of equal records, then mixed again
+    sent = [Rtp(T0 + Decimal(k) / 50, k, 160 * k, size=int(n)) for k, n in enumerate(sizes)]
+    path = write(tmp_path / f"c.{fmt}", sent, fmt=fmt)
+    reference = read_capture(path)
+    capture = read_capture(path, chunk_bytes=chunk_bytes)
+    assert list(reference.packets.rtp_seq) == list(range(600))
+    assert list(reference.packets.rtp_payload_len) == list(sizes)
+    for name in ("arrival_s", "rtp_seq", "rtp_payload_len", "src_addr", "payload_len"):
+        assert np.array_equal(getattr(capture.packets, name), getattr(reference.packets, name))
+
+
+def test_read_capture_keeps_sip_and_rtcp_payloads_only(tmp_path: Path) -> None:
+    sip = b"INVITE sip:a@b SIP/2.0\r\n\r\n"
+    rtcp = bytes.fromhex("80c80006") + bytes(24)
+    items = [(T0, sip), (T0 + 1, Rtp(T0, 1, 0).payload()), (T0 + 2, rtcp), (T0 + 3, b"hello")]
+    udp = read_capture(write(tmp_path / "p.pcap", items)).packets
+    assert udp.payloads == ((0, sip), (2, rtcp))

@@ -1,0 +1,121 @@
+"""Fuzz: mutated and truncated captures give a result or one CaptureError, never anything else.
+
+Seeded, so a failure names its case and reproduces. Each case runs the whole ``analyze``
+pipeline (reader, SIP/SDP, stream grouping, RTCP, metrics), since garbage that survives the
+reader must not trip the later stages either.
+"""
+
+import random
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from data import pcapbuild as pb
+from data import sipbuild
+from data.rtpcapture import T0, Path4, Rtp, frame, stream, write
+
+from sipprobe.analysis.analyze import analyze_file, render_text, to_json
+from sipprobe.errors import CaptureError
+
+CASES = 300
+
+
+def _items() -> list[tuple[Decimal, bytes]]:
+    offer = sipbuild.sdp("10.0.0.1", 40000, (96, 101), ("96 PCMA/8000", "101 telephone-event/8000"))
+    items = [
+        (T0, sipbuild.sip("INVITE sip:b@example.com SIP/2.0", "fuzz", offer)),
+        (
+            T0 + Decimal("0.1"),
+            sipbuild.sip("SIP/2.0 200 OK", "fuzz", sipbuild.sdp("10.0.0.2", 50000)),
+        ),
+    ]
+    items += [(p.arrival, p.payload()) for p in stream(30, t0=T0 + 1, pt=96, seq0=65530)]
+    items.append(
+        (T0 + 2, sipbuild.rtcp_sr(0x11223344, 3_900_000_000, 0, (sipbuild.report_block(5, lsr=9),)))
+    )
+    items.append((T0 + 3, sipbuild.rtcp_rr(5, (sipbuild.report_block(0x11223344, lsr=1),))))
+    items.append((T0 + 4, sipbuild.rtcp_xr_voip(5, 0x11223344)))
+    return items
+
+
+def _bases(tmp_path: Path) -> list[bytes]:
+    items = _items()
+    bases = [
+        write(tmp_path / "a.pcap", items).read_bytes(),
+        write(tmp_path / "b.pcapng", items, Path4(link="vlan"), "pcapng").read_bytes(),
+        write(
+            tmp_path / "c.pcap", items, Path4(src="::1", dst="::2", link="sll2"), "pcap-ns"
+        ).read_bytes(),
+    ]
+    frames = [bytes(frame(data, Path4(link="raw"))) for _, data in items]
+    big = pb.pcap_header(endian=">", link=101)
+    big += b"".join(pb.pcap_record(1000 + k, k, f, endian=">") for k, f in enumerate(frames))
+    ng = (
+        pb.shb(endian=">")
+        + pb.idb(101, endian=">", tsresol=9)
+        + pb.block(0x99, b"x" * 7, endian=">")
+    )
+    ng += b"".join(pb.epb(0, k * 10**9, f, endian=">") for k, f in enumerate(frames))
+    return [*bases, big, ng]
+
+
+def _mutate(data: bytes, rng: random.Random) -> bytes:
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.choice(["flip", "word", "truncate", "insert", "zero"])
+        at = rng.randrange(len(buf)) if buf else 0
+        if kind == "flip":
+            for _ in range(rng.randint(1, 16)):
+                buf[rng.randrange(len(buf))] = rng.randrange(256)
+        elif kind == "word":
+            word = rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 262145, rng.randrange(1 << 32), 12, 13])
+            buf[at : at + 4] = word.to_bytes(4, rng.choice(["little", "big"]))
+        elif kind == "truncate":
+            del buf[rng.randrange(len(buf) + 1) :]
+        elif kind == "insert":
+            buf[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+        else:
+            buf[at : at + rng.randint(1, 64)] = bytes(rng.randint(1, 64))
+    return bytes(buf)
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    return _bases(tmp_path_factory.mktemp("fuzz"))
+
+
+def test_fuzz_bases_are_read_cleanly(bases: list[bytes], tmp_path: Path) -> None:
+    for number, data in enumerate(bases):
+        (tmp_path / f"{number}").write_bytes(data)
+        result = analyze_file(tmp_path / f"{number}")
+        assert len(result.streams) == 1, number
+        assert result.streams[0].metrics.packets == 30, number
+        assert set(result.skipped) <= {"udp-not-rtp", "unknown-pcapng-block"}, number
+
+
+@pytest.mark.parametrize("block", range(10))
+def test_fuzz_mutated_captures_never_crash_or_hang(
+    bases: list[bytes], tmp_path: Path, block: int
+) -> None:
+    outcomes = {"read": 0, "error": 0}
+    for case in range(block * CASES // 10, (block + 1) * CASES // 10):
+        rng = random.Random(case)
+        data = _mutate(rng.choice(bases), rng)
+        path = tmp_path / f"case{case}"
+        path.write_bytes(data)
+        started = time.monotonic()
+        try:
+            result = analyze_file(path)
+        except CaptureError as exc:
+            message = str(exc)
+            assert message.endswith(".") and "\n" not in message, (case, message)
+            outcomes["error"] += 1
+        else:
+            assert result.capture.udp_packets <= result.capture.records, case
+            assert all(count > 0 for count in result.skipped.values()), case
+            render_text(result)
+            to_json(result)
+            outcomes["read"] += 1
+        assert time.monotonic() - started < 5, f"case {case} took too long"
+    assert outcomes["read"] > 0
