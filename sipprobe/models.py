@@ -216,7 +216,8 @@ class CaptureSummary:
     interface: str | None
     bpf_filter: str | None
     packets: int | None
-    dropped: int | None  # by the kernel; > 0 means streams may show loss that was not there
+    not_captured: int | None  # matched but not written (kernel drops included): > 0 means
+    # streams may show loss that was not on the network
     error: str | None = None  # why there is no capture (no permission, no tcpdump)
 
 

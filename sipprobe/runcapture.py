@@ -94,7 +94,7 @@ class RunCapture:
                 stats.interface,
                 stats.bpf_filter,
                 stats.captured,
-                stats.dropped,
+                stats.missed,
             )
             try:
                 redact_pcap(self.path)  # before anything can copy it into evidence
@@ -105,7 +105,7 @@ class RunCapture:
                     stats.interface,
                     stats.bpf_filter,
                     stats.captured,
-                    stats.dropped,
+                    stats.missed,
                     f"capture unreadable: {exc}",
                 )
             return attach_streams(steps, timeline, analysis), summary

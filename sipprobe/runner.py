@@ -196,11 +196,14 @@ class _Run:
         spec = self.scenario.account
         return f"{spec.user}@{spec.domain}" if spec else "sipprobe (no account)"
 
-    def call(self, index: int, step: CallStep) -> StepResult:
-        from sipprobe.signalling.call import CallPlan, place_call
+    def calls(self, index: int, step: CallStep) -> list[StepResult]:
+        """The call step: one call, or ``parallel`` simultaneous ones (a result each)."""
+        from sipprobe.signalling.call import CallPlan, place_calls
 
         uri = self.call_uri(step.to)
-        self.say(f"step {index + 1}: call {uri} for {step.duration_s:g} s")
+        count = step.parallel
+        many = f"{count} calls" if count > 1 else "call"
+        self.say(f"step {index + 1}: {many} {uri} for {step.duration_s:g} s")
         plan = CallPlan(
             uri=uri,
             duration_s=step.duration_s,
@@ -209,45 +212,57 @@ class _Run:
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)
-        outcome = place_call(
-            self.stack, self.account, plan, lambda text: self.say(f"step {index + 1}: {text}")
+        outcomes = place_calls(
+            self.stack,
+            self.account,
+            plan,
+            count,
+            lambda text: self.say(f"step {index + 1}: {text}"),
         )
-        call = outcome.result
-        timings = {
-            name: value
-            for name, value in (
-                ("trying", call.trying_ms),
-                ("pdd", call.pdd_ms),
-                ("answer", call.answer_ms),
-                ("bye", call.bye_ms),
-            )
-            if value is not None
-        }
+        timeline = self.timeline.snapshot()
         spec = self.scenario.account
-        return StepResult(
-            index=index,
-            kind="call",
-            name=f"call {uri}",
-            ok=call.status_code == step.expect_status and outcome.origin == "network",
-            status_code=call.status_code if outcome.origin == "network" else None,
-            reason=call.reason,
-            origin="network"
-            if outcome.origin == "network"
-            else ("local" if outcome.origin == "local" else "none"),
-            timings_ms=timings,
-            detail={
-                "duration_s": step.duration_s,
-                "expect_dscp": step.expect_dscp,
-                "timed_out": outcome.timed_out,
-                "credentials": describe_source(spec.password_env, spec.password_file)
-                if spec and spec.has_password
-                else None,
-            },
-            expected_status=step.expect_status,
-            reachable=any(self.timeline.snapshot()[i].direction == "rx" for i in outcome.events),
-            call=call,
-            events=outcome.events,
+        credentials = (
+            describe_source(spec.password_env, spec.password_file)
+            if spec and spec.has_password
+            else None
         )
+        results = []
+        for number, outcome in enumerate(outcomes):
+            call = outcome.result
+            timings = {
+                name: value
+                for name, value in (
+                    ("trying", call.trying_ms),
+                    ("pdd", call.pdd_ms),
+                    ("answer", call.answer_ms),
+                    ("bye", call.bye_ms),
+                )
+                if value is not None
+            }
+            origin = outcome.origin if outcome.origin in ("network", "local") else "none"
+            results.append(
+                StepResult(
+                    index=index + number,
+                    kind="call",
+                    name=f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else ""),
+                    ok=call.status_code == step.expect_status and origin == "network",
+                    status_code=call.status_code if origin == "network" else None,
+                    reason=call.reason,
+                    origin=origin,  # type: ignore[arg-type]
+                    timings_ms=timings,
+                    detail={
+                        "duration_s": step.duration_s,
+                        "expect_dscp": step.expect_dscp,
+                        "timed_out": outcome.timed_out,
+                        "credentials": credentials,
+                    },
+                    expected_status=step.expect_status,
+                    reachable=any(timeline[i].direction == "rx" for i in outcome.events),
+                    call=call,
+                    events=outcome.events,
+                )
+            )
+        return results
 
     def wait(self, index: int, step: WaitStep) -> StepResult:
         self.say(f"step {index + 1}: wait {step.seconds:g} s")
@@ -300,13 +315,14 @@ def run_scenario(
                 run.start_stack(exits)
                 if capture:
                     run.start_capture(workdir)
-            for index, step in enumerate(scenario.steps):
+            for step in scenario.steps:
+                index = len(run.results)  # a parallel call step adds one result per call
                 if isinstance(step, OptionsStep):
                     run.results.append(run.options(index, step))
                 elif isinstance(step, RegisterStep):
                     run.results.append(run.register(index, step))
                 elif isinstance(step, CallStep):
-                    run.results.append(run.call(index, step))
+                    run.results.extend(run.calls(index, step))
                 else:
                     run.results.append(run.wait(index, step))
             run.unregister_at_end()

@@ -22,6 +22,7 @@ from sipprobe.errors import CaptureError
 
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
+DRAIN_S = 0.1
 _BUFFER_KIB = 16384  # kernel buffer: a burst of tens of thousands of packets fits
 _COUNTS = {
     "captured": re.compile(r"(\d+) packets? captured"),
@@ -41,8 +42,10 @@ class CaptureStats:
     dropped: int | None
 
     @property
-    def complete(self) -> bool:
-        return self.dropped == 0
+    def missed(self) -> int | None:
+        """Packets the kernel dropped before tcpdump read them (Linux's "received by filter"
+        also counts packets the filter rejected, so it cannot tell more)."""
+        return self.dropped
 
 
 def interface_towards(address: str) -> str:
@@ -84,12 +87,15 @@ class LiveCapture:
             raise CaptureError("tcpdump is not installed (Debian package tcpdump)")
         with self._stderr.open("wb") as log:
             self._process = subprocess.Popen(
+                # --immediate-mode: without it TPACKET_V3 hands packets over in blocks that
+                # retire only when full or after a timeout, and the last block is lost at stop.
                 [
                     binary,
                     "-i",
                     self.interface,
                     "-n",
                     "-U",
+                    "--immediate-mode",
                     "-B",
                     str(_BUFFER_KIB),
                     "-s",
@@ -119,6 +125,9 @@ class LiveCapture:
         process = self._process
         self._process = None
         if process is not None and process.poll() is None:
+            # SIGINT ends pcap's loop at once: a short grace lets tcpdump read what the
+            # kernel still holds.
+            time.sleep(DRAIN_S)
             process.send_signal(signal.SIGINT)  # tcpdump flushes and prints its counts
             try:
                 process.wait(timeout=STOP_TIMEOUT_S)

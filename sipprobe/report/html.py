@@ -13,6 +13,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from html import escape
+from typing import Any
 
 from sipprobe.models import CallResult, ExitCode, RunReport, StepResult
 from sipprobe.report.ladder import ladder_svg
@@ -180,12 +181,42 @@ def _media(call: CallResult) -> str:
     return f"{table}<p>{extra}; source: {_e(rtcp.source)}.</p>"
 
 
+def _stream_row(stream: dict[str, Any]) -> tuple[str, ...]:
+    def figure(value: Any, spec: str, unit: str = "") -> str:
+        return "-" if not isinstance(value, int | float) else _e(f"{value:{spec}}{unit}")
+
+    jitter = stream.get("jitter_ms") or {}
+    verdict = str(stream.get("verdict") or "unknown")
+    reasons = "; ".join(str(r) for r in stream.get("verdict_reasons") or ())
+    return (
+        _e("rx (to the probe)" if stream.get("direction") == "rx" else "tx (from the probe)"),
+        f"<code>{_e(stream.get('src'))} → {_e(stream.get('dst'))}</code>",
+        _e(stream.get("codec") or "-"),
+        f"{figure(stream.get('packets'), 'd')} ({figure(stream.get('lost'), 'd')} lost)",
+        figure(stream.get("loss_pct"), ".2f", " %"),
+        f"{figure(jitter.get('mean'), '.2f')} / {figure(jitter.get('max'), '.2f', ' ms')}",
+        figure(stream.get("mos_lq"), ".2f"),
+        _e(", ".join(str(d) for d in stream.get("dscp") or ()) or "-"),
+        f'<span class="q {_e(verdict)}">{_e(verdict)}</span> {_e(reasons)}',
+    )
+
+
 def _streams(call: CallResult) -> str:
     if not call.streams:
         return ""
-    keys = list(dict.fromkeys(key for stream in call.streams for key in stream))
-    rows = [[_e(stream.get(key, "-")) for key in keys] for stream in call.streams]
-    return "<h4>Streams</h4>" + _table(keys, rows)
+    headers = (
+        "stream",
+        "from → to",
+        "codec",
+        "packets",
+        "loss",
+        "jitter mean / max",
+        "MOS-LQ",
+        "DSCP",
+        "verdict",
+    )
+    rows = [_stream_row(stream) for stream in call.streams]
+    return "<h4>Streams in the capture</h4>" + _table(headers, rows)
 
 
 def _call(step: StepResult, call: CallResult, number: int, report: RunReport) -> str:
@@ -207,7 +238,8 @@ def _call(step: StepResult, call: CallResult, number: int, report: RunReport) ->
     ladder = ladder_svg(events) or "<p>No SIP messages.</p>"
     return (
         f'<h3 id="call-{step.index}">Call {number}: <code>{_e(call.target)}</code></h3>'
-        f"{facts}<h4>SIP ladder</h4>{ladder}<h4>Media</h4>{_media(call)}{_streams(call)}"
+        f"{facts}<h4>SIP ladder</h4>{ladder}{_streams(call)}"
+        f"<h4>Media (SIP stack's RTCP)</h4>{_media(call)}"
     )
 
 
@@ -223,7 +255,7 @@ def _calls(report: RunReport) -> str:
 
 def _plots(report: RunReport) -> str:
     figures = "".join(
-        f'<figure><img alt="{_e(plot.title)}" '
+        f'<figure><h3>{_e(plot.title)}</h3><img alt="{_e(plot.title)}" '
         f'src="data:image/png;base64,{base64.b64encode(plot.png).decode("ascii")}">'
         f"<figcaption>{_e(plot.caption)}</figcaption></figure>"
         for plot in report_plots(report)

@@ -91,7 +91,7 @@ def _capture(capture: CaptureSummary | None) -> dict[str, Any] | None:
         "interface": capture.interface,
         "filter": capture.bpf_filter,
         "packets": capture.packets,
-        "dropped_by_kernel": capture.dropped,
+        "not_captured": capture.not_captured,
         "error": capture.error,
     }
 

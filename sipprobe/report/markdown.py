@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from sipprobe.models import CallResult, Finding, RunReport
-from sipprobe.report.text import format_ms, step_result, step_timings
+from sipprobe.report.media import received_media
+from sipprobe.report.text import format_ms, printable, step_result, step_timings
+
+_MARKUP = str.maketrans({"|": "\\|", "`": "'", "<": "&lt;", ">": "&gt;"})
 
 
 def _cell(text: str) -> str:
-    """Text that cannot break a table row or a code span."""
-    return " ".join(text.split()).replace("|", "\\|").replace("`", "'")
+    """Text that cannot break a table row or a code span, nor smuggle HTML into a ticket."""
+    return printable(" ".join(text.split())).translate(_MARKUP)
 
 
 def _finding(finding: Finding) -> str:
@@ -20,12 +23,15 @@ def _finding(finding: Finding) -> str:
     )
 
 
+def _figure(value: float | None, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
 def _call_row(call: CallResult) -> str:
-    rtcp = call.rtcp
-    loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp and rtcp.rx_loss_pct is not None else "-"
-    jitter = (
-        f"{rtcp.rx_jitter_mean_ms:.1f} ms" if rtcp and rtcp.rx_jitter_mean_ms is not None else "-"
-    )
+    media = received_media(call)
+    loss = _figure(media.loss_pct if media else None, ".2f", " %")
+    jitter = _figure(media.jitter_mean_ms if media else None, ".1f", " ms")
+    mos = _figure(media.mos_lq if media else None, ".2f")
     hold = f"{call.hold_s:.1f} s" if call.hold_s is not None else "-"
     cells = (
         f"`{_cell(call.target)}`",
@@ -36,6 +42,8 @@ def _call_row(call: CallResult) -> str:
         call.codec or "-",
         loss,
         jitter,
+        mos,
+        media.source if media else "-",
     )
     return "| " + " | ".join(cells) + " |"
 
@@ -70,9 +78,10 @@ def render_markdown(report: RunReport) -> str:
             "",
             "#### Calls",
             "",
-            "| call | final | PDD | answer | held | codec | rx loss | rx jitter |",
-            "|---|---|---|---|---|---|---|---|",
+            "| call | final | PDD | answer | held | codec | rx loss | rx jitter | MOS-LQ | from |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_call_row(call) for call in report.calls]
-    lines += [f"\nlocal error: {_cell(error)}" for error in report.local_errors]
+    if report.local_errors:
+        lines += ["", *(f"local error: {_cell(error)}" for error in report.local_errors)]
     return "\n".join(lines) + "\n"

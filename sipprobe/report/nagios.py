@@ -6,11 +6,12 @@ The first line is what Nagios, Icinga and friends show and graph; the findings f
 next lines (the plugin's long output). Perfdata follows the monitoring-plugins guidelines:
 ``'label'=value[UOM];[warn];[crit];[min];[max]``, with ``U`` when a figure could not be
 measured (a call that was never answered has no answer time), so each check keeps the same
-labels from run to run. warn and crit are the verdict's own thresholds; the exit code is the
-verdict's, so the status word and the exit code always agree.
+labels from run to run. warn and crit are the verdict's own thresholds (``4:`` for MOS: below
+4 alerts); the exit code is the verdict's, so the status word and the exit code always agree.
+Loss, jitter and MOS are what the probe received (``report.media.received_media``).
 
 Labels: the first OPTIONS and the first call are unprefixed (``options_rtt``, ``pdd``,
-``answer``, ``loss``, ``jitter``); later ones get their number (``options2_rtt``,
+``answer``, ``loss``, ``jitter``, ``mos``); later ones get their number (``options2_rtt``,
 ``call2_pdd``).
 """
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sipprobe.models import CallResult, RunReport, StepResult
+from sipprobe.report.media import received_media
+from sipprobe.report.text import printable
 from sipprobe.verdict.thresholds import Thresholds
 
 
@@ -27,15 +30,15 @@ class PerfData:
     label: str
     value: float | None  # None: not measured, written as U
     unit: str  # "s", "ms", "%" or ""
-    warn: float | None = None
-    crit: float | None = None
+    warn: str = ""  # a plugin range: "3" alerts above 3, "4:" below 4
+    crit: str = ""
     minimum: float | None = None
     maximum: float | None = None
 
     def __str__(self) -> str:
         value = "U" if self.value is None else f"{_number(self.value)}{self.unit}"
-        levels = (self.warn, self.crit, self.minimum, self.maximum)
-        fields = ";".join("" if level is None else _number(level) for level in levels)
+        bounds = ("" if b is None else _number(b) for b in (self.minimum, self.maximum))
+        fields = ";".join((self.warn, self.crit, *bounds))
         return f"'{self.label}'={value};{fields}".rstrip(";")
 
 
@@ -49,38 +52,49 @@ def _seconds(ms: float | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
+def _above(limit: float) -> str:
+    return _number(limit)
+
+
+def _below(limit: float) -> str:
+    return f"{_number(limit)}:"
+
+
 def _options(step: StepResult, prefix: str) -> list[PerfData]:
     return [PerfData(f"{prefix}rtt", _seconds(step.timings_ms.get("rtt")), "s", minimum=0)]
 
 
 def _call(call: CallResult, prefix: str, limits: Thresholds) -> list[PerfData]:
-    rtcp = call.rtcp
+    media = received_media(call)
+    pdd_warn, pdd_crit = _above(limits.pdd_degraded_ms / 1000), _above(limits.pdd_bad_ms / 1000)
     return [
-        PerfData(
-            f"{prefix}pdd",
-            _seconds(call.pdd_ms),
-            "s",
-            _seconds(limits.pdd_degraded_ms),
-            _seconds(limits.pdd_bad_ms),
-            0,
-        ),
+        PerfData(f"{prefix}pdd", _seconds(call.pdd_ms), "s", pdd_warn, pdd_crit, 0),
         PerfData(f"{prefix}answer", _seconds(call.answer_ms), "s", minimum=0),
         PerfData(
             f"{prefix}loss",
-            rtcp.rx_loss_pct if rtcp else None,
+            media.loss_pct if media else None,
             "%",
-            limits.loss_degraded_pct,
-            limits.loss_bad_pct,
+            _above(limits.loss_degraded_pct),
+            _above(limits.loss_bad_pct),
             0,
             100,
         ),
         PerfData(
             f"{prefix}jitter",
-            rtcp.rx_jitter_mean_ms if rtcp else None,
+            media.jitter_mean_ms if media else None,
             "ms",
-            limits.jitter_degraded_ms,
-            limits.jitter_bad_ms,
+            _above(limits.jitter_degraded_ms),
+            _above(limits.jitter_bad_ms),
             0,
+        ),
+        PerfData(
+            f"{prefix}mos",
+            media.mos_lq if media else None,
+            "",
+            _below(limits.mos_degraded),
+            _below(limits.mos_bad),
+            1,
+            5,
         ),
     ]
 
@@ -101,7 +115,7 @@ def perfdata(report: RunReport) -> list[PerfData]:
 
 def _one_line(text: str) -> str:
     """Free text for the status line: no newline, and no '|', which starts the perfdata."""
-    return " ".join(text.split()).replace("|", "/")
+    return printable(" ".join(text.split())).replace("|", "/")
 
 
 def render_nagios(report: RunReport) -> str:

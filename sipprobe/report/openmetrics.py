@@ -4,7 +4,8 @@ Only gauges, no sample timestamps and base units (seconds, ratios): that subset 
 same in OpenMetrics and in the Prometheus text format that node_exporter's textfile collector
 parses. Every sample carries ``scenario`` and ``target``, so several checks can share one
 textfile directory; ``sipprobe_run_timestamp_seconds`` lets an alert catch a check that
-stopped running. A figure that was not measured has no sample (rather than NaN).
+stopped running. A figure that was not measured has no sample (rather than NaN). Media figures
+are what the probe received (``report.media.received_media``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sipprobe.models import Quality, RunReport, Severity, Side
+from sipprobe.report.media import received_media
 
 
 @dataclass(slots=True)
@@ -112,6 +114,7 @@ def _step_families(report: RunReport) -> list[_Family]:
     jitter = _Family(
         "sipprobe_call_rx_jitter_seconds", "mean jitter of RTP from the far end", "seconds"
     )
+    mos = _Family("sipprobe_call_rx_mos_lq", "E-model MOS-LQ of RTP from the far end (capture)")
     for step in report.steps:
         labels = {"step": str(step.index + 1), "kind": step.kind}
         ok.add(labels, int(step.ok))
@@ -123,10 +126,12 @@ def _step_families(report: RunReport) -> list[_Family]:
         pdd.add(labels, _seconds(call.pdd_ms))
         answer.add(labels, _seconds(call.answer_ms))
         bye.add(labels, _seconds(call.bye_ms))
-        if call.rtcp is not None:
-            loss.add(labels, _ratio(call.rtcp.rx_loss_pct))
-            jitter.add(labels, _seconds(call.rtcp.rx_jitter_mean_ms))
-    return [ok, status, rtt, pdd, answer, bye, loss, jitter]
+        media = received_media(call)
+        if media is not None:
+            loss.add(labels, _ratio(media.loss_pct))
+            jitter.add(labels, _seconds(media.jitter_mean_ms))
+            mos.add(labels, media.mos_lq)
+    return [ok, status, rtt, pdd, answer, bye, loss, jitter, mos]
 
 
 def render_openmetrics(report: RunReport) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sipprobe.models import CallResult, Finding, RunReport, StepResult
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN``: a reason phrase from a hostile
+    peer must not drive the reader's terminal (escape sequences) or break a line."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def format_ms(value: float | None) -> str:
@@ -125,4 +134,4 @@ def render_text(report: RunReport) -> str:
         lines.append(f"local error: {error}")
     code = verdict.exit_code
     lines.append(f"exit {int(code)} ({code.name})")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"

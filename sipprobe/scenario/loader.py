@@ -32,6 +32,8 @@ from sipprobe.scenario.model import (
 from sipprobe.signalling.uri import TRANSPORTS, parse_uri
 from sipprobe.verdict.thresholds import Thresholds, threshold_range
 
+# What one probe process can hold at once: the pjsua2 wheel's PJSUA_MAX_CALLS (see stack.py).
+MAX_PARALLEL_CALLS = 4
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 T = TypeVar("T")
 
@@ -307,7 +309,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
     allowed = {
         "options": ("timeout_s", "uri"),
         "register": ("expires_s", "timeout_s"),
-        "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp"),
+        "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
         "wait": ("seconds",),
     }[kind]
     if body is not None:
@@ -341,6 +343,12 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             duration_s=num("duration_s", 0, 86400, 5.0),
             answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
             expect_status=expect,
+            parallel=_optional(
+                fields,
+                "parallel",
+                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
+                1,
+            ),
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
             if "expect_dscp" in fields
             else 46,

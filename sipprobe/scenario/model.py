@@ -55,6 +55,7 @@ class CallStep:
     answer_timeout_s: float = 30.0
     expect_status: int = 200
     expect_dscp: int | None = 46  # the far end's RTP marking (EF); None: no expectation
+    parallel: int = 1  # simultaneous calls placed, held and hung up together
     kind: Literal["call"] = "call"
 
 

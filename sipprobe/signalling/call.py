@@ -130,8 +130,65 @@ def place_call(
     stack: SipStack, account: ProbeAccount, plan: CallPlan, progress: Progress | None = None
 ) -> CallOutcome:
     """Make one call and hold it for ``plan.duration_s``; every phase has a time bound."""
+    return place_calls(stack, account, plan, 1, progress)[0]
+
+
+def place_calls(
+    stack: SipStack,
+    account: ProbeAccount,
+    plan: CallPlan,
+    count: int,
+    progress: Progress | None = None,
+) -> list[CallOutcome]:
+    """Make ``count`` simultaneous calls, hold them together, hang them all up.
+
+    Every phase has a time bound shared by all calls: answer, hold, and the BYE round trip.
+    """
     say = progress or (lambda _text: None)
     first_event = len(stack.timeline)
+    calls = [_dial(stack, account, plan) for _ in range(count)]
+    what = plan.uri if count == 1 else f"{count} calls to {plan.uri}"
+    say(f"calling {what}")
+    stack.run_until(
+        lambda: all(c.confirmed or c.disconnected for c in calls), plan.answer_timeout_s
+    )
+    timed_out: dict[int, str] = {}
+    for call in calls:
+        if not (call.confirmed or call.disconnected):
+            timed_out[id(call)] = "answer"
+            _hangup_quietly(call)
+    if timed_out:
+        say(f"{len(timed_out)} of {count} not answered within {plan.answer_timeout_s:g} s")
+        stack.run_until(lambda: all(c.disconnected for c in calls if id(c) in timed_out), 2.0)
+    live = [c for c in calls if c.confirmed and not c.disconnected]
+    codecs = {id(c): c.codec() for c in calls if c.confirmed}
+    _hold(stack, live, plan, say)
+    rtcp = {id(c): c.rtcp_summary() for c in calls if c.confirmed}
+    ending = [c for c in live if not c.disconnected]  # still up: the probe hangs up
+    for call in ending:
+        _hangup_quietly(call)
+    # pjsua reports DISCONNECTED as soon as the BYE leaves; wait for the answers too.
+    answered = stack.run_until(
+        lambda: (
+            all(c.disconnected for c in ending)
+            and _byes_answered(stack, first_event) >= {c.call_id for c in ending}
+        ),
+        plan.bye_timeout_s,
+    )
+    if not answered:
+        done = _byes_answered(stack, first_event)
+        for call in ending:
+            if call.call_id not in done:
+                timed_out[id(call)] = "bye"
+    return [
+        _outcome(
+            stack, c, plan, first_event, timed_out.get(id(c)), codecs.get(id(c)), rtcp.get(id(c))
+        )
+        for c in calls
+    ]
+
+
+def _dial(stack: SipStack, account: ProbeAccount, plan: CallPlan) -> ProbeCall:
     call = ProbeCall(stack, account, plan.media_file)
     stack.own(call, hangup=lambda: _hangup_quietly(call))
     try:
@@ -139,33 +196,13 @@ def place_call(
     except pj.Error as exc:
         stack.release(call)
         raise SignallingError(f"cannot place a call to {plan.uri}: {exc.reason}") from exc
-    say(f"calling {plan.uri}")
-    answered = stack.run_until(lambda: call.confirmed or call.disconnected, plan.answer_timeout_s)
-    timed_out = None
-    rtcp: RtcpSummary | None = None
-    codec: str | None = None
-    if not answered:
-        timed_out = "answer"
-        say(f"no answer within {plan.answer_timeout_s:g} s, cancelling")
-        _hangup_quietly(call)
-        stack.run_until(lambda: call.disconnected, 2.0)
-    elif call.confirmed:
-        codec = call.codec()
-        held = not call.disconnected and _hold(stack, call, plan, say)
-        rtcp = call.rtcp_summary()
-        if held:
-            _hangup_quietly(call)
-            # pjsua reports DISCONNECTED as soon as the BYE leaves; wait for its answer too.
-            if not stack.run_until(
-                lambda: call.disconnected and _bye_answered(stack, call.call_id, first_event),
-                plan.bye_timeout_s,
-            ):
-                timed_out = "bye"
-    return _outcome(stack, call, plan, first_event, timed_out, codec, rtcp)
+    return call
 
 
-def _hold(stack: SipStack, call: ProbeCall, plan: CallPlan, say: Progress) -> bool:
-    """Keep the call up; returns False when the far end hung up first."""
+def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress) -> None:
+    """Keep the calls up for the planned time, or until the far end hung them all up."""
+    if not calls:
+        return
     started = time.monotonic()
     last_shown = -1
 
@@ -174,24 +211,24 @@ def _hold(stack: SipStack, call: ProbeCall, plan: CallPlan, say: Progress) -> bo
         second = int(time.monotonic() - started)
         if second != last_shown:
             last_shown = second
-            say(f"in call {second}/{plan.duration_s:g} s")
+            up = sum(not c.disconnected for c in calls)
+            count = f", {up}/{len(calls)} up" if len(calls) > 1 else ""
+            say(f"in call {second}/{plan.duration_s:g} s{count}")
 
     stack.run_until(
-        lambda: call.disconnected or time.monotonic() - started >= plan.duration_s,
+        lambda: all(c.disconnected for c in calls) or time.monotonic() - started >= plan.duration_s,
         plan.duration_s + 1.0,
         tick,
     )
-    return not call.disconnected
 
 
-def _bye_answered(stack: SipStack, call_id: str, first_event: int) -> bool:
-    return any(
-        e.direction == "rx"
-        and e.method == "BYE"
-        and (e.status_code or 0) >= 200
-        and e.call_id == call_id
+def _byes_answered(stack: SipStack, first_event: int) -> set[str]:
+    """Call-IDs whose BYE got a final response since ``first_event``."""
+    return {
+        e.call_id
         for e in stack.timeline.since(first_event)
-    )
+        if e.direction == "rx" and e.method == "BYE" and (e.status_code or 0) >= 200
+    }
 
 
 def _hangup_quietly(call: ProbeCall) -> bool:

@@ -30,6 +30,9 @@ from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
 
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The pjsua2-python wheel is built with pjsua's default PJSUA_MAX_CALLS (4): a fifth
+# simultaneous call fails with PJ_ETOOMANY. More needs a pjproject build with a larger value.
+MAX_CALLS = 4
 _TRANSPORT_TYPES = {
     ("udp", False): pj.PJSIP_TRANSPORT_UDP,
     ("tcp", False): pj.PJSIP_TRANSPORT_TCP,
@@ -126,7 +129,7 @@ class SipStack:
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = True
         config.uaConfig.userAgent = self.settings.user_agent
-        config.uaConfig.maxCalls = 128
+        config.uaConfig.maxCalls = MAX_CALLS
         self._log_sink = _LogSink(self)
         config.logConfig.writer = self._log_sink
         config.logConfig.level = 4

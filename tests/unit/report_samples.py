@@ -191,3 +191,40 @@ def troubled_report() -> RunReport:
     )
     report = _report(steps, Thresholds())
     return replace(report, timeline=tuple(timeline), local_errors=("stack\x07 stopped",))
+
+
+def stream(direction: str, loss_pct: float, jitter_mean: float, mos: float) -> dict[str, Any]:
+    """A stream of the run's capture, shaped like sipprobe.analysis.analyze.stream_json."""
+    ends = ("192.0.2.10:4000", "192.0.2.1:40000")
+    src, dst = ends if direction == "rx" else ends[::-1]
+    return {
+        "direction": direction,
+        "source": "capture",
+        "src": src,
+        "dst": dst,
+        "codec": "PCMU",
+        "dscp": [46],
+        "packets": 246,
+        "expected": 250,
+        "lost": 4,
+        "loss_pct": loss_pct,
+        "jitter_ms": {"mean": jitter_mean, "max": 2 * jitter_mean, "final": jitter_mean},
+        "mos_lq": mos,
+        "verdict": "good",
+        "verdict_reasons": [],
+        "timeline": [
+            {"second": s, "expected": 50, "lost": s % 2, "jitter_ms": jitter_mean + s}
+            for s in range(5)
+        ],
+    }
+
+
+def captured_report() -> RunReport:
+    """The clean run, its call measured from a capture too: rx 1.6 % lost, MOS-LQ 4.1."""
+    clean = clean_report()
+    call = replace(
+        clean.steps[2].call,
+        streams=(stream("rx", 1.6, 2.5, 4.1), stream("tx", 0.0, 0.5, 4.4)),
+    )
+    steps = (*clean.steps[:2], replace(clean.steps[2], call=call), clean.steps[3])
+    return replace(clean, steps=steps, verdict=decide(steps, clean.thresholds))

@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from report_samples import HOSTILE, clean_report, troubled_report
+from report_samples import HOSTILE, captured_report, clean_report, troubled_report
 
 from sipprobe.cli import build_parser
 from sipprobe.models import RunReport
@@ -17,7 +17,7 @@ from sipprobe.report.html import render_html
 from sipprobe.report.markdown import render_markdown
 from sipprobe.verdict.thresholds import Thresholds
 
-REPORTS = {"clean": clean_report(), "troubled": troubled_report()}
+REPORTS = {"clean": clean_report(), "troubled": troubled_report(), "captured": captured_report()}
 # any attribute or CSS that could make a browser fetch: src/href/action/srcset not pointing
 # into the page itself or at inline data, and CSS url()/@import
 EXTERNAL = re.compile(
@@ -72,8 +72,10 @@ def test_markdown_short_with_verdict_findings_and_steps() -> None:
     assert "- **critical** · customer-equipment · messaging: REGISTER failed with 403" in troubled
     assert "(SIP #2, #3, #4, #5)" in troubled
     row = next(line for line in troubled.splitlines() if line.startswith("| `sip:echo@pbx`"))
-    assert row.count(" | ") == 7  # the '|' in the busy reason is escaped, not a new column
-    assert "local error: stack\x07 stopped" in troubled
+    assert row.count(" | ") == 9  # the '|' in the busy reason is escaped, not a new column
+    assert "486 Busy &lt;script&gt;alert(1)&lt;/script&gt; \\| now\\x00\\x1b[31m" in row
+    assert "local error: stack\\x07 stopped" in troubled
+    assert "\x1b" not in troubled and "\x00" not in troubled
 
 
 @pytest.mark.parametrize("name", list(REPORTS))
@@ -82,6 +84,8 @@ def test_html_is_self_contained(name: str) -> None:
     assert EXTERNAL.search(page) is None, EXTERNAL.search(page)
     assert "default-src 'none'" in page
     assert page.count('<img alt="Call signalling timing" src="data:image/png;base64,') == 1
+    media_plot = '<img alt="Media second by second" src="data:image/png;base64,'
+    assert page.count(media_plot) == (name == "captured")
 
 
 def test_html_external_reference_check_is_not_blind() -> None:
@@ -104,6 +108,17 @@ def test_html_banner_findings_ladder_and_messages() -> None:
     assert HOSTILE not in page
 
 
+def test_html_and_markdown_show_the_captured_streams() -> None:
+    report = REPORTS["captured"]
+    page = render_html(report)
+    assert "<h4>Streams in the capture</h4>" in page
+    assert "<code>192.0.2.10:4000 → 192.0.2.1:40000</code>" in page
+    assert "<td>1.60 %</td><td>2.50 / 5.00 ms</td><td>4.10</td><td>46</td>" in page
+    markdown = render_markdown(report)
+    assert "| 1.60 % | 2.5 ms | 4.10 | capture |" in markdown
+    assert "| 0.00 % | 0.4 ms | - | pjmedia |" in render_markdown(REPORTS["clean"])
+
+
 def test_html_names_probe_and_marks_scenario_thresholds() -> None:
     report = clean_report(Thresholds(pdd_degraded_ms=2000))
     page = render_html(replace(report, local_errors=()))
@@ -118,3 +133,9 @@ def test_html_without_calls_has_no_call_section_or_plot() -> None:
     page = render_html(options_only)
     assert "<h2>Calls</h2>" not in page
     assert "<h2>Plots</h2>" not in page
+
+
+def test_text_report_shows_control_characters_instead_of_sending_them() -> None:
+    text = OutputFormat.TEXT.render(REPORTS["troubled"])
+    assert "\x1b" not in text and "\x00" not in text
+    assert "Busy <script>alert(1)</script> | now\\x00\\x1b[31m" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from report_samples import clean_report, troubled_report
+from report_samples import captured_report, clean_report, troubled_report
 
 from sipprobe.models import RunReport
 from sipprobe.report.nagios import PerfData, render_nagios
@@ -36,12 +36,13 @@ def status_line(report: RunReport) -> tuple[str, dict[str, str]]:
 def test_nagios_clean_run_ok_with_perfdata_and_levels() -> None:
     status, perf = status_line(clean_report())
     assert status == "OK"
-    assert list(perf) == ["options_rtt", "pdd", "answer", "loss", "jitter"]
+    assert list(perf) == ["options_rtt", "pdd", "answer", "loss", "jitter", "mos"]
     assert perf["options_rtt"] == "'options_rtt'=0.012s;;;0"
     assert perf["pdd"] == "'pdd'=0.08s;3;6;0"
     assert perf["answer"] == "'answer'=0.32s;;;0"
     assert perf["loss"] == "'loss'=0%;1;3;0;100"
     assert perf["jitter"] == "'jitter'=0.4ms;30;50;0"
+    assert perf["mos"] == "'mos'=U;4:;3.6:;1;5"  # only a capture gives a MOS
     assert render_nagios(clean_report()).count("\n") == 1  # no findings, no long output
 
 
@@ -63,7 +64,16 @@ def test_nagios_troubled_run_critical_unmeasured_is_u_and_findings_follow() -> N
     assert "|" not in first.split(" | ")[0]  # the busy reason's '|' cannot start perfdata
     assert any(line.startswith("[critical] customer-equipment: REGISTER") for line in rest)
     assert all("|" not in line for line in rest)
-    assert rest[-1] == "local error: stack\x07 stopped"
+    assert rest[-1] == "local error: stack\\x07 stopped"
+    assert "\x1b" not in text  # a hostile reason phrase cannot drive a terminal
+
+
+def test_nagios_media_from_the_capture_with_mos_levels_as_lower_bounds() -> None:
+    status, perf = status_line(captured_report())
+    assert status == "WARNING"  # 1.6 % lost on the received stream
+    assert perf["loss"] == "'loss'=1.6%;1;3;0;100"  # the capture's figure, not pjmedia's 0 %
+    assert perf["jitter"] == "'jitter'=2.5ms;30;50;0"
+    assert perf["mos"] == "'mos'=4.1;4:;3.6:;1;5"
 
 
 def test_nagios_later_calls_and_options_get_numbered_labels() -> None:
@@ -75,5 +85,5 @@ def test_nagios_later_calls_and_options_get_numbered_labels() -> None:
 
 def test_perfdata_number_formatting() -> None:
     assert str(PerfData("x", 1e-7, "s")) == "'x'=0s"
-    assert str(PerfData("x", 12345678.5, "ms", 1, 2)) == "'x'=12345678.5ms;1;2"
+    assert str(PerfData("x", 12345678.5, "ms", "1", "2")) == "'x'=12345678.5ms;1;2"
     assert str(PerfData("x", None, "%", minimum=0, maximum=100)) == "'x'=U;;;0;100"

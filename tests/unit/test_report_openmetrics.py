@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
-from report_samples import clean_report, troubled_report
+from report_samples import captured_report, clean_report, troubled_report
 
 from sipprobe.models import RunReport
 from sipprobe.report.openmetrics import render_openmetrics
@@ -39,6 +39,16 @@ def test_openmetrics_clean_run_parses_with_verdict_and_figures() -> None:
     assert values[("sipprobe_options_rtt_seconds", (("kind", "options"), ("step", "1")))] == 0.012
     assert values[("sipprobe_step_ok", (("kind", "register"), ("step", "4")))] == 1
     assert sum(v for (name, _), v in values.items() if name == "sipprobe_findings") == 0
+    assert ("sipprobe_call_rx_mos_lq", call) not in values  # no capture, no MOS
+
+
+def test_openmetrics_media_from_the_capture() -> None:
+    values = samples(captured_report())
+    call = (("kind", "call"), ("step", "3"))
+    assert values[("sipprobe_call_rx_loss_ratio", call)] == 0.016
+    assert values[("sipprobe_call_rx_jitter_seconds", call)] == 0.0025
+    assert values[("sipprobe_call_rx_mos_lq", call)] == 4.1
+    assert values[("sipprobe_verdict", (("area", "media"), ("quality", "degraded")))] == 1
 
 
 def test_openmetrics_troubled_run_counts_findings_and_omits_unmeasured() -> None:
