@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file, stream_json
+from sipprobe.analysis.codecs import codec_by_name, planning_values
+from sipprobe.analysis.echo import EchoPacket, measure_echo
+from sipprobe.analysis.emodel import e_model
+from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.models import SipEvent, StepResult
 from sipprobe.signalling.message import parse_message
 
@@ -129,3 +133,91 @@ def calls_media_ends(
         for s in steps
         if s.call is not None and s.call.call_id
     ]
+
+
+def _echo_packets(packets: list[RtpPayload], local_port: int, sent: bool) -> list[EchoPacket]:
+    return [
+        EchoPacket(p.arrival_s, p.seq, p.payload_type, p.payload)
+        for p in packets
+        if (p.src_port if sent else p.dst_port) == local_port
+    ]
+
+
+def echo_report(
+    packets: list[RtpPayload],
+    local_port: int,
+    rx: dict[str, Any] | None,
+    jitter_buffer_ms: float,
+) -> dict[str, Any] | None:
+    """The call's echo round trip and the MOS-CQ it implies, or None without an echo."""
+    result = measure_echo(
+        _echo_packets(packets, local_port, sent=True),
+        _echo_packets(packets, local_port, sent=False),
+    )
+    if result is None:
+        return None
+    report: dict[str, Any] = {
+        "lag_ms": result.lag_ms,
+        "correlation": result.correlation,
+        "packets": result.packets,
+        "rtt_ms": {
+            "min": result.rtt_ms_min,
+            "median": result.rtt_ms_median,
+            "p95": result.rtt_ms_p95,
+            "max": result.rtt_ms_max,
+        },
+        "histogram_ms": [list(bucket) for bucket in result.histogram_ms],
+        "one_way_delay_ms": None,
+        "mos_cq": None,
+        "mos_cq_null_reason": None,
+    }
+    if rx is None:
+        report["mos_cq_null_reason"] = "no received stream to score"
+        return report
+    ptime = float(rx.get("ptime_ms") or 20.0)
+    ta_ms = result.rtt_ms_median / 2.0 + jitter_buffer_ms + ptime
+    report["one_way_delay_ms"] = round(ta_ms, 3)
+    codec_name, clock = rx.get("codec"), rx.get("clock_rate")
+    values = (
+        planning_values(codec_by_name(str(codec_name), int(clock)), plc=True)
+        if codec_name and clock
+        else None
+    )
+    if values is None:
+        report["mos_cq_null_reason"] = f"no E-model planning value for codec {codec_name}"
+        return report
+    score = e_model(
+        ie=values.ie,
+        bpl=values.bpl,
+        ppl_pct=float(rx.get("ppl_pct") or 0.0),
+        burst_r=max(1.0, float(rx.get("burst_r") or 1.0)),
+        ta_ms=ta_ms,
+    )
+    report["mos_cq"] = round(score.mos, 4)
+    report["r_factor_cq"] = round(score.r, 4)
+    return report
+
+
+def attach_echo(
+    steps: tuple[StepResult, ...],
+    timeline: tuple[SipEvent, ...],
+    path: Path,
+    jitter_buffer_ms: float = 60.0,
+) -> tuple[StepResult, ...]:
+    """Steps whose calls had an echoing far end, with ``echo`` filled in."""
+    ends = {e.call_id: e for e in calls_media_ends(steps, timeline)}
+    ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
+    if not ports:
+        return steps
+    packets = rtp_payloads(path, ports)
+    updated = []
+    for step in steps:
+        call = step.call
+        local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
+        if call is None or local is None:
+            updated.append(step)
+            continue
+        rx = next((s for s in call.streams if s.get("direction") == "rx"), None)
+        echo = echo_report(packets, local, rx, jitter_buffer_ms)
+        updated.append(replace(step, call=replace(call, echo=echo)))
+    return tuple(updated)

@@ -117,6 +117,7 @@ class CallResult:
     codec: str | None
     rtcp: RtcpSummary | None
     local_disconnect: str | None = None  # why the probe's own stack ended an answered call
+    echo: dict[str, Any] | None = None  # round trip through an echoing far end (capture)
     streams: tuple[dict[str, Any], ...] = ()
 
     @property

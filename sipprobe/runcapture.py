@@ -13,7 +13,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sipprobe.callmedia import analyse_run_capture, attach_streams, calls_media_ends
+from sipprobe.callmedia import (
+    analyse_run_capture,
+    attach_echo,
+    attach_streams,
+    calls_media_ends,
+)
 from sipprobe.capture.live import LiveCapture, bpf_filter, interface_towards
 from sipprobe.capture.redact import redact_pcap
 from sipprobe.errors import CaptureError
@@ -108,7 +113,11 @@ class RunCapture:
                     stats.missed,
                     f"capture unreadable: {exc}",
                 )
-            return attach_streams(steps, timeline, analysis), summary
+            with_streams = attach_streams(steps, timeline, analysis)
+            try:
+                return attach_echo(with_streams, timeline, self.path), summary
+            except CaptureError:
+                return with_streams, summary  # the streams stand; only the echo is missing
         finally:
             self.path.with_suffix(".tcpdump.log").unlink(missing_ok=True)
             if self._tempdir is not None:

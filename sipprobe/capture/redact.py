@@ -15,17 +15,10 @@ import struct
 import tempfile
 from pathlib import Path
 
-from sipprobe.errors import CaptureError
+from sipprobe.capture.pcapfile import network_offset, pcap_header, read_file
 
 _CREDENTIAL_LINE = re.compile(rb"(?im)^(?:proxy-)?authorization[ \t]*:[^\r\n]*")
 _SECRET_PARAM = re.compile(rb"(?i)(\b(?:response|cnonce)[ \t]*=[ \t]*\"?)([^\",\r\n]+)")
-_PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": "<",
-    b"\xa1\xb2\xc3\xd4": ">",
-    b"\x4d\x3c\xb2\xa1": "<",
-    b"\xa1\xb2\x3c\x4d": ">",
-}
-_ETHERNET, _RAW, _SLL, _SLL2 = 1, 101, 113, 276
 
 
 def _blank_line(line: re.Match[bytes]) -> bytes:
@@ -39,23 +32,6 @@ def _checksum(data: bytes) -> int:
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
-
-
-def _network_offset(frame: bytes | bytearray, link: int) -> int | None:
-    if link == _RAW:
-        return 0
-    if link == _SLL:
-        offset, ethertype_at = 16, 14
-    elif link == _SLL2:
-        offset, ethertype_at = 20, 0
-    elif link == _ETHERNET:
-        offset, ethertype_at = 14, 12
-        while frame[ethertype_at : ethertype_at + 2] in (b"\x81\x00", b"\x88\xa8"):
-            offset += 4
-            ethertype_at += 4
-    else:
-        return None
-    return offset if frame[ethertype_at : ethertype_at + 2] in (b"\x08\x00", b"\x86\xdd") else None
 
 
 def _fix_checksum(frame: bytearray, start: int) -> None:
@@ -85,14 +61,8 @@ def _fix_checksum(frame: bytearray, start: int) -> None:
 
 def redact_pcap(path: Path) -> int:
     """Blank digest credentials in a pcap file in place; returns how many packets changed."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CaptureError(f"cannot read {path}: {exc.strerror}") from exc
-    endian = _PCAP_MAGICS.get(data[:4])
-    if endian is None or len(data) < 24:
-        raise CaptureError(f"{path} is not a pcap file tcpdump wrote")
-    link = struct.unpack_from(f"{endian}I", data, 20)[0] & 0x0FFFFFFF
+    data = read_file(path)
+    endian, link, _ = pcap_header(path, data)
     out = bytearray(data)
     changed = 0
     position = 24
@@ -106,7 +76,7 @@ def redact_pcap(path: Path) -> int:
             blanked = _CREDENTIAL_LINE.sub(_blank_line, frame)
             if blanked != frame:
                 record = bytearray(blanked)
-                network = _network_offset(record, link)
+                network = network_offset(record, link)
                 if network is not None:
                     _fix_checksum(record, network)
                 out[start:end] = record

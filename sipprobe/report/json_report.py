@@ -42,6 +42,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "bye_status": call.bye_status,
         "hangup_by": call.hangup_by,
         "local_disconnect": call.local_disconnect,
+        "echo": call.echo,
         "offered_codecs": list(call.offered_codecs),
         "codec": call.codec,
         "rtcp": asdict(call.rtcp) if call.rtcp is not None else None,

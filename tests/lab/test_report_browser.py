@@ -20,19 +20,17 @@ def test_report_html_renders_offline_with_the_verdict_banner(
 ) -> None:
     far_end = responder_factory(ring_ms=200)
     out = tmp_path / "evidence"
-    result = run_sipprobe(
-        "call", far_end.uri(), "--duration", "1", "--out", str(out), "--no-capture", "-q"
-    )
+    result = run_sipprobe("call", far_end.uri(), "--duration", "2", "--out", str(out), "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     page = out / "report.html"
     html = page.read_text()
     assert FETCHING.search(html) is None
     assert "signalling and media were good at the demarc" in html
 
-    rendering = render_page(page, tmp_path / "chromium")
+    rendering = render_page(page, tmp_path / "chromium", height=2600)
     assert rendering.requests == ()
     pixels = imread(rendering.screenshot)[..., :3]
-    assert pixels.shape[:2] == (2000, 1280)
+    assert pixels.shape[:2] == (2600, 1280)
     banner = pixels[5:60, 5:1275]
     assert (np.abs(banner - GOOD_GREEN).max(axis=-1) < 0.02).mean() > 0.6  # green, with text
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # a page, not a blank sheet

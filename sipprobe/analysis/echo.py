@@ -1,0 +1,120 @@
+"""Round trip through an echoing far end, measured on the audio itself.
+
+A far end that echoes (SIPp ``-rtp_echo`` reflects packets; the responder and most platform
+echo tests decode and re-encode through a conference bridge, so their bytes differ) sends
+the probe's audio back. Cross-correlating the decoded G.711 the probe sent with what came
+back gives the lag in samples; each sent packet's round trip is then the arrival of the
+received packet carrying its audio minus its own send time, both on the capture clock. This
+is the audio's round trip, far end's jitter buffer included: the delay a talker hears. With a
+packet reflector it is the network round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+SAMPLES_PER_S = 8000
+MAX_LAG_S = 2.0
+MIN_CORRELATION = 0.6  # below this the received audio is not an echo of the sent audio
+_G711 = {0: "PCMU", 8: "PCMA"}
+
+
+def _ulaw_table() -> NDArray[np.int16]:
+    code = ~np.arange(256, dtype=np.int32) & 0xFF
+    exponent = (code >> 4) & 0x07
+    mantissa = code & 0x0F
+    magnitude = ((mantissa << 3) + 0x84) << exponent
+    value = np.where(code & 0x80, 0x84 - magnitude, magnitude - 0x84)
+    return value.astype(np.int16)
+
+
+def _alaw_table() -> NDArray[np.int16]:
+    code = np.arange(256, dtype=np.int32) ^ 0x55
+    exponent = (code >> 4) & 0x07
+    mantissa = code & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
+    )
+    value = np.where(code & 0x80, magnitude, -magnitude)
+    return value.astype(np.int16)
+
+
+_DECODE = {"PCMU": _ulaw_table(), "PCMA": _alaw_table()}
+
+
+@dataclass(frozen=True, slots=True)
+class EchoPacket:
+    """One G.711 RTP packet of the call: when it passed the probe, and its audio bytes."""
+
+    arrival_s: float
+    seq: int
+    payload_type: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EchoResult:
+    lag_ms: float  # offset of the echoed audio in the received stream (0: a reflector)
+    correlation: float  # normalised peak of the cross-correlation (1 = identical)
+    packets: int  # sent packets with a round trip
+    rtt_ms_min: float
+    rtt_ms_median: float
+    rtt_ms_p95: float
+    rtt_ms_max: float
+    histogram_ms: tuple[tuple[int, int], ...]  # (1 ms bucket, count)
+
+
+def _signal(packets: list[EchoPacket]) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Decoded samples in sequence order, each packet's time, and samples per packet."""
+    ordered = sorted(packets, key=lambda p: p.seq)  # seq wrap inside one call is not expected
+    codec = _G711[ordered[0].payload_type]
+    frame = len(ordered[0].payload)
+    usable = [p for p in ordered if len(p.payload) == frame and p.payload_type in _G711]
+    raw = np.frombuffer(b"".join(p.payload for p in usable), dtype=np.uint8)
+    samples = _DECODE[codec][raw].astype(np.float64)
+    times = np.array([p.arrival_s for p in usable])
+    return samples, times, frame
+
+
+def measure_echo(sent: list[EchoPacket], received: list[EchoPacket]) -> EchoResult | None:
+    """Round trips of the sent audio, or None when the received audio is not its echo."""
+    sent = [p for p in sent if p.payload_type in _G711]
+    received = [p for p in received if p.payload_type in _G711]
+    if len(sent) < 50 or len(received) < 50:
+        return None
+    tx, tx_times, frame = _signal(sent)
+    rx, rx_times, rx_frame = _signal(received)
+    if frame != rx_frame or not tx.std() or not rx.std():
+        return None
+    size = 1 << int(np.ceil(np.log2(len(tx) + len(rx))))
+    spectrum = np.fft.rfft(rx - rx.mean(), size) * np.conj(np.fft.rfft(tx - tx.mean(), size))
+    correlation = np.fft.irfft(spectrum, size)[: int(MAX_LAG_S * SAMPLES_PER_S)]
+    lag = int(np.argmax(correlation))
+    overlap = min(len(tx), len(rx) - lag)
+    if overlap < frame * 25:
+        return None
+    a, b = tx[:overlap], rx[lag : lag + overlap]
+    peak = float(np.corrcoef(a, b)[0, 1])
+    if not np.isfinite(peak) or peak < MIN_CORRELATION:
+        return None
+    sent_index = np.arange(len(tx_times))
+    received_index = (sent_index * frame + lag) // frame
+    keep = received_index < len(rx_times)
+    # The first sample of sent packet i comes back inside received packet j, at a position;
+    # counting that position makes a re-framing far end (a bridge) comparable to a reflector.
+    position_ms = ((sent_index[keep] * frame + lag) % frame) * 1000.0 / SAMPLES_PER_S
+    rtts = (rx_times[received_index[keep]] - tx_times[sent_index[keep]]) * 1000.0 + position_ms
+    buckets = np.unique(np.floor(rtts).astype(np.int64), return_counts=True)
+    return EchoResult(
+        lag_ms=round(lag * 1000.0 / SAMPLES_PER_S, 3),
+        correlation=round(peak, 4),
+        packets=int(keep.sum()),
+        rtt_ms_min=round(float(rtts.min()), 3),
+        rtt_ms_median=round(float(np.median(rtts)), 3),
+        rtt_ms_p95=round(float(np.percentile(rtts, 95)), 3),
+        rtt_ms_max=round(float(rtts.max()), 3),
+        histogram_ms=tuple(zip(buckets[0].tolist(), buckets[1].tolist(), strict=True)),
+    )
