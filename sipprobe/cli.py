@@ -104,6 +104,15 @@ def _tls_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _srtp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--srtp",
+        choices=("off", "optional", "mandatory"),
+        default="off",
+        help="SRTP with SDES keys: off (default), optional (offered) or mandatory",
+    )
+
+
 def _dscp_value(text: str) -> int | None:
     if text.lower() == "none":
         return None
@@ -168,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N|none",
         help="DSCP the far end marks its RTP with (default 46, EF); 'none' if it does not mark",
     )
+    _srtp_option(call)
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
     call.add_argument(
         "--codec",
@@ -186,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--transports", default="udp,tcp", help="comma-separated: udp, tcp, tls (default udp,tcp)"
     )
     responder.add_argument("--mode", choices=("echo", "tone"), default="echo")
+    _srtp_option(responder)
     responder.add_argument("--ring-ms", type=int, default=0, help="ring before answering")
     responder.add_argument("--auth-user", help="require digest auth with this user")
     responder.add_argument("--realm", default="sipprobe")
@@ -312,6 +323,7 @@ def _call(args: argparse.Namespace) -> int:
         account=account,
         tls=_tls(args),
         codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
+        srtp=args.srtp,
     )
     return _check(scenario, args)
 

@@ -118,6 +118,7 @@ class CallResult:
     rtcp: RtcpSummary | None
     local_disconnect: str | None = None  # why the probe's own stack ended an answered call
     echo: dict[str, Any] | None = None  # round trip through an echoing far end (capture)
+    srtp: bool | None = None  # the answer's audio profile is RTP/SAVP(F); None: no answer SDP
     streams: tuple[dict[str, Any], ...] = ()
 
     @property

@@ -45,6 +45,7 @@ def serve_responder(args: argparse.Namespace) -> int:
         realm=args.realm,
         tls_cert_file=args.tls_cert,
         tls_key_file=args.tls_key,
+        srtp=args.srtp,
     )
 
     def say(text: str) -> None:

@@ -23,8 +23,8 @@ from sipprobe.capture.live import LiveCapture, bpf_filter, interface_towards
 from sipprobe.capture.redact import redact_pcap
 from sipprobe.errors import CaptureError
 from sipprobe.models import CaptureSummary, SipEvent, StepResult
+from sipprobe.signalling.stack import RTP_PORT_SPAN
 
-RTP_PORT_SPAN = 400  # 200 calls' RTP+RTCP pairs from one base port
 _RTP_PORT_LOW, _RTP_PORT_HIGH = 20000, 60000
 
 

@@ -71,6 +71,7 @@ class _Run:
             rtp_port=choose_rtp_base(media_bind_address(bind)),
             tls=self.tls,
             codecs=scenario.codecs,
+            srtp=scenario.srtp,
         )
         credentials = None
         spec = scenario.account
@@ -253,6 +254,7 @@ class _Run:
                     detail={
                         "duration_s": step.duration_s,
                         "expect_dscp": step.expect_dscp,
+                        "srtp": self.scenario.srtp,
                         "timed_out": outcome.timed_out,
                         "credentials": credentials,
                     },

@@ -43,6 +43,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "hangup_by": call.hangup_by,
         "local_disconnect": call.local_disconnect,
         "echo": call.echo,
+        "srtp": call.srtp,
         "offered_codecs": list(call.offered_codecs),
         "codec": call.codec,
         "rtcp": asdict(call.rtcp) if call.rtcp is not None else None,

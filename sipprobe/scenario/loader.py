@@ -34,6 +34,7 @@ from sipprobe.verdict.thresholds import Thresholds, threshold_range
 
 # What one probe process can hold at once: the pjsua2 wheel's PJSUA_MAX_CALLS (see stack.py).
 MAX_PARALLEL_CALLS = 4
+SRTP_CHOICES = ("off", "optional", "mandatory")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 T = TypeVar("T")
 
@@ -186,6 +187,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             "account",
             "tls",
             "codecs",
+            "srtp",
             "media_file",
             "thresholds",
             "steps",
@@ -215,6 +217,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         account=account,
         tls=_optional(top, "tls", lambda n: _tls(reader, n), TlsSpec()),
         codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"), ("PCMU", "PCMA")),
+        srtp=_optional(top, "srtp", lambda n: reader.choice(n, "srtp", SRTP_CHOICES), "off"),
         bind=_optional(top, "bind", lambda n: reader.text(n, "bind"), ""),
         media_file=_optional(top, "media_file", lambda n: reader.file_path(n, "media_file"), None),
         thresholds=_optional(top, "thresholds", lambda n: _thresholds(reader, n), Thresholds()),

@@ -78,6 +78,7 @@ class Scenario:
     account: AccountSpec | None = None
     tls: TlsSpec = field(default_factory=TlsSpec)
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    srtp: str = "off"  # off | optional | mandatory: SRTP with SDES keys
     bind: str = ""
     media_file: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)

@@ -10,7 +10,7 @@ import pjsua2 as pj
 
 from sipprobe.signalling.dialog import transaction_final
 from sipprobe.signalling.message import parse_message
-from sipprobe.signalling.stack import SipStack
+from sipprobe.signalling.stack import RTP_PORT_SPAN, SRTP_MODES, SipStack
 from sipprobe.signalling.uri import SipUri
 
 
@@ -85,6 +85,13 @@ def mark_expedited_forwarding(transport_config: Any) -> None:
     transport_config.qosParams.dscp_val = RTP_DSCP
 
 
+def configure_srtp(media_config: Any, mode: str) -> None:
+    """SRTP with SDES keys: offered (optional) or required (mandatory), also over plain UDP
+    signalling, since a probe must be able to test what customers' PBXs actually do."""
+    media_config.srtpUse = SRTP_MODES[mode]
+    media_config.srtpSecureSignaling = 0
+
+
 def media_bind_address(sip_bind_host: str) -> str:
     """Where RTP binds. The pjsua2-python wheel has no IPv6 media (pjsua_acc_add asserts that
     ipv6_media_use is disabled), so with SIP over IPv6, media stays on IPv4: loopback when the
@@ -128,7 +135,8 @@ def create_account(
     media = config.mediaConfig
     mark_expedited_forwarding(media.transportConfig)
     media.transportConfig.port = stack.settings.rtp_port
-    media.transportConfig.portRange = 1000 if stack.settings.rtp_port else 0
+    media.transportConfig.portRange = RTP_PORT_SPAN if stack.settings.rtp_port else 0
+    configure_srtp(media, stack.settings.srtp)
     media_host = media_bind_address(stack.settings.bind_host)
     if media_host:
         media.transportConfig.boundAddress = media_host

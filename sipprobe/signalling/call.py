@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
-from sipprobe.models import CallResult, RtcpSummary
+from sipprobe.models import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
 from sipprobe.signalling.stack import SipStack
@@ -297,8 +297,17 @@ def _outcome(
         codec=codec,
         rtcp=rtcp,
         local_disconnect=local_disconnect,
+        srtp=_answer_uses_srtp(timings.final),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
+
+
+def _answer_uses_srtp(final: SipEvent | None) -> bool | None:
+    """Whether the 2xx answer put the audio on a secure profile (RTP/SAVP, RTP/SAVPF)."""
+    if final is None or final.status_code != 200 or "m=audio" not in final.text:
+        return None
+    audio = next(line for line in final.text.splitlines() if line.startswith("m=audio"))
+    return "/SAVP" in audio
 
 
 def parse_reason(status_line: str) -> str:

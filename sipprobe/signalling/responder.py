@@ -22,6 +22,7 @@ import pjsua2 as pj
 from sipprobe.signalling import digest
 from sipprobe.signalling.account import (
     Credentials,
+    configure_srtp,
     mark_expedited_forwarding,
     media_bind_address,
 )
@@ -45,6 +46,7 @@ class ResponderSettings:
     codecs: tuple[str, ...] = ("PCMU", "PCMA", "G722")
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    srtp: str = "off"  # off | optional | mandatory
 
 
 class _ResponderCall(pj.Call):  # type: ignore[misc]
@@ -134,6 +136,7 @@ class Responder:
             host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
             config.idUri = f"sip:responder@{host}"
             mark_expedited_forwarding(config.mediaConfig.transportConfig)
+            configure_srtp(config.mediaConfig, self.settings.srtp)
             config.mediaConfig.transportConfig.boundAddress = media_bind_address(self.settings.host)
             account.create(config, True)
             self.stack.own(account)

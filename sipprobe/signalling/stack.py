@@ -33,6 +33,12 @@ DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # The pjsua2-python wheel is built with pjsua's default PJSUA_MAX_CALLS (4): a fifth
 # simultaneous call fails with PJ_ETOOMANY. More needs a pjproject build with a larger value.
 MAX_CALLS = 4
+RTP_PORT_SPAN = 400  # RTP+RTCP ports handed out from the base port (far more than MAX_CALLS)
+SRTP_MODES = {
+    "off": pj.PJMEDIA_SRTP_DISABLED,
+    "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+    "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
+}
 _TRANSPORT_TYPES = {
     ("udp", False): pj.PJSIP_TRANSPORT_UDP,
     ("tcp", False): pj.PJSIP_TRANSPORT_TCP,
@@ -56,6 +62,7 @@ class StackSettings:
     tls_cert_file: str | None = None  # only a listening responder needs one
     tls_key_file: str | None = None
     also_listen: tuple[str, ...] = ()  # more transports on the same port (the responder)
+    srtp: str = "off"  # off | optional | mandatory (SDES keys in the SDP)
 
 
 def local_address_towards(host: str, port: int, ipv6: bool) -> str:

@@ -177,7 +177,11 @@ class _Collector:
                 else "the configured credentials were rejected"
             )
         elif code in (488, 415):
-            why = f"the platform accepted none of the offered codecs {list(call.offered_codecs)}"
+            profile = "SRTP" if step.detail.get("srtp", "off") != "off" else "plain RTP, no SRTP"
+            why = (
+                f"the far end accepted none of the offered media: codecs "
+                f"{list(call.offered_codecs)} over {profile}"
+            )
         elif code in (404, 484, 410):
             why = "the dialled number is not known: check the number and the account's routing"
         elif code >= 500 or code == 408:

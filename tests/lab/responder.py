@@ -50,6 +50,7 @@ def responder_factory(
         password: str | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
+        srtp: str = "off",
     ) -> Responder:
         directory = tmp_path / f"responder-{next(numbers)}"
         directory.mkdir()
@@ -68,6 +69,8 @@ def responder_factory(
             str(ring_ms),
             "--mode",
             mode,
+            "--srtp",
+            srtp,
         ]
         if user is not None and password is not None:
             secret = directory / "password"

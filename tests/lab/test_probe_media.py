@@ -162,3 +162,23 @@ def test_probe_without_capture_permission_falls_back_to_rtcp(
     assert call["streams"] == []
     assert call["rtcp"]["rx_packets"] > 50  # media still measured, by the SIP stack
     assert report["verdict"]["media"] == "good"
+
+
+def test_probe_srtp_call_measured_from_clear_headers(
+    responder_factory: Callable[..., Responder],
+) -> None:
+    require_lab("tcpdump", root=True)
+    far_end = responder_factory(srtp="mandatory")
+    run = run_probe("call", far_end.uri(), "--duration", "3", "--no-history", "--srtp", "mandatory")
+    assert run.returncode == 0, run.report["verdict"]
+    call = run.report["calls"][0]
+    assert call["srtp"] is True
+    assert call["echo"] is None  # encrypted audio cannot be correlated
+    both = streams(run.report)
+    assert set(both) == {"rx", "tx"}
+    assert both["rx"]["packets"] >= 140 and both["rx"]["lost"] == 0
+    plain = run_probe("call", far_end.uri(), "--duration", "1", "--no-history")
+    assert plain.returncode == 2
+    assert plain.report["calls"][0]["status_code"] == 488
+    (finding,) = plain.findings("call-failed")
+    assert "no SRTP" in finding["summary"]
