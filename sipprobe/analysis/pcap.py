@@ -15,6 +15,7 @@ that makes the framing meaningless) or a per-packet skip counted by reason in
 from __future__ import annotations
 
 import ipaddress
+import random
 import struct
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +33,8 @@ __all__ = ["Capture", "CaptureInfo", "UdpPackets", "read_capture"]
 
 MAX_CAPLEN = 256 * 1024
 MAX_BLOCK = 16 * 1024 * 1024
+_MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
+_BATCH = range(64)  # records walked between two looks for a run of equal lengths
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024  # measured: fits the caches better than 8 or 32 MiB
 _PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1_000_000),
@@ -44,7 +47,6 @@ _BYTE_ORDER = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 _IGNORED_BLOCKS = {4, 5, 9, 10, 0x0BAD, 0x40000BAD}  # names, statistics, journal, secrets, custom
 
 I64 = NDArray[np.int64]
-Bytes2D = NDArray[np.uint8]
 _PAD = bytes(64)  # lets a fixed-width window start at any byte of the buffer
 _VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 _NULL_INET6 = (10, 24, 28, 30)  # AF_INET6 on Linux, the BSDs and macOS
@@ -96,33 +98,36 @@ _Batch = tuple[dict[str, NDArray[Any]], list[tuple[int, bytes]]]
 
 
 class AddressTable:
-    """Gives every distinct address one small integer for the whole capture."""
+    """Gives every distinct address one small integer for the whole capture.
+
+    IPv4 lookups are the hot path (two per packet). A multiplicative hash chosen so that the
+    known addresses do not collide maps an address to its slot in a few vector operations,
+    cheaper than sorting or a binary search; a miss adds the new addresses and rebuilds.
+    """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self._index: dict[bytes, int] = {}
-        self._known_v4 = np.zeros(0, dtype=np.uint32)  # sorted, with their ids beside
-        self._ids_v4 = np.zeros(0, dtype=np.int32)
+        self._multiplier, self._shift = np.uint32(1), np.uint32(31)
+        self._slot_keys = np.zeros(2, dtype=np.uint32)
+        self._slot_ids = np.full(2, -1, dtype=np.int32)
 
-    def ids(self, raw: Bytes2D) -> NDArray[np.int32]:
-        """Ids for the rows of ``raw``, an (n, 4) or (n, 16) array of address bytes."""
-        raw = np.ascontiguousarray(raw)
-        if raw.shape[1] == 16:
-            unique, inverse = np.unique(raw.view("V16")[:, 0], return_inverse=True)
-            lookup = np.array([self._id(k.tobytes()) for k in unique], dtype=np.int32)
-            return lookup[inverse.ravel()] if len(unique) else np.zeros(0, dtype=np.int32)
-        keys = raw.view(">u4")[:, 0].astype(np.uint32)
-        # Few distinct addresses: a binary search in the known ones beats sorting every chunk.
-        at = np.minimum(np.searchsorted(self._known_v4, keys), max(len(self._known_v4) - 1, 0))
-        hit = self._known_v4[at] == keys if len(self._known_v4) else np.zeros(len(keys), bool)
+    def ids_v4(self, addresses: NDArray[Any]) -> NDArray[np.int32]:
+        keys = addresses.astype(np.uint32)
+        slots = (keys * self._multiplier) >> self._shift
+        ids: NDArray[np.int32] = self._slot_ids[slots]
+        hit = (ids >= 0) & (self._slot_keys[slots] == keys)
         if hit.all():
-            return self._ids_v4[at]
+            return ids
         for key in np.unique(keys[~hit]):
             self._id(int(key).to_bytes(4, "big"))
-        known = {int.from_bytes(k, "big"): i for k, i in self._index.items() if len(k) == 4}
-        self._known_v4 = np.array(sorted(known), dtype=np.uint32)
-        self._ids_v4 = np.array([known[k] for k in sorted(known)], dtype=np.int32)
-        return self.ids(raw)
+        self._rebuild()
+        return self.ids_v4(keys)
+
+    def ids_v6(self, addresses: NDArray[np.void]) -> NDArray[np.int32]:
+        unique, inverse = np.unique(addresses, return_inverse=True)
+        lookup = np.array([self._id(bytes(k)) for k in unique], dtype=np.int32)
+        return lookup[inverse.ravel()] if len(unique) else np.zeros(0, dtype=np.int32)
 
     def _id(self, key: bytes) -> int:
         if key not in self._index:
@@ -130,46 +135,83 @@ class AddressTable:
             self.names.append(str(ipaddress.ip_address(key)))
         return self._index[key]
 
+    def _rebuild(self) -> None:
+        known = {int.from_bytes(k, "big"): i for k, i in self._index.items() if len(k) == 4}
+        bits, draw = max(4, 2 * len(known)).bit_length(), random.Random(len(known))
+        while True:
+            for _ in range(64):
+                multiplier = draw.getrandbits(32) | 1
+                slots = {(k * multiplier & 0xFFFFFFFF) >> (32 - bits): k for k in known}
+                if len(slots) == len(known):
+                    self._multiplier, self._shift = np.uint32(multiplier), np.uint32(32 - bits)
+                    self._slot_keys = np.zeros(1 << bits, dtype=np.uint32)
+                    self._slot_ids = np.full(1 << bits, -1, dtype=np.int32)
+                    self._slot_keys[list(slots)] = list(slots.values())
+                    self._slot_ids[list(slots)] = [known[k] for k in slots.values()]
+                    return
+            bits += 1
 
-def _rows(buf: bytearray, start: I64, width: int) -> Bytes2D:
-    """``width`` bytes from each start offset, one row each (a copy).
 
-    Indexing a 1-D view of ``width``-byte items is several times faster than a 2-D gather.
-    """
-    items = np.ndarray((len(buf) - width + 1,), dtype=f"V{width}", buffer=buf, strides=(1,))
-    rows: Bytes2D = items[np.clip(start, 0, len(items) - 1)].view(np.uint8).reshape(-1, width)
-    return rows
+def _struct(fields: str, itemsize: int) -> np.dtype[np.void]:
+    """A record type from "name:format@offset ..." (fields may overlap, as header views do)."""
+    parsed = [f.replace("@", ":").split(":") for f in fields.split()]
+    return np.dtype(
+        {
+            "names": [name for name, _, _ in parsed],
+            "formats": [fmt for _, fmt, _ in parsed],
+            "offsets": [int(at) for _, _, at in parsed],
+            "itemsize": itemsize,
+        }
+    )
 
 
-def _u16(rows: Bytes2D, column: int) -> I64:
-    return (rows[:, column].astype(np.int64) << 8) | rows[:, column + 1]
+# Gathered once per packet: the link header, then IPv4 (or IPv6) with, for IPv4 without
+# options, UDP and the RTP fixed header behind it; else UDP/RTP is gathered at its own offset.
+_LINK = _struct("eth:>u2@12 sll:>u2@14 sll2:>u2@0 b0:u1@0 b3:u1@3", 16)
+_WORD = _struct("b0:u1@0 b1:u1@1 hi:>u2@0 lo:>u2@2", 4)
+_UDP_FIELDS = (
+    "sport:>u2@{0} dport:>u2@{2} ulen:>u2@{4} head:>u4@{8} "
+    "b0:u1@{8} b1:u1@{9} seq:>u2@{10} ts:>u4@{12} ssrc:>u4@{16}"
+)
+_UDP = _struct(_UDP_FIELDS.format(*range(24)), 24)
+_IP = _struct(
+    "vihl:u1@0 tos:u1@1 total:>u2@2 frag:>u2@6 ttl:u1@8 proto:u1@9 src:>u4@12 dst:>u4@16 "
+    "plen6:>u2@4 nh6:u1@6 hop6:u1@7 src6:V16@8 dst6:V16@24 " + _UDP_FIELDS.format(*range(20, 44)),
+    44,
+)
 
 
-def _u32(rows: Bytes2D, column: int) -> NDArray[np.uint32]:
-    return np.ascontiguousarray(rows[:, column : column + 4]).view(">u4")[:, 0].astype(np.uint32)
+def _gather(buf: bytearray, start: I64, dtype: np.dtype[np.void]) -> NDArray[np.void]:
+    """One ``dtype`` record at each start offset, clipped into the buffer (a clipped row is
+    always one that its length checks reject). Gathered as plain bytes, then viewed: numpy
+    copies a structured item field by field, thirty times slower."""
+    raw = np.dtype((np.void, dtype.itemsize))
+    view = np.ndarray((len(buf) - dtype.itemsize + 1,), raw, buffer=buf, strides=(1,))
+    found: NDArray[np.void] = view[np.clip(start, 0, len(view) - 1)].view(dtype)
+    return found
 
 
 def _link_layer(buf: bytearray, data_off: I64, link: int) -> tuple[I64, I64] | None:
     """IP version (4, 6, or 0 for anything else) and link header length, for one link type."""
     n = len(data_off)
-    lw = _rows(buf, data_off, 16)
+    head = _gather(buf, data_off, _LINK)
     if link in (101, 228, 229):  # raw IP
-        return (lw[:, 0] >> 4).astype(np.int64), np.zeros(n, dtype=np.int64)
+        return (head["b0"] >> 4).astype(np.int64), np.zeros(n, dtype=np.int64)
     if link in (0, 108):  # BSD loopback: the address family in host or network byte order
-        family = lw[:, 0] | lw[:, 3]
+        family = head["b0"] | head["b3"]
         version = np.where(family == 2, 4, np.where(np.isin(family, _NULL_INET6), 6, 0))
         return version, np.full(n, 4, dtype=np.int64)
-    starts = {1: (12, 14), 113: (14, 16), 276: (0, 20)}  # Ethernet, Linux cooked v1 and v2
-    if link not in starts:
+    fields = {1: ("eth", 14), 113: ("sll", 16), 276: ("sll2", 20)}
+    if link not in fields:
         return None
-    ether_at, length = starts[link]
-    ether, header = _u16(lw, ether_at), np.full(n, length, dtype=np.int64)
+    name, length = fields[link]
+    ether, header = head[name].astype(np.int64), np.full(n, length, dtype=np.int64)
     for _ in range(2 if link == 1 else 0):  # 802.1Q, and 802.1ad QinQ outside it
         tagged = np.flatnonzero(np.isin(ether, _VLAN_TPIDS))
         if not len(tagged):
             break
         header[tagged] += 4
-        ether[tagged] = _u16(_rows(buf, data_off[tagged] + header[tagged] - 2, 2), 0)
+        ether[tagged] = _gather(buf, data_off[tagged] + header[tagged] - 2, _WORD)["hi"]
     return np.where(ether == 0x0800, 4, np.where(ether == 0x86DD, 6, 0)), header
 
 
@@ -202,17 +244,18 @@ def decode_frames(
         else:
             version[which], header[which] = found
     v4, l3, avail = version == 4, data_off + header, caplen - header
-    iw = _rows(buf, l3, 44)  # IPv4 without options, UDP and RTP in one gather
-    proto, udp_at = iw[:, 9].astype(np.int64), (iw[:, 0] & 15).astype(np.int64) * 4
-    ip_payload = _u16(iw, 2) - udp_at
-    fragment = (_u16(iw, 6) & 0x3FFF) != 0
-    dscp, ttl = iw[:, 1] >> 2, iw[:, 8].copy()
-    bad_ip = (iw[:, 0] >> 4 != version) | (udp_at < 20) | (ip_payload < 0)
+    ip = _gather(buf, l3, _IP)
+    proto, udp_at = ip["proto"].astype(np.int64), (ip["vihl"] & 15).astype(np.int64) * 4
+    ip_payload = ip["total"] - udp_at
+    fragment = (ip["frag"] & 0x3FFF) != 0
+    dscp, ttl = ip["tos"] >> 2, ip["ttl"].copy()
+    bad_ip = (ip["vihl"] >> 4 != version) | (udp_at < 20) | (ip_payload < 0)
     v6 = np.flatnonzero(version == 6)
     if len(v6):
-        proto[v6], ip_payload[v6], udp_at[v6] = iw[v6, 6], _u16(iw[v6], 4), 40
-        dscp[v6] = (((iw[v6, 0] & 15) << 4) | (iw[v6, 1] >> 4)) >> 2
-        ttl[v6], bad_ip[v6] = iw[v6, 7], iw[v6, 0] >> 4 != 6
+        six = ip[v6]
+        proto[v6], ip_payload[v6], udp_at[v6] = six["nh6"], six["plen6"], 40
+        dscp[v6] = (((six["vihl"] & 15) << 4) | (six["tos"] >> 4)) >> 2
+        ttl[v6], bad_ip[v6] = six["hop6"], six["vihl"] >> 4 != 6
         _ipv6_extensions(buf, l3, v6, proto, udp_at, ip_payload, avail)
         fragment[v6] = proto[v6] == 44
     problems += [
@@ -223,45 +266,41 @@ def decode_frames(
         ("not-udp", proto != 17),
         ("truncated-packet", avail < udp_at + 8),
     ]
-    uw = iw[:, 20:] if (udp_at == 20).all() else _rows(buf, l3 + udp_at, 24)
-    udp_len = _u16(uw, 4)
-    problems.append(("bad-udp-length", (udp_len < 8) | (udp_len > ip_payload)))
+    fast = bool((udp_at == 20).all())
+    udp = ip if fast else _gather(buf, l3 + udp_at, _UDP)
+    problems.append(("bad-udp-length", (udp["ulen"] < 8) | (udp["ulen"] > ip_payload)))
     reason = np.zeros(n, dtype=np.int64)
     for code, (_, bad) in reversed(list(enumerate(problems, start=1))):
-        reason[bad] = code  # reversed, so the first problem of a frame is the one counted
+        if bad.any():
+            reason[bad] = code  # reversed, so the first problem of a frame is the one counted
     for code, count in enumerate(np.bincount(reason, minlength=len(problems) + 1)):
         if code and count:
             skipped[problems[code - 1][0]] += int(count)
-    start, plen = l3 + udp_at + 8, udp_len - 8
+    start, plen = l3 + udp_at + 8, udp["ulen"].astype(np.int64) - 8
     captured = np.minimum(plen, avail - udp_at - 8)
     ok = reason == 0
     if not ok.all():
-        iw, uw, v4, dscp, ttl = iw[ok], uw[ok], v4[ok], dscp[ok], ttl[ok]
+        ip, udp, v4, dscp, ttl = ip[ok], udp[ok], v4[ok], dscp[ok], ttl[ok]
         start, plen, captured, arrival = start[ok], plen[ok], captured[ok], arrival[ok]
     src, dst = np.zeros(len(start), np.int32), np.zeros(len(start), np.int32)
-    for rows, first, width in ((v4, 12, 4), (~v4, 8, 16)):
-        if rows.all():
-            src, dst = (
-                addresses.ids(iw[:, first : first + width]),
-                addresses.ids(iw[:, first + width : first + 2 * width]),
-            )
-        elif rows.any():
-            src[rows] = addresses.ids(iw[rows, first : first + width])
-            dst[rows] = addresses.ids(iw[rows, first + width : first + 2 * width])
-    ports = np.ascontiguousarray(uw[:, :4]).view(">u2").astype(np.uint16)
+    if v4.all():
+        src, dst = addresses.ids_v4(ip["src"]), addresses.ids_v4(ip["dst"])
+    else:
+        src[v4], dst[v4] = addresses.ids_v4(ip["src"][v4]), addresses.ids_v4(ip["dst"][v4])
+        src[~v4], dst[~v4] = addresses.ids_v6(ip["src6"][~v4]), addresses.ids_v6(ip["dst6"][~v4])
     columns: dict[str, NDArray[Any]] = {
         "arrival_s": arrival.astype(np.float64),
         "src_addr": src,
         "dst_addr": dst,
-        "src_port": ports[:, 0],
-        "dst_port": ports[:, 1],
+        "src_port": udp["sport"].astype(np.uint16),
+        "dst_port": udp["dport"].astype(np.uint16),
         "dscp": dscp,
         "ttl": ttl,
         "payload_len": plen.astype(np.int32),
-        **_rtp_columns(buf, uw[:, 8:], start, plen, captured),
+        **_rtp_columns(buf, udp, start, plen, captured),
     }
-    keep = np.isin(_u32(uw, 8), _SIP_STARTS) | (
-        (columns["rtp_version"] == 2) & (uw[:, 9] >= 200) & (uw[:, 9] <= 207) & (captured >= 8)
+    keep = np.isin(udp["head"], _SIP_STARTS) | (
+        (columns["rtp_version"] == 2) & (udp["b1"] >= 200) & (udp["b1"] <= 207) & (captured >= 8)
     )
     payloads = [
         (int(i), bytes(buf[start[i] : start[i] + captured[i]])) for i in np.flatnonzero(keep)
@@ -277,20 +316,18 @@ def _ipv6_extensions(
         more = v6[np.isin(proto[v6], (0, 43, 51, 60)) & (avail[v6] >= udp_at[v6] + 8)]
         if not len(more):
             return
-        ext = _rows(buf, l3[more] + udp_at[more], 2).astype(np.int64)
-        size = np.where(proto[more] == 51, (ext[:, 1] + 2) * 4, (ext[:, 1] + 1) * 8)
-        proto[more], udp_at[more], ip_payload[more] = (
-            ext[:, 0],
-            udp_at[more] + size,
-            ip_payload[more] - size,
-        )
+        ext = _gather(buf, l3[more] + udp_at[more], _WORD)
+        units = ext["b1"].astype(np.int64)
+        size = np.where(proto[more] == 51, (units + 2) * 4, (units + 1) * 8)
+        proto[more], udp_at[more] = ext["b0"], udp_at[more] + size
+        ip_payload[more] -= size
 
 
 def _rtp_columns(
-    buf: bytearray, head: Bytes2D, start: I64, plen: I64, captured: I64
+    buf: bytearray, udp: NDArray[np.void], start: I64, plen: I64, captured: I64
 ) -> dict[str, NDArray[Any]]:
     """The RTP fixed header of every payload, and the media length where it can be RTP."""
-    b0, b1 = head[:, 0], head[:, 1]
+    b0, b1 = udp["b0"], udp["b1"]
     csrc, has_ext, has_pad = b0 & 15, (b0 & 0x10) != 0, (b0 & 0x20) != 0
     valid = (b0 >> 6 == 2) & (plen >= 12) & (captured >= 12)
     header = 12 + 4 * csrc.astype(np.int64)
@@ -299,11 +336,11 @@ def _rtp_columns(
         fits = header[rows] + 4 <= captured[rows]
         valid[rows[~fits]] = False
         rows = rows[fits]
-        header[rows] += 4 + 4 * _u16(_rows(buf, start[rows] + header[rows] + 2, 2), 0)
+        header[rows] += 4 + 4 * _gather(buf, start[rows] + header[rows], _WORD)["lo"]
     padding = np.zeros(len(start), dtype=np.int64)
     rows = np.flatnonzero(valid & has_pad & (captured == plen))  # a cut payload hides its count
     if len(rows):
-        padding[rows] = _rows(buf, start[rows] + plen[rows] - 1, 1)[:, 0]
+        padding[rows] = _gather(buf, start[rows] + plen[rows] - 1, _WORD)["b0"]
         valid[rows[padding[rows] == 0]] = False
     media = plen - header - padding
     return {
@@ -313,9 +350,9 @@ def _rtp_columns(
         "rtp_csrc_count": csrc,
         "rtp_marker": b1 >= 128,
         "rtp_payload_type": b1 & 127,
-        "rtp_seq": _u16(head, 2).astype(np.uint16),
-        "rtp_ts": _u32(head, 4),
-        "rtp_ssrc": _u32(head, 8),
+        "rtp_seq": udp["seq"].astype(np.uint16),
+        "rtp_ts": udp["ts"].astype(np.uint32),
+        "rtp_ssrc": udp["ssrc"].astype(np.uint32),
         "rtp_payload_len": np.where(valid & (media >= 0), media, -1).astype(np.int32),
     }
 
@@ -382,40 +419,55 @@ class _Interface:
 
 
 class _Offsets:
-    """Record offsets in file order, from single steps and from runs of equal-length records.
+    """Record offsets in file order, from the plain walk and from runs of equal-length records.
 
-    After ``need`` records in a row of one length the walker asks ``run`` to confirm the next
-    ones in one vectorised step: a record of length ``stride`` ends where the next begins, so a
-    run whose length fields all match is exact, not a guess. A guess that fails early doubles
-    ``need``, so a capture of mixed sizes keeps the plain loop's speed.
+    The walker looks at the last offsets every ``_BATCH`` records: when eight records in a row
+    had one length, ``run`` confirms the records that follow in one vectorised step (a record
+    of length ``stride`` ends where the next begins, so a run whose length fields all match is
+    exact, not a guess). A guess that fails early makes it wait longer before the next one, so
+    a capture of mixed sizes keeps the plain walk's speed.
     """
 
     def __init__(self) -> None:
         self.parts: list[I64] = []
         self.single: list[int] = []
-        self.need = 8
         self.limit = 64
+        self.wait = 0
+        self.backoff = 1
+
+    def steady(self, pos: int) -> int:
+        """The common length of the last eight records, if they share one; else 0."""
+        single = self.single
+        if self.wait:
+            self.wait -= 1
+            return 0
+        if len(single) < 8 or single[-1] - single[-8] != 7 * (pos - single[-1]):
+            return 0
+        stride = pos - single[-1]
+        steps = zip(single[-8:-1], single[-7:], strict=True)
+        return stride if all(b - a == stride for a, b in steps) else 0
 
     def run(
         self, buf: bytearray, end: int, pos: int, stride: int, checks: list[tuple[int, str, int]]
     ) -> int:
-        """How many records from ``pos`` on are ``stride`` long (0 when too few to try)."""
+        """How many records from ``pos`` on are ``stride`` long."""
         count = min(self.limit, (end - pos) // stride)
-        if count < 2:
+        if count < 1:
             return 0
         ok = np.ones(count, dtype=bool)
         for offset, dtype, value in checks:
-            ok &= (
-                np.ndarray((count,), dtype, buffer=buf, offset=pos + offset, strides=(stride,))
-                == value
-            )
+            view = np.ndarray((count,), dtype, buffer=buf, offset=pos + offset, strides=(stride,))
+            ok &= view == value
         run = count if ok.all() else int(np.argmin(ok))
         if run:
             self._flush()
             self.parts.append(np.arange(run, dtype=np.int64) * stride + pos)
-        full = run == count
-        self.limit = min(self.limit * 2, 1 << 16) if full else 64
-        self.need = 8 if full or run >= 64 else min(self.need * 2, 1 << 12)
+        if run == count:
+            self.limit, self.backoff = min(self.limit * 2, 1 << 16), 1
+        else:
+            self.limit = 64
+            self.backoff = 1 if run >= 64 else min(self.backoff * 2, 64)
+            self.wait = self.backoff - 1
         return run
 
     def _flush(self) -> None:
@@ -492,31 +544,30 @@ class _Reader:
         )
 
     def walk_pcap(self, buf: bytearray, end: int, ticks_per_s: int, link: int) -> int:
-        caplen_at = struct.Struct(self.endian + "I").unpack_from
-        offsets, pos, prev, streak = _Offsets(), 0, -1, 0
-        add, checks = offsets.single.append, [(8, self.endian + "u4", 0)]
-        while pos + 16 <= end:
-            (caplen,) = caplen_at(buf, pos + 8)
-            if caplen > MAX_CAPLEN:
-                raise _FramingError(f"a record claims {caplen} bytes, more than {MAX_CAPLEN}", pos)
-            stride = 16 + caplen
-            if pos + stride > end:
-                break
-            if caplen != prev:
-                prev, streak = caplen, 0
+        """Decode the complete records in ``buf[:end]``; return where an incomplete one starts."""
+        length_at = struct.Struct(self.endian + "8xI").unpack_from
+        offsets = _Offsets()
+        add, pos, limit = offsets.single.append, 0, end - 16
+        while pos <= limit:
+            for _ in _BATCH:  # the plain walk, as lean as Python allows: checks come after
+                add(pos)
+                pos += 16 + length_at(buf, pos)[0]
+                if pos > limit:
+                    break
             else:
-                streak += 1
-                if streak >= offsets.need:
-                    checks[0] = (8, self.endian + "u4", caplen)
-                    run = offsets.run(buf, end, pos, stride, checks)
-                    if run:
-                        pos, streak = pos + run * stride, 0
-                        continue
-            add(pos)
-            pos += stride
+                stride = offsets.steady(pos)
+                if stride:
+                    checks = [(8, self.endian + "u4", stride - 16)]
+                    pos += stride * offsets.run(buf, end, pos, stride, checks)
         starts = offsets.take()
+        head = _u32_rows(buf, starts, 4, self.endian)
+        absurd = np.flatnonzero(head[:, 2] > MAX_CAPLEN)
+        if len(absurd):
+            caplen, at = int(head[absurd[0], 2]), int(starts[absurd[0]])
+            raise _FramingError(f"a record claims {caplen} bytes, more than {MAX_CAPLEN}", at)
+        if len(starts) and starts[-1] + 16 + head[-1, 2] > end:  # only the last can be cut
+            pos, starts, head = int(starts[-1]), starts[:-1], head[:-1]
         if len(starts):
-            head = _u32_rows(buf, starts, 4, self.endian)
             if self.origin_s is None:
                 self.origin_s = int(head[0, 0])
             arrival = (head[:, 0] - self.origin_s) + head[:, 1] / ticks_per_s
@@ -525,40 +576,58 @@ class _Reader:
         return pos
 
     def walk_pcapng(self, buf: bytearray, end: int) -> int:
-        offsets, pos, prev, streak = _Offsets(), 0, -1, 0
-        while pos + 12 <= end:
-            btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
-            if btype == _SHB:  # the same in either byte order; it sets the order that follows
-                self._packet_blocks(buf, offsets.take())
-                order = bytes(buf[pos + 8 : pos + 12])
-                if order not in _BYTE_ORDER:
-                    raise _FramingError("a section header has no valid byte-order magic", pos)
-                self.endian, self.interfaces = _BYTE_ORDER[order], []
-                blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
-            if blen < 12 or blen % 4 or blen > MAX_BLOCK:
-                raise _FramingError(f"a block of type {btype:#x} claims {blen} bytes", pos)
-            if pos + blen > end:
+        """Decode the complete blocks in ``buf[:end]``; return where an incomplete one starts."""
+        offsets = _Offsets()
+        add, pos, limit = offsets.single.append, 0, end - 12
+        while pos <= limit:
+            block_at = struct.Struct(self.endian + "II").unpack_from
+            for _ in _BATCH:  # consecutive enhanced packet blocks, the bulk of a file
+                btype, blen = block_at(buf, pos)
+                if btype != _EPB or blen & 3 or not 32 <= blen <= _MAX_EPB:
+                    break
+                add(pos)
+                pos += blen
+                if pos > limit:
+                    break
+            else:
+                stride = offsets.steady(pos)
+                if stride:
+                    checks = [(0, self.endian + "u4", _EPB), (4, self.endian + "u4", stride)]
+                    pos += stride * offsets.run(buf, end, pos, stride, checks)
+                continue
+            if pos > limit:
                 break
-            streak = streak + 1 if blen == prev and btype == _EPB else 0
-            if streak >= offsets.need:
-                checks = [(0, self.endian + "u4", _EPB), (4, self.endian + "u4", blen)]
-                run = offsets.run(buf, end, pos, blen, checks)
-                if run:
-                    pos, streak = pos + run * blen, 0
-                    continue
-            if btype in (_EPB, _OPB):
-                offsets.single.append(pos)
-            elif struct.unpack_from(self.endian + "I", buf, pos + blen - 4)[0] != blen:
-                raise _FramingError(f"a block of type {btype:#x} has mismatched lengths", pos)
-            elif btype == _IDB:
-                self.interfaces.append(self._interface(bytes(buf[pos : pos + blen]), pos))
-            elif btype == _SPB:
-                self.skipped["pcapng-simple-packet-without-timestamp"] += 1
-            elif btype not in _IGNORED_BLOCKS and btype != _SHB:
-                self.skipped["unknown-pcapng-block"] += 1
-            prev, pos = blen, pos + blen
-        self._packet_blocks(buf, offsets.take())
-        return pos
+            skip = self._other_block(buf, end, pos, offsets)
+            if not skip:
+                break
+            pos += skip
+        return min(pos, self._packet_blocks(buf, end, offsets.take()))
+
+    def _other_block(self, buf: bytearray, end: int, pos: int, offsets: _Offsets) -> int:
+        """Handle one block that is not a plain EPB; its length, or 0 if it is incomplete."""
+        btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
+        if btype == _SHB:  # the same in either byte order; it sets the order that follows
+            self._packet_blocks(buf, end, offsets.take())
+            order = bytes(buf[pos + 8 : pos + 12])
+            if order not in _BYTE_ORDER:
+                raise _FramingError("a section header has no valid byte-order magic", pos)
+            self.endian, self.interfaces = _BYTE_ORDER[order], []
+            blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            raise _FramingError(f"a block of type {btype:#x} claims {blen} bytes", pos)
+        if pos + blen > end:
+            return 0
+        if btype in (_EPB, _OPB):
+            offsets.single.append(pos)
+        elif struct.unpack_from(self.endian + "I", buf, pos + blen - 4)[0] != blen:
+            raise _FramingError(f"a block of type {btype:#x} has mismatched lengths", pos)
+        elif btype == _IDB:
+            self.interfaces.append(self._interface(bytes(buf[pos : pos + blen]), pos))
+        elif btype == _SPB:
+            self.skipped["pcapng-simple-packet-without-timestamp"] += 1
+        elif btype not in _IGNORED_BLOCKS and btype != _SHB:
+            self.skipped["unknown-pcapng-block"] += 1
+        return int(blen)
 
     def _interface(self, block: bytes, pos: int) -> _Interface:
         if len(block) < 20:
@@ -579,11 +648,14 @@ class _Reader:
             raise _FramingError("an interface has a timestamp resolution finer than 2^-63 s", pos)
         return _Interface(link, ticks, offset)
 
-    def _packet_blocks(self, buf: bytearray, starts: I64) -> None:
-        """Decode enhanced (and obsolete) packet blocks found so far in this section."""
-        if not len(starts):
-            return
+    def _packet_blocks(self, buf: bytearray, end: int, starts: I64) -> int:
+        """Decode the packet blocks walked so far; return where an incomplete last one starts."""
         head = _u32_rows(buf, starts, 7, self.endian)
+        cut = end
+        if len(starts) and starts[-1] + head[-1, 1] > end:  # only the last can be cut
+            cut, starts, head = int(starts[-1]), starts[:-1], head[:-1]
+        if not len(starts):
+            return cut
         btype, blen, caplen = head[:, 0], head[:, 1], head[:, 5]
         trailer = _u32_rows(buf, starts + blen - 4, 1, self.endian)[:, 0]
         if np.any(trailer != blen):
@@ -603,7 +675,7 @@ class _Reader:
             self.records += int(np.count_nonzero(~keep))
             starts, head, iface = starts[keep], head[keep], iface[keep]
         if not len(starts):
-            return
+            return cut
         ticks = (head[:, 3].astype(np.uint64) << np.uint64(32)) | head[:, 4].astype(np.uint64)
         arrival = np.zeros(len(starts))
         links = np.zeros(len(starts), dtype=np.int64)
@@ -618,12 +690,13 @@ class _Reader:
             arrival[which] = whole + rest / spec.ticks_per_s
             links[which] = spec.link_type
         self.decode(buf, starts + 28, head[:, 5], arrival, links)
+        return cut
 
 
 def _u32_rows(buf: bytearray, starts: I64, words: int, endian: str) -> I64:
     """``words`` 32-bit fields from each offset, as an (n, words) int64 array."""
-    raw = _rows(buf, starts, words * 4)
-    fields_: I64 = raw.view(endian + "u4").astype(np.int64)
+    raw = _gather(buf, starts, np.dtype((np.void, words * 4))).view(np.uint8)
+    fields_: I64 = raw.view(endian + "u4").reshape(-1, words).astype(np.int64)
     return fields_
 
 

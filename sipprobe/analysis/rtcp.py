@@ -148,7 +148,6 @@ def parse_rtcp(data: bytes, *, arrival_s: float, src: str = "", dst: str = "") -
             raise ValueError(
                 f"RTCP packet of type {kind} claims {size} bytes, {len(data) - at} remain"
             )
-        report = RtcpReport("", ssrc, arrival_s, src, dst)
         if kind == _SR:
             if size < 28 + 24 * count:
                 raise ValueError(f"RTCP SR is too short for its {count} report blocks")
@@ -156,22 +155,16 @@ def parse_rtcp(data: bytes, *, arrival_s: float, src: str = "", dst: str = "") -
             middle = (ntp_s & 0xFFFF) << 16 | ntp_frac >> 16
             blocks = _blocks(data, at + 28, count)
             reports.append(
-                replace(
-                    report,
-                    kind="SR",
-                    ntp_middle=middle,
-                    sender_packets=sent,
-                    sender_octets=octets,
-                    blocks=blocks,
-                )
+                RtcpReport("SR", ssrc, arrival_s, src, dst, middle, sent, octets, blocks)
             )
         elif kind == _RR:
             if size < 8 + 24 * count:
                 raise ValueError(f"RTCP RR is too short for its {count} report blocks")
-            reports.append(replace(report, kind="RR", blocks=_blocks(data, at + 8, count)))
+            blocks = _blocks(data, at + 8, count)
+            reports.append(RtcpReport("RR", ssrc, arrival_s, src, dst, blocks=blocks))
         elif kind == _XR:
             metrics = _xr_blocks(data[at + 8 : at + size])
-            reports.append(replace(report, kind="XR", voip_metrics=metrics))
+            reports.append(RtcpReport("XR", ssrc, arrival_s, src, dst, voip_metrics=metrics))
         at += size
     return reports
 
@@ -218,6 +211,9 @@ def rtcp_reports(packets: UdpPackets) -> tuple[tuple[RtcpReport, ...], Counter[s
     for report in reports:
         if report.ntp_middle is not None:
             sr_seen.setdefault((report.reporter_ssrc, report.ntp_middle), report.arrival_s)
+        if not any(block.lsr for block in report.blocks):
+            timed.append(report)
+            continue
         arrival = _ntp_middle(packets.origin_s + report.arrival_s)
         blocks = tuple(_with_rtt(b, arrival, report.arrival_s, sr_seen) for b in report.blocks)
         timed.append(replace(report, blocks=blocks))

@@ -120,6 +120,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "calls": [_call(c) for c in report.calls],
         "local_errors": list(report.local_errors),
         "capture": _capture(report.capture),
+        "baseline": asdict(report.baseline) if report.baseline is not None else None,
         "thresholds": asdict(report.thresholds),
         "sip": [_event(e) for e in report.timeline],
     }

@@ -132,6 +132,10 @@ def render_text(report: RunReport) -> str:
         lines.extend(_finding_line(f) for f in verdict.findings)
     for error in report.local_errors:
         lines.append(f"local error: {error}")
+    if report.baseline is not None:
+        lines.append(f"baseline: {report.baseline.status} ({report.baseline.reason})")
+    if report.capture is not None and report.capture.error:
+        lines.append(f"capture: none ({report.capture.error}); media from RTCP statistics")
     code = verdict.exit_code
     lines.append(f"exit {int(code)} ({code.name})")
     return printable("\n".join(lines)) + "\n"
