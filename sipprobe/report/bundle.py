@@ -21,6 +21,7 @@ from pathlib import Path
 from sipprobe.models import RunReport
 from sipprobe.report.atomic import atomic_file, write_atomically
 from sipprobe.report.formats import OutputFormat
+from sipprobe.report.text import printable
 from sipprobe.signalling.timeline import render_sip_log
 
 MANIFEST = "manifest.json"
@@ -63,7 +64,7 @@ def default_directory(report: RunReport, root: Path = DEFAULT_ROOT) -> Path:
 def render_bundle(report: RunReport) -> dict[str, bytes]:
     """The bundle's own files, by name."""
     files = {name: fmt.render(report).encode() for name, fmt in _RENDERED.items()}
-    files["sip.log"] = render_sip_log(report.timeline).encode()
+    files["sip.log"] = printable(render_sip_log(report.timeline)).encode()
     return files
 
 

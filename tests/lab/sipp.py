@@ -32,13 +32,13 @@ from lab.ports import LOOPBACK_V4, free_port, wait_listening
 from lab.process import PeerProcess, read_tail, start_peer
 
 SCENARIO_DIR = Path(__file__).with_name("sipp")
-UAS_KINDS = ("echo", "busy", "silent", "auth", "ring")
+UAS_KINDS = ("echo", "busy", "silent", "auth", "ring", "hostile")
 MAX_CALLS = 10000
 START_TIMEOUT_S = 10.0
 _TOKEN = re.compile(r"@([A-Z_]+)@")
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._~+=-]+")
 
-UasKind = Literal["echo", "busy", "silent", "auth", "ring"]
+UasKind = Literal["echo", "busy", "silent", "auth", "ring", "hostile"]
 Transport = Literal["udp", "tcp"]
 
 

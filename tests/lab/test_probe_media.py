@@ -182,3 +182,17 @@ def test_probe_srtp_call_measured_from_clear_headers(
     assert plain.report["calls"][0]["status_code"] == 488
     (finding,) = plain.findings("call-failed")
     assert "no SRTP" in finding["summary"]
+
+
+def test_probe_responder_tone_mode_sends_audio_that_is_not_an_echo(
+    responder_factory: Callable[..., Responder],
+) -> None:
+    require_lab("tcpdump", root=True)
+    far_end = responder_factory(mode="tone", ring_ms=300)
+    run = run_probe("call", far_end.uri(), "--duration", "3", "--no-history")
+    assert run.returncode == 0, run.report["verdict"]
+    call = run.report["calls"][0]
+    assert call["ringing"] is True
+    assert call["answer_ms"] >= 300
+    assert streams(run.report)["rx"]["packets"] >= 140
+    assert call["echo"] is None  # a 440 Hz tone does not correlate with the probe's audio

@@ -284,3 +284,36 @@ def test_demo_command_prints_a_verdict_and_exits_ok() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VERDICT  messaging GOOD   media GOOD" in result.stdout
     assert "signalling and media were good at the demarc" in result.stdout
+
+
+def test_probe_hostile_uas_ends_within_bound_with_clean_output(
+    sipp_uas: Callable[..., SippUas], tmp_path: Path
+) -> None:
+    uas = sipp_uas("hostile")
+    out = tmp_path / "evidence"
+    run = run_probe("call", uas.uri(), "--answer-timeout", "3", "--no-history", "--out", str(out))
+    assert run.returncode == 2
+    assert run.wall_s < 20
+    step = run.step("call")
+    assert step["ok"] is False
+    assert step["status_code"] is None  # no usable final response ever arrived
+    # The escape sequences in the 183's reason phrase reach no text output raw.
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sipprobe",
+            "call",
+            uas.uri(),
+            "--answer-timeout",
+            "2",
+            "--no-history",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "\x1b" not in text.stdout + text.stderr
+    assert "\x1b" not in (out / "sip.log").read_text()
+    assert "\x1b" not in (out / "report.md").read_text()
