@@ -25,7 +25,7 @@ import numpy as np
 
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
-from sipprobe.analysis.rtcp import RtcpReport, VoipMetrics, rtcp_reports
+from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
 from sipprobe.analysis.sipsdp import SdpMedia, sdp_media_in
 from sipprobe.analysis.streams import RtpStream, find_streams
 from sipprobe.errors import UsageError
@@ -124,9 +124,31 @@ def _judge(
     return found
 
 
-def _far_end(stream: RtpStream, reports: tuple[RtcpReport, ...]) -> FarEndReport | None:
-    blocks = [b for r in reports for b in r.blocks if b.source_ssrc == stream.ssrc]
-    voip = [m for r in reports for m in r.voip_metrics if m.source_ssrc == stream.ssrc]
+@dataclass(frozen=True, slots=True)
+class _RtcpBySsrc:
+    """RTCP content per SSRC, indexed once so that each stream's lookup is a dict access."""
+
+    blocks: dict[int, list[ReportBlock]]  # report blocks about the stream
+    voip: dict[int, list[VoipMetrics]]  # XR VoIP metrics about the stream
+    rtts_ms: dict[int, list[float]]  # round trips measured by or about the stream's sender
+
+
+def _index(reports: tuple[RtcpReport, ...]) -> _RtcpBySsrc:
+    index = _RtcpBySsrc({}, {}, {})
+    for report in reports:
+        for block in report.blocks:
+            index.blocks.setdefault(block.source_ssrc, []).append(block)
+            rtt = block.capture_rtt_ms if block.capture_rtt_ms is not None else block.rtt_ms
+            if rtt is not None:
+                for ssrc in {block.source_ssrc, report.reporter_ssrc}:
+                    index.rtts_ms.setdefault(ssrc, []).append(rtt)
+        for metrics in report.voip_metrics:
+            index.voip.setdefault(metrics.source_ssrc, []).append(metrics)
+    return index
+
+
+def _far_end(stream: RtpStream, rtcp: _RtcpBySsrc) -> FarEndReport | None:
+    blocks, voip = rtcp.blocks.get(stream.ssrc, []), rtcp.voip.get(stream.ssrc, [])
     if not blocks and not voip:
         return None
     if not blocks:
@@ -139,23 +161,12 @@ def _far_end(stream: RtpStream, reports: tuple[RtcpReport, ...]) -> FarEndReport
     )
 
 
-def _rtt_ms(stream: RtpStream, reports: tuple[RtcpReport, ...]) -> float | None:
-    """Median RTCP round trip between the stream's two ends (either end's reports)."""
-    values = []
-    for report in reports:
-        for block in report.blocks:
-            if stream.ssrc in (block.source_ssrc, report.reporter_ssrc):
-                rtt = block.capture_rtt_ms if block.capture_rtt_ms is not None else block.rtt_ms
-                if rtt is not None:
-                    values.append(rtt)
-    return statistics.median(values) if values else None
-
-
 def _measure(
-    stream: RtpStream, packets: UdpPackets, reports: tuple[RtcpReport, ...], options: AnalyzeOptions
+    stream: RtpStream, packets: UdpPackets, rtcp: _RtcpBySsrc, options: AnalyzeOptions
 ) -> StreamResult:
     rows = stream.rows
-    rtt_ms = _rtt_ms(stream, reports)
+    rtts = rtcp.rtts_ms.get(stream.ssrc)  # either end's reports: the same pair of hosts
+    rtt_ms = statistics.median(rtts) if rtts else None
     delay_ms, source = options.one_way_delay_ms, "option"
     if delay_ms is None and rtt_ms is not None:
         delay_ms, source = rtt_ms / 2, "rtcp"
@@ -170,16 +181,15 @@ def _measure(
     )
     problems = _judge(metrics, delay_ms, options.thresholds)
     verdict = max((q for q, _ in problems), key=_RANK.__getitem__, default=Quality.GOOD)
-    arrival = packets.arrival_s[rows]
     return StreamResult(
         stream=stream,
         metrics=metrics,
-        start_s=float(arrival.min()),
-        end_s=float(arrival.max()),
+        start_s=float(packets.arrival_s[rows[0]]),  # rows are in arrival order
+        end_s=float(packets.arrival_s[rows[-1]]),
         one_way_delay_ms=delay_ms,
         delay_source=source if delay_ms is not None else None,
         rtt_ms=rtt_ms,
-        far_end=_far_end(stream, reports),
+        far_end=_far_end(stream, rtcp),
         verdict=verdict,
         reasons=tuple(reason for _, reason in problems),
     )
@@ -193,7 +203,8 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
     sdp = sdp_media_in((float(packets.arrival_s[row]), data) for row, data in packets.payloads)
     streams = find_streams(packets, sdp, options.rtp_ports)
     reports, rtcp_skips = rtcp_reports(packets)
-    results = tuple(_measure(s, packets, reports, options) for s in streams)
+    rtcp = _index(reports)
+    results = tuple(_measure(s, packets, rtcp, options) for s in streams)
     unused = np.ones(len(packets.arrival_s), dtype=bool)
     for stream in streams:
         unused[stream.rows] = False
@@ -341,7 +352,10 @@ def render_text(result: AnalysisResult) -> str:
             for k, (c, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())
-    lines.append("(jitter, gap in ms; MOS-CQ needs a one-way delay: --one-way-delay-ms or RTCP)")
+    note = "(jitter and max gap in ms"
+    if any(r.metrics.mos_cq is None and r.metrics.mos_lq is not None for r in result.streams):
+        note += "; MOS-CQ needs a one-way delay: --one-way-delay-ms, or RTCP in the capture"
+    lines.append(note + ")")
     for number, item in enumerate(result.streams, start=1):
         notes = list(item.reasons)
         if item.far_end is not None:
@@ -357,7 +371,8 @@ def render_text(result: AnalysisResult) -> str:
             notes.append(f"call {item.stream.call_id}")
         if notes:
             lines.append(f"#{number} {item.verdict.value}: " + "; ".join(notes))
-    lines.append(f"media: {result.media.value} ({len(result.streams)} streams)")
+    count = len(result.streams)
+    lines.append(f"media: {result.media.value} ({count} stream{'' if count == 1 else 's'})")
     return "\n".join(lines) + "\n"
 
 

@@ -226,12 +226,13 @@ def _timeline(
 ) -> tuple[TimelinePoint, ...]:
     """Per second: numbers the highest number passed, how many never came, peak jitter.
 
-    Empty when the arrival times span more than ``_MAX_TIMELINE_SECONDS`` (broken capture
-    timestamps would otherwise ask for millions of points).
+    Empty when the arrival times span more than ``_MAX_TIMELINE_SECONDS``, or far more
+    seconds than the stream has packets: one corrupt timestamp would otherwise ask for up to
+    a million points (seconds of work and a huge report) for a handful of packets.
     """
     seconds = np.maximum(np.floor(packets.arrival_s - packets.arrival_s[0]), 0).astype(np.int64)
     count = int(seconds.max()) + 1
-    if count > _MAX_TIMELINE_SECONDS:
+    if count > min(_MAX_TIMELINE_SECONDS, 10 * len(seconds) + 60):
         return ()
     highest_in = np.full(count, np.iinfo(np.int64).min)
     np.maximum.at(highest_in, seconds[accepted], extended[accepted])

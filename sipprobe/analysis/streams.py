@@ -10,14 +10,16 @@ SSRC), as MEASUREMENT.md says. Which UDP datagrams are RTP at all is decided in 
    RTP header: at least ``MIN_PACKETS`` packets of one SSRC, most sequence steps small and
    forward, and not RTCP's packet types (72-79 once the marker bit is taken off).
 
-Grouping is vectorised: one hash-based ``np.unique`` over packed keys, then a stable radix
-sort of small group numbers, so a million packets group in tens of milliseconds.
+Grouping is vectorised: hash-based ``np.unique`` over packed keys, then a stable radix sort
+of small stream numbers, so a million packets group in tens of milliseconds.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,25 +59,35 @@ class RtpStream:
 
 
 _FIELDS = ("src_addr", "src_port", "dst_addr", "dst_port", "rtp_ssrc")
-_MIXERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93)
 
 
 def _group(packets: UdpPackets, rows: I64) -> tuple[I64, I64]:
     """Stream number of each row (in ``rows`` order) and the row order grouped by stream.
 
-    The five key fields are hashed into one 64-bit number, grouped by it, and then checked:
-    should two keys ever share a hash, every row is grouped again by exact lexical order.
+    Exact, with no hash to trust: the two endpoints pack into one 64-bit flow key (while the
+    capture holds at most 65536 addresses) and the flow's number with the SSRC into another,
+    each numbered by ``_dense``. A capture with more addresses takes a slower lexical sort.
     """
-    columns = [getattr(packets, name)[rows].astype(np.uint64) for name in _FIELDS]
-    key = columns[0]
-    for column, mixer in zip(columns[1:], _MIXERS, strict=True):
-        key = key * np.uint64(mixer) + column  # wraps modulo 2**64, as intended
-    stream = _dense(key)
-    first = np.zeros(int(stream.max()) + 1, dtype=np.int64)
-    first[stream[::-1]] = np.arange(len(stream) - 1, -1, -1)
-    if not all(np.array_equal(column, column[first[stream]]) for column in columns):
+    every = len(rows) == len(packets.arrival_s)
+
+    def column(name: str) -> NDArray[np.uint64]:
+        values: NDArray[Any] = getattr(packets, name)
+        wide: NDArray[np.uint64] = (values if every else values[rows]).astype(np.uint64)
+        return wide
+
+    if len(packets.addresses) <= 1 << 16:
+        flow = column("src_addr")
+        for name in ("src_port", "dst_addr", "dst_port"):  # in place: memory stays flat
+            flow <<= np.uint64(16)
+            flow |= column(name)
+        key = _dense(flow).astype(np.uint64)
+        key <<= np.uint64(32)
+        key |= column("rtp_ssrc")
+        stream = _dense(key)
+    else:
+        columns = [column(name) for name in _FIELDS]
         order = np.lexsort(columns[::-1])
-        changed = np.any([np.diff(column[order]) != 0 for column in columns], axis=0)
+        changed = np.any([np.diff(c[order]) != 0 for c in columns], axis=0)
         stream = np.empty(len(rows), dtype=np.int64)
         stream[order] = np.concatenate([[0], np.cumsum(changed)])
     small = stream.astype(np.uint16) if stream.max() < 1 << 16 else stream
@@ -84,10 +96,25 @@ def _group(packets: UdpPackets, rows: I64) -> tuple[I64, I64]:
 
 
 def _dense(values: NDArray[np.uint64]) -> I64:
-    """Numbers 0..k-1 for the distinct values (hash-based unique, then a binary search)."""
+    """Numbers 0..k-1 for the distinct values, in sorted order.
+
+    A multiplicative hash that separates the (few) distinct values indexes a small table:
+    a few vector operations per value, against a binary search's dozens of branches.
+    """
     distinct = np.unique(values)
-    dense: I64 = np.searchsorted(distinct, values).astype(np.int64)
-    return dense
+    if len(distinct) <= 1 << 16:
+        draw, bits = random.Random(len(distinct)), max(2, 2 * len(distinct)).bit_length()
+        for attempt in range(32):
+            multiplier, shift = np.uint64(draw.getrandbits(64) | 1), np.uint64(64 - bits)
+            slots = (distinct * multiplier) >> shift  # wraps modulo 2**64, as intended
+            if len(np.unique(slots)) == len(distinct):
+                table = np.zeros(1 << bits, dtype=np.int64)
+                table[slots] = np.arange(len(distinct))
+                numbers: I64 = table[(values * multiplier) >> shift]
+                return numbers
+            bits += attempt % 8 == 7
+    found: I64 = np.searchsorted(distinct, values).astype(np.int64)
+    return found
 
 
 def _plausible(seq: NDArray[np.uint16]) -> bool:
@@ -148,24 +175,28 @@ def find_streams(
     sizes = np.bincount(stream)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     first_rows = rows[order[bounds[:-1]]]
-    hinted = np.isin(packets.src_port[first_rows], list(rtp_ports)) | np.isin(
-        packets.dst_port[first_rows], list(rtp_ports)
-    )
+    ends = [
+        packets.src_addr[first_rows].astype(np.int64) << 16 | packets.src_port[first_rows],
+        packets.dst_addr[first_rows].astype(np.int64) << 16 | packets.dst_port[first_rows],
+    ]
+    known = {a: n for n, a in enumerate(packets.addresses)}
+    sdp_ends = [known[a] << 16 | p for a, p in announced if a in known]
+    by_sdp = np.isin(ends[0], sdp_ends) | np.isin(ends[1], sdp_ends)
+    hinted = np.isin(ends[0] & 0xFFFF, list(rtp_ports)) | np.isin(ends[1] & 0xFFFF, list(rtp_ports))
     found: list[RtpStream] = []
-    for number in range(len(sizes)):
+    # Vectorised first, so that a capture full of one-packet UDP "groups" costs no Python loop.
+    for number in np.flatnonzero(by_sdp | hinted | (sizes >= MIN_PACKETS)):
         first = int(first_rows[number])
         src = packets.endpoint(int(packets.src_addr[first]), int(packets.src_port[first]))
         dst = packets.endpoint(int(packets.dst_addr[first]), int(packets.dst_port[first]))
         src_key = (packets.addresses[packets.src_addr[first]], int(packets.src_port[first]))
         dst_key = (packets.addresses[packets.dst_addr[first]], int(packets.dst_port[first]))
-        by_sdp = dst_key in announced or src_key in announced
-        if not by_sdp and not hinted[number] and sizes[number] < MIN_PACKETS:
-            continue
+        forced = bool(by_sdp[number] or hinted[number])
         members = rows[order[bounds[number] : bounds[number + 1]]]
         arrival = packets.arrival_s[members]
         if np.any(np.diff(arrival) < 0):
             members = members[np.argsort(arrival, kind="stable")]
-        if not by_sdp and not hinted[number] and not _plausible(packets.rtp_seq[members]):
+        if not forced and not _plausible(packets.rtp_seq[members]):
             continue
         first_s = float(packets.arrival_s[members[0]])
         payload_type = int(np.argmax(np.bincount(packets.rtp_payload_type[members], minlength=128)))
@@ -178,8 +209,8 @@ def find_streams(
                 payload_type=payload_type,
                 codec=codec,
                 call_id=media.call_id if media is not None else None,
-                found_by="sdp" if by_sdp else "rtp-port" if hinted[number] else "heuristic",
-                dscp=tuple(int(d) for d in np.unique(packets.dscp[members])),
+                found_by="sdp" if by_sdp[number] else "rtp-port" if forced else "heuristic",
+                dscp=tuple(int(d) for d in np.flatnonzero(np.bincount(packets.dscp[members]))),
                 rows=members,
             )
         )

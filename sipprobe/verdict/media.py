@@ -26,10 +26,18 @@ def _graded(value: float | None, degraded: float, bad: float) -> Severity | None
 
 
 def _far_end_loss_pct(stream: dict[str, Any]) -> float | None:
-    """Loss of a tx stream as the far end's last RTCP receiver report gives it."""
+    """Loss of a tx stream as the far end's RTCP receiver reports give it, over the call.
+
+    The cumulative count against what the probe sent, not the last report's fraction: at
+    hang-up pjmedia sends a second report covering no new packets, whose fraction is 0.
+    """
     far_end = stream.get("far_end")
     if not far_end or not far_end.get("reports"):
         return None
+    expected = int(stream.get("expected") or 0)
+    cumulative = far_end.get("cumulative_lost")
+    if cumulative is not None and expected > 0:
+        return 100.0 * max(0, int(cumulative)) / expected
     return 100.0 * float(far_end["fraction_lost"])
 
 

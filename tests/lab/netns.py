@@ -38,8 +38,8 @@ import pytest
 from lab.environment import in_ci, require_lab
 from lab.logs import attach_log
 from lab.ports import wait_listening
-from lab.process import PeerProcess, read_tail, start_peer
 from lab.probe import PROBE_TIMEOUT_S, ProbeRun
+from lab.process import PeerProcess, read_tail, start_peer
 
 CUSTOMER_SUBNET = "10.231.1.0/24"
 PLATFORM_SUBNET = "10.231.2.0/24"
@@ -49,7 +49,7 @@ PLATFORM_ADDRESS = "10.231.2.2"
 PLATFORM_GATEWAY = "10.231.2.1"
 SIP_PORT = 5060  # free by construction: the platform namespace holds nothing else
 COMMAND_TIMEOUT_S = 10.0
-NETLAB_BINARIES = ("ip", "iptables", "iptables-save", "tcpdump")
+NETLAB_BINARIES = ("ip", "iptables", "tcpdump")  # iptables-save comes with iptables
 
 Direction = Literal["upstream", "downstream"]
 _DOWNSTREAM: Direction = "downstream"
@@ -82,20 +82,31 @@ def _run(
 
 
 @dataclass(frozen=True, slots=True)
-class Impairment:
-    """An iptables rule on the router and the counting rule in front of it (see module doc)."""
+class RtpCounter:
+    """A rule on the router that only counts the RTP going one direction."""
 
     router: str
     table: str
     tag: str
 
     def seen(self) -> int:
-        """Packets of the matched kind that reached the router so far."""
+        """RTP packets that reached the router so far."""
         return _counters(self.router, self.table)[f"{self.tag}-seen"]
+
+
+@dataclass(frozen=True, slots=True)
+class Impairment:
+    """An iptables rule acting on RTP one direction, behind the counter of that RTP."""
+
+    counter: RtpCounter
+
+    def seen(self) -> int:
+        """RTP packets that reached the router so far (before the impairment)."""
+        return self.counter.seen()
 
     def hits(self) -> int:
         """Packets the impairment acted on so far (dropped or re-marked)."""
-        return _counters(self.router, self.table)[self.tag]
+        return _counters(self.counter.router, self.counter.table)[self.counter.tag]
 
 
 def _counters(router: str, table: str) -> dict[str, int]:
@@ -139,22 +150,22 @@ class Netlab:
     ) -> subprocess.CompletedProcess[str]:
         return run_in(namespace, argv, check=check)
 
-    def start_responder(self, mode: str = "echo", port: int = SIP_PORT) -> NetnsResponder:
+    def start_responder(self, mode: str = "echo") -> NetnsResponder:
         """`sipprobe responder` on the platform's address; returns once its SIP port is bound."""
         directory = self._directory("responder")
         log = directory / "responder.log"
         attach_log(self.node, f"responder log ({directory.name}, netns {self.platform})", log)
         argv = [
             *("ip", "netns", "exec", self.platform, sys.executable, "-m", "sipprobe"),
-            *("responder", "--listen", f"{PLATFORM_ADDRESS}:{port}", "--transports", "udp"),
+            *("responder", "--listen", f"{PLATFORM_ADDRESS}:{SIP_PORT}", "--transports", "udp"),
             *("--mode", mode),
         ]
         process = start_peer("responder", argv, log, directory)
         self._processes.append(process)
         # `ip netns exec` execs the command, so the pid is the responder's and /proc/PID/net
         # is the platform namespace's socket table.
-        wait_listening("udp", PLATFORM_ADDRESS, port, 15.0, process=process.popen)
-        return NetnsResponder(PLATFORM_ADDRESS, port, log, process)
+        wait_listening("udp", PLATFORM_ADDRESS, SIP_PORT, 15.0, process=process.popen)
+        return NetnsResponder(PLATFORM_ADDRESS, SIP_PORT, log, process)
 
     def call(self, uri: str, duration_s: float, *args: str) -> ProbeRun:
         """`sipprobe call URI --duration D --format json ARGS` in the customer namespace."""
@@ -190,32 +201,33 @@ class Netlab:
         assert report, f"no report on stdout (exit {popen.returncode}): {stderr_text}"
         return ProbeRun(popen.returncode, json.loads(report), stderr_text, wall)
 
+    def count_rtp(self, direction: Direction, table: str = "filter") -> RtpCounter:
+        """Count the RTP going `direction` through the router, changing nothing."""
+        tag = f"sp-{direction}-{next(self._numbers)}"
+        self._rule(table, [*_rtp_match(direction), "-m", "comment", "--comment", f"{tag}-seen"])
+        return RtpCounter(self.router, table, tag)
+
     def drop_random(self, direction: Direction, probability: float) -> Impairment:
         """Drop each RTP packet going `direction` with `probability` (statistic match)."""
-        return self._impair(
-            "filter",
-            direction,
-            ["-m", "statistic", "--mode", "random", "--probability", f"{probability}"],
-            ["-j", "DROP"],
-        )
+        chance = ["-m", "statistic", "--mode", "random", "--probability", f"{probability}"]
+        return self._impair("filter", direction, [*chance, "-j", "DROP"])
 
     def drop_rtp(self, direction: Direction) -> Impairment:
         """Drop every RTP packet going `direction`; RTCP and SIP still pass."""
-        return self._impair("filter", direction, [], ["-j", "DROP"])
+        return self._impair("filter", direction, ["-j", "DROP"])
 
     def clear_dscp(self, direction: Direction) -> Impairment:
         """Re-mark RTP going `direction` with DSCP 0, as a bleaching customer router does."""
-        return self._impair("mangle", direction, [], ["-j", "DSCP", "--set-dscp", "0"])
+        return self._impair("mangle", direction, ["-j", "DSCP", "--set-dscp", "0"])
 
-    def _impair(
-        self, table: str, direction: Direction, condition: list[str], action: list[str]
-    ) -> Impairment:
-        tag = f"sp-{direction}-{next(self._numbers)}"
-        match = _rtp_match(direction)
-        for comment, tail in ((f"{tag}-seen", []), (tag, [*condition, *action])):
-            rule = ["-A", "FORWARD", *match, "-m", "comment", "--comment", comment, *tail]
-            self.run_in(self.router, ["iptables", "-w", "-t", table, *rule])
-        return Impairment(self.router, table, tag)
+    def _impair(self, table: str, direction: Direction, action: list[str]) -> Impairment:
+        counter = self.count_rtp(direction, table)
+        comment = ["-m", "comment", "--comment", counter.tag]
+        self._rule(table, [*_rtp_match(direction), *comment, *action])
+        return Impairment(counter)
+
+    def _rule(self, table: str, rule: list[str]) -> None:
+        self.run_in(self.router, ["iptables", "-w", "-t", table, "-A", "FORWARD", *rule])
 
     def _directory(self, kind: str) -> Path:
         directory = self.workdir / f"{kind}-{next(self._numbers)}"
@@ -255,10 +267,8 @@ def _namespaces() -> set[str]:
 
 
 def _link(namespace: str, name: str, peer_namespace: str, peer: str) -> None:
-    _run(
-        ["ip", "link", "add", name, "netns", namespace, "type", "veth"]
-        + ["peer", "name", peer, "netns", peer_namespace]
-    )
+    veth = ["type", "veth", "peer", "name", peer, "netns", peer_namespace]
+    _run(["ip", "link", "add", name, "netns", namespace, *veth])
 
 
 def _address(namespace: str, device: str, cidr: str) -> None:

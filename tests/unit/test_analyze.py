@@ -233,7 +233,7 @@ def test_run_analyze_exit_codes_and_formats(
     assert run_analyze(path, "text", 60.0, None, (), text) == code
     assert run_analyze(path, "json", 60.0, None, (), document) == code
     assert json.loads(document.getvalue())["streams"][0]["verdict"] == verdict
-    assert f"media: {verdict} (1 streams)" in text.getvalue()
+    assert f"media: {verdict} (1 stream)" in text.getvalue()
     assert "10.0.0.1:40000 -> 10.0.0.2:50000" in text.getvalue()
 
 
@@ -298,3 +298,29 @@ def test_render_text_reads_at_a_glance(tmp_path: Path) -> None:
     assert lines[3].split()[-1] == "good" and "0x00000055" in lines[3]
     assert "#1 bad: loss 4% >= 3%" in text
     assert lines[-1] == "media: bad (2 streams)"
+
+
+def test_analyze_sequence_restart_differs_from_tshark(tmp_path: Path) -> None:
+    """A jump past MAX_DROPOUT is a restart (RFC 3550 A.1), not 30000 lost as tshark says."""
+    sent = [
+        replace(p, seq=(p.seq + (30000 if k >= 150 else 0)) & 0xFFFF)
+        for k, p in enumerate(_jittery(300, 5))
+    ]
+    path = write(tmp_path / "restart.pcap", sent)
+    m = analyze_file(path).streams[0].metrics
+    assert (m.packets, m.lost, m.sequence_restarts) == (300, 0, 1)
+    assert _tshark_lost(path) == 30000
+
+
+def test_analyze_telephone_events_do_not_count_as_jitter_unlike_tshark(tmp_path: Path) -> None:
+    """RFC 4733 events keep one timestamp per event: tshark counts that as jitter."""
+    sent = _jittery(300, 6, spread_s=0.01)
+    event_ts = sent[100].ts
+    sent = [replace(p, pt=101, ts=event_ts) if 100 <= k < 106 else p for k, p in enumerate(sent)]
+    path = write(tmp_path / "dtmf.pcap", sent)
+    ours = analyze_file(path).streams[0].metrics.jitter_ms
+    clean = analyze_file(write(tmp_path / "clean.pcap", [p for p in sent if p.pt == 0]))
+    (theirs,) = rtp_streams(path)
+    assert ours is not None and clean.streams[0].metrics.jitter_ms is not None
+    assert ours.max == pytest.approx(clean.streams[0].metrics.jitter_ms.max, abs=1e-9)
+    assert theirs.max_jitter_ms > ours.max + 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from data import pcapbuild as pb
 from data import sipbuild
-from data.rtpcapture import T0, Path4, Rtp, frame, stream, write
+from data.rtpcapture import T0, Path4, frame, stream, write
 
 from sipprobe.analysis.analyze import analyze_file, render_text, to_json
 from sipprobe.errors import CaptureError
