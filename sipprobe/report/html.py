@@ -219,6 +219,18 @@ def _streams(call: CallResult) -> str:
     return "<h4>Streams in the capture</h4>" + _table(headers, rows)
 
 
+def _echo(echo: dict[str, Any] | None) -> str:
+    """The audio round trip through an echoing far end, and the MOS-CQ it gives."""
+    if echo is None:
+        return "not an echo (or not measured)"
+    rtt = echo["rtt_ms"]
+    mos = f"; MOS-CQ {echo['mos_cq']:.2f}" if echo.get("mos_cq") is not None else ""
+    return _e(
+        f"median {rtt['median']:.1f} ms, p95 {rtt['p95']:.1f} ms, max {rtt['max']:.1f} ms "
+        f"over {echo['packets']} packets{mos}"
+    )
+
+
 def _call(step: StepResult, call: CallResult, number: int, report: RunReport) -> str:
     facts = _facts(
         [
@@ -232,6 +244,8 @@ def _call(step: StepResult, call: CallResult, number: int, report: RunReport) ->
             ("BYE", f"{_e(call.bye_status or '-')} after {format_ms(call.bye_ms)}"),
             ("codec", f"{_e(call.codec or '-')} (offered {_e(', '.join(call.offered_codecs))})"),
             ("INVITE retransmissions", _e(call.invite_retransmissions)),
+            ("media security", "SRTP" if call.srtp else "plain RTP" if call.srtp is False else "-"),
+            ("echo round trip", _echo(call.echo)),
         ]
     )
     events = tuple(report.timeline[i] for i in step.events if i < len(report.timeline))
