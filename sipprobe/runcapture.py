@@ -13,17 +13,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sipprobe.callmedia import (
-    analyse_run_capture,
-    attach_echo,
-    attach_streams,
-    calls_media_ends,
-)
 from sipprobe.capture.live import LiveCapture, bpf_filter, interface_towards
 from sipprobe.capture.redact import redact_pcap
 from sipprobe.errors import CaptureError
 from sipprobe.models import CaptureSummary, SipEvent, StepResult
-from sipprobe.signalling.stack import RTP_PORT_SPAN
+from sipprobe.signalling.limits import RTP_PORT_SPAN
 
 _RTP_PORT_LOW, _RTP_PORT_HIGH = 20000, 60000
 
@@ -90,6 +84,14 @@ class RunCapture:
         self, steps: tuple[StepResult, ...], timeline: tuple[SipEvent, ...]
     ) -> tuple[tuple[StepResult, ...], CaptureSummary]:
         """Stop, analyse, fill each call's streams; the capture file stays only with --out."""
+        # numpy and the analysis engine load only for runs that captured something.
+        from sipprobe.callmedia import (
+            analyse_run_capture,
+            attach_echo,
+            attach_streams,
+            calls_media_ends,
+        )
+
         try:
             if self.capture is None:
                 return steps, CaptureSummary(None, None, None, None, None, self.error)

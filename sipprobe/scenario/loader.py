@@ -29,11 +29,10 @@ from sipprobe.scenario.model import (
     TlsSpec,
     WaitStep,
 )
+from sipprobe.signalling.limits import MAX_CALLS
 from sipprobe.signalling.uri import TRANSPORTS, parse_uri
 from sipprobe.verdict.thresholds import Thresholds, threshold_range
 
-# What one probe process can hold at once: the pjsua2 wheel's PJSUA_MAX_CALLS (see stack.py).
-MAX_PARALLEL_CALLS = 4
 SRTP_CHOICES = ("off", "optional", "mandatory")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 T = TypeVar("T")
@@ -349,7 +348,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             parallel=_optional(
                 fields,
                 "parallel",
-                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
+                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_CALLS),
                 1,
             ),
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)

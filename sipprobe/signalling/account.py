@@ -9,8 +9,9 @@ from typing import Any
 import pjsua2 as pj
 
 from sipprobe.signalling.dialog import transaction_final
+from sipprobe.signalling.limits import RTP_PORT_SPAN
 from sipprobe.signalling.message import parse_message
-from sipprobe.signalling.stack import RTP_PORT_SPAN, SRTP_MODES, SipStack
+from sipprobe.signalling.stack import SRTP_MODES, SipStack
 from sipprobe.signalling.uri import SipUri
 
 

@@ -192,3 +192,30 @@ def sdp_codecs(body: str) -> tuple[str, ...]:
         "13": "CN/8000",
     }
     return tuple(rtpmap.get(pt, static.get(pt, f"pt{pt}")) for pt in payload_types)
+
+
+def split_stream(buffer: bytes) -> tuple[list[bytes], int]:
+    """Whole messages at the head of a stream buffer (framed by Content-Length).
+
+    Returns the messages and how many bytes of the buffer they used.
+    """
+    messages: list[bytes] = []
+    offset = 0
+    while True:
+        # Keep-alive CRLFs between messages (RFC 5626) are not messages.
+        while buffer[offset : offset + 2] == b"\r\n":
+            offset += 2
+        end = buffer.find(b"\r\n\r\n", offset)
+        if end < 0:
+            return messages, offset
+        length = 0
+        for line in buffer[offset:end].split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() in (b"content-length", b"l"):
+                digits = value.strip()
+                length = int(digits) if digits.isdigit() else 0
+        total = end + 4 + length
+        if total > len(buffer):
+            return messages, offset
+        messages.append(buffer[offset:total])
+        offset = total

@@ -12,12 +12,12 @@ import secrets
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError
-from sipprobe.signalling.message import SipMessage, parse_message
+from sipprobe.signalling.message import SipMessage, parse_message, split_stream
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.signalling.uri import SipUri
 
@@ -48,6 +48,20 @@ class OptionsOutcome:
     allow: tuple[str, ...]
     supported: tuple[str, ...]
     events: tuple[int, ...]
+    sent: str = ""  # the request exactly as it went out ("" when none did)
+    received: str = ""  # the final response exactly as it came in
+    local: str = ""  # the probe's address and port for this request ("host:port")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to send: OPTIONS by default; an INVITE is ACKed when its final answer comes."""
+
+    method: str = "OPTIONS"
+    body: str = ""
+    content_type: str = "application/sdp"
+    from_user: str = "sipprobe"
+    extra_headers: tuple[str, ...] = field(default=())
 
 
 def send_options(
@@ -59,6 +73,18 @@ def send_options(
     from_user: str = "sipprobe",
 ) -> OptionsOutcome:
     """Send one OPTIONS and wait at most ``timeout_s`` for its final response."""
+    return send_request(target, transport, timeout_s, timeline, tls, Request(from_user=from_user))
+
+
+def send_request(
+    target: SipUri,
+    transport: str,
+    timeout_s: float,
+    timeline: Timeline,
+    tls: TlsSettings,
+    request: Request,
+) -> OptionsOutcome:
+    """Send one out-of-dialog request and wait at most ``timeout_s`` for its final response."""
     port = target.effective_port(transport)
     family = socket.AF_INET6 if target.is_ipv6 else socket.AF_UNSPEC
     try:
@@ -77,7 +103,7 @@ def send_options(
     try:
         if transport == "udp":
             return _over_udp(
-                target, address_family, address, deadline, timeline, from_user, first_event
+                target, address_family, address, deadline, timeline, request, first_event
             )
         return _over_stream(
             target,
@@ -87,7 +113,7 @@ def send_options(
             deadline,
             timeline,
             tls,
-            from_user,
+            request,
             first_event,
         )
     except OSError as exc:
@@ -106,28 +132,52 @@ def _events_since(timeline: Timeline, first: int) -> tuple[int, ...]:
     return tuple(range(first, len(timeline)))
 
 
-def _build(
-    target: SipUri, transport: str, local: tuple[str, int], from_user: str
+def build_request(
+    target: SipUri,
+    transport: str,
+    local: tuple[str, int],
+    request: Request,
+    via: tuple[str, int] | None = None,
+    rport: bool = True,
 ) -> tuple[str, str]:
+    """The request's text and its Via branch; ``via`` puts another sent-by in the Via."""
     host = f"[{local[0]}]" if ":" in local[0] else local[0]
+    via_host, via_port = via or (host, local[1])
     branch = "z9hG4bK" + secrets.token_hex(8)
     tag = secrets.token_hex(4)
     call_id = secrets.token_hex(10) + "@sipprobe"
     request_uri = SipUri(target.scheme, target.user, target.host, target.port, target.params)
+    body = request.body.encode()
+    content_type = f"Content-Type: {request.content_type}\r\n" if body else ""
+    extra = "".join(f"{line}\r\n" for line in request.extra_headers)
     text = (
-        f"OPTIONS {request_uri} SIP/2.0\r\n"
-        f"Via: SIP/2.0/{transport.upper()} {host}:{local[1]};branch={branch};rport\r\n"
+        f"{request.method} {request_uri} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport.upper()} {via_host}:{via_port};branch={branch}"
+        f"{';rport' if rport else ''}\r\n"
         "Max-Forwards: 70\r\n"
-        f"From: <sip:{from_user}@{host}>;tag={tag}\r\n"
+        f"From: <sip:{request.from_user}@{host}>;tag={tag}\r\n"
         f"To: <{request_uri}>\r\n"
         f"Call-ID: {call_id}\r\n"
-        "CSeq: 1 OPTIONS\r\n"
-        f"Contact: <sip:{from_user}@{host}:{local[1]};transport={transport}>\r\n"
+        f"CSeq: 1 {request.method}\r\n"
+        f"Contact: <sip:{request.from_user}@{host}:{local[1]};transport={transport}>\r\n"
         "Accept: application/sdp\r\n"
         f"User-Agent: sipprobe/{__version__}\r\n"
-        "Content-Length: 0\r\n\r\n"
+        f"{extra}{content_type}"
+        f"Content-Length: {len(body)}\r\n\r\n{request.body}"
     )
     return text, branch
+
+
+def build_ack(request_text: str, response: SipMessage) -> str:
+    """The ACK of a non-2xx final response to an INVITE (RFC 3261 17.1.1.3)."""
+    sent = parse_message(request_text)
+    request_uri = sent.first_line.split()[1]
+    lines = [f"ACK {request_uri} SIP/2.0", f"Via: {sent.header('via')}", "Max-Forwards: 70"]
+    lines.append(f"From: {sent.header('from')}")
+    lines.append(f"To: {response.header('to') or sent.header('to')}")
+    lines.append(f"Call-ID: {sent.call_id}")
+    lines.append(f"CSeq: {sent.cseq_number} ACK")
+    return "\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n"
 
 
 def _peer_text(address: Address) -> str:
@@ -136,7 +186,11 @@ def _peer_text(address: Address) -> str:
 
 
 def _answer(
-    message: SipMessage, rtt_ms: float, retransmissions: int, events: tuple[int, ...]
+    message: SipMessage,
+    rtt_ms: float,
+    retransmissions: int,
+    events: tuple[int, ...],
+    received: str = "",
 ) -> OptionsOutcome:
     return OptionsOutcome(
         status_code=message.status_code,
@@ -150,12 +204,13 @@ def _answer(
         allow=message.header_values("allow"),
         supported=message.header_values("supported"),
         events=events,
+        received=received,
     )
 
 
-def _matches(message: SipMessage, branch: str) -> bool:
+def _matches(message: SipMessage, branch: str, method: str) -> bool:
     via = message.header("via") or ""
-    return message.status_code is not None and branch in via and message.method == "OPTIONS"
+    return message.status_code is not None and branch in via and message.method == method
 
 
 def _over_udp(
@@ -164,60 +219,70 @@ def _over_udp(
     address: Address,
     deadline: float,
     timeline: Timeline,
-    from_user: str,
+    request: Request,
     first_event: int,
 ) -> OptionsOutcome:
     peer = _peer_text(address)
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.connect(address)  # connected: an ICMP port unreachable surfaces as ECONNREFUSED
-        text, branch = _build(target, "udp", sock.getsockname()[:2], from_user)
-        payload = text.encode()
-        sent_at = time.monotonic()
-        interval = T1_S
-        next_send = sent_at
-        sends = 0
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                events = _events_since(timeline, first_event)
-                return _failed(
-                    f"no response to OPTIONS within {deadline - sent_at:.1f} s "
-                    f"({sends} transmissions)",
-                    reachable=False,
-                    events=events,
-                )
-            if now >= next_send:
-                sock.send(payload)
-                timeline.add("tx", "UDP", peer, text, now)
-                sends += 1
-                next_send = now + interval
-                interval = min(interval * 2, T2_S)
-            sock.settimeout(max(0.001, min(next_send, deadline) - time.monotonic()))
-            try:
-                data = sock.recv(_MAX_MESSAGE)
-            except TimeoutError:
-                continue
-            except ConnectionRefusedError:
-                events = _events_since(timeline, first_event)
-                return _failed(
-                    f"port closed: ICMP port unreachable from {peer}",
-                    reachable=False,
-                    events=events,
-                )
-            arrived = time.monotonic()
-            reply = data.decode("utf-8", "replace")
-            timeline.add("rx", "UDP", peer, reply, arrived)
-            try:
-                message = parse_message(reply)
-            except ValueError:
-                continue
-            if _matches(message, branch) and (message.status_code or 0) >= 200:
-                return _answer(
-                    message,
-                    (arrived - sent_at) * 1000,
-                    sends - 1,
-                    _events_since(timeline, first_event),
-                )
+        local = sock.getsockname()[:2]
+        text, branch = build_request(target, "udp", local, request)
+        outcome = _udp_transaction(sock, peer, text, branch, request.method, deadline, timeline)
+        return replace(
+            outcome, sent=text, local=_peer_text(local), events=_events_since(timeline, first_event)
+        )
+
+
+def _udp_transaction(
+    sock: socket.socket,
+    peer: str,
+    text: str,
+    branch: str,
+    method: str,
+    deadline: float,
+    timeline: Timeline,
+) -> OptionsOutcome:
+    """Send ``text`` on a connected UDP socket with Timer E retransmissions until a final
+    response (ACKed when the request is an INVITE), ICMP port unreachable or the deadline."""
+    payload = text.encode()
+    sent_at = time.monotonic()
+    interval = T1_S
+    next_send = sent_at
+    sends = 0
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            return _failed(
+                f"no response to {method} within {deadline - sent_at:.1f} s "
+                f"({sends} transmissions)",
+                reachable=False,
+            )
+        if now >= next_send:
+            sock.send(payload)
+            timeline.add("tx", "UDP", peer, text, now)
+            sends += 1
+            next_send = now + interval
+            interval = min(interval * 2, T2_S)
+        sock.settimeout(max(0.001, min(next_send, deadline) - time.monotonic()))
+        try:
+            data = sock.recv(_MAX_MESSAGE)
+        except TimeoutError:
+            continue
+        except ConnectionRefusedError:
+            return _failed(f"port closed: ICMP port unreachable from {peer}", reachable=False)
+        arrived = time.monotonic()
+        reply = data.decode("utf-8", "replace")
+        timeline.add("rx", "UDP", peer, reply, arrived)
+        try:
+            message = parse_message(reply)
+        except ValueError:
+            continue
+        if _matches(message, branch, method) and (message.status_code or 0) >= 200:
+            if method == "INVITE":
+                ack = build_ack(text, message)
+                sock.send(ack.encode())
+                timeline.add("tx", "UDP", peer, ack)
+            return _answer(message, (arrived - sent_at) * 1000, sends - 1, (), reply)
 
 
 def _tls_context(tls: TlsSettings) -> ssl.SSLContext:
@@ -240,7 +305,7 @@ def _over_stream(
     deadline: float,
     timeline: Timeline,
     tls: TlsSettings,
-    from_user: str,
+    request: Request,
     first_event: int,
 ) -> OptionsOutcome:
     peer = _peer_text(address)
@@ -266,7 +331,9 @@ def _over_stream(
                 )
             except (ssl.SSLError, TimeoutError) as exc:
                 return _failed(f"TLS handshake with {peer} failed: {exc}", reachable=True)
-        text, branch = _build(target, transport, sock.getsockname()[:2], from_user)
+        local = sock.getsockname()[:2]
+        text, branch = build_request(target, transport, local, request)
+        local_text = _peer_text(local)
         sent_at = time.monotonic()
         sock.sendall(text.encode())
         timeline.add("tx", transport.upper(), peer, text, sent_at)
@@ -276,16 +343,24 @@ def _over_stream(
             try:
                 chunk = sock.recv(_MAX_MESSAGE)
             except TimeoutError:
-                return _failed(
-                    f"no response to OPTIONS within {deadline - sent_at:.1f} s",
-                    reachable=True,
-                    events=_events_since(timeline, first_event),
+                return replace(
+                    _failed(
+                        f"no response to {request.method} within {deadline - sent_at:.1f} s",
+                        reachable=True,
+                        events=_events_since(timeline, first_event),
+                    ),
+                    sent=text,
+                    local=local_text,
                 )
             if not chunk:
-                return _failed(
-                    f"{peer} closed the connection without answering",
-                    reachable=True,
-                    events=_events_since(timeline, first_event),
+                return replace(
+                    _failed(
+                        f"{peer} closed the connection without answering",
+                        reachable=True,
+                        events=_events_since(timeline, first_event),
+                    ),
+                    sent=text,
+                    local=local_text,
                 )
             buffer += chunk
             arrived = time.monotonic()
@@ -298,36 +373,17 @@ def _over_stream(
                     message = parse_message(decoded)
                 except ValueError:
                     continue
-                if _matches(message, branch) and (message.status_code or 0) >= 200:
-                    return _answer(
-                        message, (arrived - sent_at) * 1000, 0, _events_since(timeline, first_event)
+                if _matches(message, branch, request.method) and (message.status_code or 0) >= 200:
+                    if request.method == "INVITE":
+                        ack = build_ack(text, message)
+                        sock.sendall(ack.encode())
+                        timeline.add("tx", transport.upper(), peer, ack)
+                    answer = _answer(message, (arrived - sent_at) * 1000, 0, (), decoded)
+                    return replace(
+                        answer,
+                        events=_events_since(timeline, first_event),
+                        sent=text,
+                        local=local_text,
                     )
     finally:
         raw.close()
-
-
-def split_stream(buffer: bytes) -> tuple[list[bytes], int]:
-    """Whole messages at the head of a stream buffer (framed by Content-Length).
-
-    Returns the messages and how many bytes of the buffer they used.
-    """
-    messages: list[bytes] = []
-    offset = 0
-    while True:
-        # Keep-alive CRLFs between messages (RFC 5626) are not messages.
-        while buffer[offset : offset + 2] == b"\r\n":
-            offset += 2
-        end = buffer.find(b"\r\n\r\n", offset)
-        if end < 0:
-            return messages, offset
-        length = 0
-        for line in buffer[offset:end].split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() in (b"content-length", b"l"):
-                digits = value.strip()
-                length = int(digits) if digits.isdigit() else 0
-        total = end + 4 + length
-        if total > len(buffer):
-            return messages, offset
-        messages.append(buffer[offset:total])
-        offset = total

@@ -26,14 +26,11 @@ import pjsua2 as pj
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError, SignallingError
+from sipprobe.signalling.limits import MAX_CALLS
 from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
 
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-# The pjsua2-python wheel is built with pjsua's default PJSUA_MAX_CALLS (4): a fifth
-# simultaneous call fails with PJ_ETOOMANY. More needs a pjproject build with a larger value.
-MAX_CALLS = 4
-RTP_PORT_SPAN = 400  # RTP+RTCP ports handed out from the base port (far more than MAX_CALLS)
 SRTP_MODES = {
     "off": pj.PJMEDIA_SRTP_DISABLED,
     "optional": pj.PJMEDIA_SRTP_OPTIONAL,
