@@ -17,6 +17,7 @@ from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_fi
 from sipprobe.analysis.codecs import codec_by_name, planning_values
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
+from sipprobe.analysis.sipsdp import parse_sdp
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.models import SipEvent, StepResult
 from sipprobe.signalling.message import parse_message
@@ -32,30 +33,17 @@ class CallMediaEnds:
 
 
 def sdp_endpoint(body: str) -> str | None:
-    """``addr:port`` of the first audio stream of an SDP body (c= at media or session level)."""
-    session_addr = None
-    media_addr = None
-    port = None
-    in_audio = False
-    for raw in body.replace("\r\n", "\n").split("\n"):
-        line = raw.strip()
-        if line.startswith("m="):
-            if in_audio:
-                break
-            fields = line[2:].split()
-            in_audio = len(fields) > 1 and fields[0] == "audio"
-            if in_audio and fields[1].isdigit():
-                port = int(fields[1])
-        elif line.startswith("c=") and len(line.split()) >= 3:
-            address = line.split()[2].split("/")[0]
-            if in_audio:
-                media_addr = address
-            elif port is None:
-                session_addr = address
-    chosen = media_addr or session_addr
-    if chosen is None or port is None:
+    """``addr:port`` of the first audio stream of an SDP body, written as the capture's stream
+    endpoints are (the same parser reads SDP out of captures)."""
+    audio = [
+        m
+        for m in parse_sdp(body.encode(), call_id="", message="", arrival_s=0.0)
+        if m.media == "audio"
+    ]
+    if not audio:
         return None
-    return f"[{chosen}]:{port}" if ":" in chosen else f"{chosen}:{port}"
+    address, port = audio[0].address, audio[0].port
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
