@@ -18,6 +18,7 @@ import itertools
 import math
 import re
 import secrets
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,13 +33,13 @@ from lab.ports import LOOPBACK_V4, free_port, wait_listening
 from lab.process import PeerProcess, read_tail, start_peer
 
 SCENARIO_DIR = Path(__file__).with_name("sipp")
-UAS_KINDS = ("echo", "busy", "silent", "auth", "ring", "hostile")
+UAS_KINDS = ("echo", "busy", "silent", "auth", "ring", "hostile", "replay")
 MAX_CALLS = 10000
 START_TIMEOUT_S = 10.0
 _TOKEN = re.compile(r"@([A-Z_]+)@")
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._~+=-]+")
 
-UasKind = Literal["echo", "busy", "silent", "auth", "ring", "hostile"]
+UasKind = Literal["echo", "busy", "silent", "auth", "ring", "hostile", "replay"]
 Transport = Literal["udp", "tcp"]
 
 
@@ -114,13 +115,21 @@ def start_sipp_uas(
     user: str = "alice",
     password: str | None = None,
     transport: Transport = "udp",
+    replay_pcap: Path | None = None,
 ) -> tuple[SippUas, PeerProcess]:
-    """Start a SIPp UAS of `kind` on a free loopback port; return once it listens."""
+    """Start a SIPp UAS of `kind` on a free loopback port; return once it listens.
+
+    `replay_pcap` (kind "replay"): the RTP stream SIPp plays to the caller once answered.
+    """
     if kind not in UAS_KINDS:
         raise ValueError(f"unknown SIPp UAS kind {kind!r}; one of {UAS_KINDS}")
     if ring_ms < 1:
         raise ValueError(f"ring_ms must be at least 1 (SIPp reads timeout 0 as none): {ring_ms}")
     directory.mkdir(parents=True, exist_ok=True)
+    if kind == "replay":
+        if replay_pcap is None:
+            raise ValueError("kind 'replay' needs replay_pcap")
+        shutil.copyfile(replay_pcap, directory / "replay.pcap")  # SIPp runs in `directory`
     password = password or secrets.token_hex(8)
     host, port = LOOPBACK_V4, free_port((LOOPBACK_V4,))
     # SIPp binds the media port and port + 2 (second stream of -rtp_echo).
