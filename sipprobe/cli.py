@@ -203,13 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
     responder.add_argument("--tls-cert", metavar="FILE")
     responder.add_argument("--tls-key", metavar="FILE")
     _password_options(responder)
+    responder.add_argument(
+        "--mirror",
+        action="store_true",
+        help="answer each OPTIONS (and INVITE) with the request as received (for nat-check)",
+    )
+    responder.add_argument(
+        "--mirror-port",
+        type=int,
+        metavar="PORT",
+        help="mirror on this port (UDP and TCP) beside the responder (default: the --listen "
+        "port, with no pjsua responder)",
+    )
 
     demo = commands.add_parser("demo", help="start a responder on loopback and probe it")
     _output_options(demo)
 
     from sipprobe.analyze_cli import add_analyze_parser
+    from sipprobe.nat_cli import add_nat_check_parser
 
     add_analyze_parser(commands)
+    add_nat_check_parser(commands)
     add_history_parser(commands)
     return parser
 
@@ -355,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _demo,
             "analyze": _analyze,
             "history": run_history_command,
+            "nat-check": _nat_check,
         }
         if args.command is None:
             parser.print_help(sys.stderr)
@@ -381,6 +396,12 @@ def _analyze(args: argparse.Namespace) -> int:
     from sipprobe.analyze_cli import run_analyze_command
 
     return run_analyze_command(args)
+
+
+def _nat_check(args: argparse.Namespace) -> int:
+    from sipprobe.nat_cli import run_nat_check_command
+
+    return run_nat_check_command(args)
 
 
 def console_main() -> None:

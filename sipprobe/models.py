@@ -136,7 +136,7 @@ class StepResult:
     """
 
     index: int
-    kind: Literal["options", "register", "call", "wait"]
+    kind: Literal["options", "register", "call", "wait", "nat_check"]
     name: str
     ok: bool
     status_code: int | None

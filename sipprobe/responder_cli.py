@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
 
 from sipprobe.credentials import read_password
-from sipprobe.errors import UsageError
+from sipprobe.errors import SetupError, UsageError
 from sipprobe.models import ExitCode
+from sipprobe.signalling.mirror import MirrorServer
 from sipprobe.signalling.uri import TRANSPORTS
 
 
@@ -51,6 +56,44 @@ def serve_responder(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(text, flush=True)
 
-    Responder(settings, say).serve()
+    if not args.mirror:
+        Responder(settings, say).serve()
+        sys.stdout.flush()
+        return int(ExitCode.OK)
+    mirror_port = args.mirror_port or port
+    if not 0 < mirror_port < 65536:
+        raise UsageError(f"--mirror-port takes a port number 1-65535, got {mirror_port}")
+    mirror = _start_mirror(host, mirror_port, say)
+    try:
+        if mirror_port == port:  # the mirror has the SIP port: no pjsua beside it
+            _serve_mirror_only(mirror, say)
+        else:
+            thread = threading.Thread(target=mirror.serve_forever, name="mirror", daemon=True)
+            thread.start()
+            Responder(settings, say).serve()
+            mirror.stop()
+            thread.join(timeout=2.0)
+    finally:
+        mirror.close()
     sys.stdout.flush()
     return int(ExitCode.OK)
+
+
+def _start_mirror(host: str, port: int, say: Callable[[str], None]) -> MirrorServer:
+    try:
+        return MirrorServer(host, port, say)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot listen on {host}:{port} for the mirror: {exc.strerror or exc}"
+        ) from exc
+
+
+def _serve_mirror_only(mirror: MirrorServer, say: Callable[[str], None]) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        mirror.stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    say(f"ready mirror sip:mirror@{mirror.address} (udp,tcp)")
+    mirror.serve_forever()
+    say("stopping")

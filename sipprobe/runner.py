@@ -22,7 +22,14 @@ from sipprobe.credentials import describe_source, read_password
 from sipprobe.errors import SipProbeError
 from sipprobe.models import RunReport, StepResult
 from sipprobe.runcapture import RunCapture, choose_rtp_base
-from sipprobe.scenario.model import CallStep, OptionsStep, RegisterStep, Scenario, WaitStep
+from sipprobe.scenario.model import (
+    CallStep,
+    NatCheckStep,
+    OptionsStep,
+    RegisterStep,
+    Scenario,
+    WaitStep,
+)
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.signalling.uri import parse_uri
@@ -266,6 +273,12 @@ class _Run:
             )
         return results
 
+    def nat_check(self, index: int, step: NatCheckStep) -> StepResult:
+        from sipprobe.nat.step import nat_check_step
+
+        self.say(f"step {index + 1}: NAT and SIP ALG check of {self.scenario.target}")
+        return nat_check_step(index, self.scenario.target, step, self.timeline)
+
     def wait(self, index: int, step: WaitStep) -> StepResult:
         self.say(f"step {index + 1}: wait {step.seconds:g} s")
         started = time.monotonic()
@@ -325,6 +338,8 @@ def run_scenario(
                     run.results.append(run.register(index, step))
                 elif isinstance(step, CallStep):
                     run.results.extend(run.calls(index, step))
+                elif isinstance(step, NatCheckStep):
+                    run.results.append(run.nat_check(index, step))
                 else:
                     run.results.append(run.wait(index, step))
             run.unregister_at_end()

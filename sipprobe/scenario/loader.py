@@ -22,6 +22,7 @@ from sipprobe.scenario.model import (
     STEP_KINDS,
     AccountSpec,
     CallStep,
+    NatCheckStep,
     OptionsStep,
     RegisterStep,
     Scenario,
@@ -313,6 +314,13 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         "register": ("expires_s", "timeout_s"),
         "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
         "wait": ("seconds",),
+        "nat_check": (
+            "transports",
+            "timeout_s",
+            "binding_intervals_s",
+            "binding_max_s",
+            "keepalive_s",
+        ),
     }[kind]
     if body is not None:
         fields = reader.mapping(body, key, allowed)
@@ -355,4 +363,44 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             if "expect_dscp" in fields
             else 46,
         )
+    if kind == "nat_check":
+        return _nat_check(reader, fields, key)
     return WaitStep(seconds=num("seconds", 0, 3600, 1.0))
+
+
+def _nat_check(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str
+) -> NatCheckStep:
+    default = NatCheckStep()
+    transports = default.transports
+    if "transports" in fields:
+        node = fields["transports"][1]
+        transports = reader.text_list(node, f"{key}.transports")
+        for name in transports:
+            if name not in ("udp", "tcp"):
+                raise reader.fail(node, f"{key}.transports", f"{name!r} is not one of: udp, tcp")
+    intervals = default.binding_intervals_s
+    if "binding_intervals_s" in fields:
+        node = fields["binding_intervals_s"][1]
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise reader.fail(node, f"{key}.binding_intervals_s", "expected a non-empty list")
+        intervals = tuple(
+            reader.number(item, f"{key}.binding_intervals_s[{i}]", 0.1, 3600)
+            for i, item in enumerate(node.value)
+        )
+    return NatCheckStep(
+        transports=transports,
+        timeout_s=_optional(
+            fields, "timeout_s", lambda n: reader.number(n, f"{key}.timeout_s", 0.1, 120), 5.0
+        ),
+        binding_intervals_s=intervals,
+        binding_max_s=_optional(
+            fields,
+            "binding_max_s",
+            lambda n: reader.number(n, f"{key}.binding_max_s", 0, 3600),
+            default.binding_max_s,
+        ),
+        keepalive_s=_optional(
+            fields, "keepalive_s", lambda n: reader.number(n, f"{key}.keepalive_s", 1, 86400), None
+        ),
+    )

@@ -9,7 +9,7 @@ from sipprobe.signalling.uri import SipUri
 from sipprobe.verdict.thresholds import Thresholds
 
 SERVICES = ("hosted-pbx", "sip-trunk", "internet")
-STEP_KINDS = ("options", "register", "call", "wait")
+STEP_KINDS = ("options", "register", "call", "wait", "nat_check")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,19 @@ class WaitStep:
     kind: Literal["wait"] = "wait"
 
 
-Step = OptionsStep | RegisterStep | CallStep | WaitStep
+@dataclass(frozen=True, slots=True)
+class NatCheckStep:
+    """SIP ALG, NAT and UDP binding lifetime towards the target (see sipprobe/nat/check.py)."""
+
+    transports: tuple[str, ...] = ("udp", "tcp")
+    timeout_s: float = 5.0
+    binding_intervals_s: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0, 60.0, 90.0, 120.0)
+    binding_max_s: float = 180.0  # total idle time spent measuring; 0: not measured
+    keepalive_s: float | None = None  # the customer device's keepalive interval, if known
+    kind: Literal["nat_check"] = "nat_check"
+
+
+Step = OptionsStep | RegisterStep | CallStep | WaitStep | NatCheckStep
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,13 +227,13 @@ def _over_udp(
         sock.connect(address)  # connected: an ICMP port unreachable surfaces as ECONNREFUSED
         local = sock.getsockname()[:2]
         text, branch = build_request(target, "udp", local, request)
-        outcome = _udp_transaction(sock, peer, text, branch, request.method, deadline, timeline)
+        outcome = udp_transaction(sock, peer, text, branch, request.method, deadline, timeline)
         return replace(
             outcome, sent=text, local=_peer_text(local), events=_events_since(timeline, first_event)
         )
 
 
-def _udp_transaction(
+def udp_transaction(
     sock: socket.socket,
     peer: str,
     text: str,

@@ -20,6 +20,7 @@ from sipprobe.models import (
     Verdict,
 )
 from sipprobe.verdict.media import stream_findings
+from sipprobe.verdict.nat import nat_findings
 from sipprobe.verdict.thresholds import Thresholds
 
 _BUSY = {480, 486, 600, 603}
@@ -93,6 +94,16 @@ class _Collector:
                 f"OPTIONS answered {step.status_code} {step.reason}",
                 step,
             )
+
+    def nat_check(self, step: StepResult, reachable: bool, expires: tuple[int, ...]) -> None:
+        if step.status_code is None:
+            error = step.reason or "no response"
+            side, hint = _no_answer(error, reachable)
+            summary = f"NAT check got no answer: {error}; {hint}"
+            self.add(Severity.CRITICAL, side, "messaging", "nat-check-no-answer", summary, step)
+            return
+        for found in nat_findings(step.detail, expires):
+            self.add(found.severity, found.side, "messaging", found.code, found.summary, step)
 
     def register(self, step: StepResult, reachable: bool) -> None:
         action = step.detail.get("action", "register")
@@ -293,6 +304,17 @@ class _Collector:
             )
 
 
+def _register_refreshes(steps: tuple[StepResult, ...]) -> tuple[int, ...]:
+    """The refresh intervals of the run's registrations (granted, else asked for)."""
+    refreshes = []
+    for step in steps:
+        if step.kind == "register" and step.detail.get("action") == "register":
+            expires = step.detail.get("expires_s") or step.detail.get("requested_expires_s")
+            if expires:
+                refreshes.append(int(expires))
+    return tuple(refreshes)
+
+
 def _quality(findings: Iterable[Finding], area: str, measured: bool) -> Quality:
     if not measured:
         return Quality.UNKNOWN
@@ -316,6 +338,8 @@ def decide(steps: tuple[StepResult, ...], thresholds: Thresholds | None = None) 
             collector.register(step, reachable)
         elif step.kind == "call":
             collector.call(step, reachable)
+        elif step.kind == "nat_check":
+            collector.nat_check(step, reachable, _register_refreshes(steps))
     findings = tuple(collector.findings)
     signalled = any(step.kind != "wait" for step in steps)
     media_measured = any(

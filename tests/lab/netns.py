@@ -150,15 +150,17 @@ class Netlab:
     ) -> subprocess.CompletedProcess[str]:
         return run_in(namespace, argv, check=check)
 
-    def start_responder(self, mode: str = "echo") -> NetnsResponder:
-        """`sipprobe responder` on the platform's address; returns once its SIP port is bound."""
+    def start_responder(self, mode: str = "echo", *extra: str) -> NetnsResponder:
+        """`sipprobe responder` on the platform's address; returns once its SIP port is bound.
+
+        `extra` goes on its command line (e.g. `--mirror`)."""
         directory = self._directory("responder")
         log = directory / "responder.log"
         attach_log(self.node, f"responder log ({directory.name}, netns {self.platform})", log)
         argv = [
             *("ip", "netns", "exec", self.platform, sys.executable, "-m", "sipprobe"),
             *("responder", "--listen", f"{PLATFORM_ADDRESS}:{SIP_PORT}", "--transports", "udp"),
-            *("--mode", mode),
+            *("--mode", mode, *extra),
         ]
         process = start_peer("responder", argv, log, directory)
         self._processes.append(process)
