@@ -191,6 +191,7 @@ class _Run:
                 "expires_s": outcome.expires_s,
                 "requested_expires_s": step.expires_s if renew else 0,
                 "contacts": list(outcome.contacts),
+                "contact_sent": outcome.contact_sent,
                 "challenge": outcome.challenge,
                 "credentials": describe_source(spec.password_env, spec.password_file)
                 if spec and spec.has_password

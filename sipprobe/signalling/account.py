@@ -45,6 +45,7 @@ class RegisterOutcome:
     origin: str  # "network" when the final status was received, "local" when pjsip made it up
     expires_s: int | None
     contacts: tuple[str, ...]
+    contact_sent: str | None  # the Contact of the REGISTER that got the final response
     challenge: int | None
     elapsed_ms: float
     request_ms: float | None  # first REGISTER sent -> final response received
@@ -161,6 +162,8 @@ def _outcome(
     code, reason, expires = account.reg_results[-1] if finished else (None, "", None)
     origin = "none"
     contacts: tuple[str, ...] = ()
+    answered = next((e for e in reversed(registers) if e.direction == "tx" and e.is_request), None)
+    contact_sent = parse_message(answered.text).header("contact") if answered else None
     if final is not None and code == final.status_code:
         origin = "network"
         contacts = parse_message(final.text).header_values("contact")
@@ -172,6 +175,7 @@ def _outcome(
         origin=origin,
         expires_s=expires if code == 200 else None,
         contacts=contacts,
+        contact_sent=contact_sent,
         challenge=challenge,
         elapsed_ms=round((time.monotonic() - started) * 1000, 3),
         request_ms=round((final.t_s - first_tx.t_s) * 1000, 3) if final and first_tx else None,

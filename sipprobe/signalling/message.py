@@ -219,3 +219,14 @@ def split_stream(buffer: bytes) -> tuple[list[bytes], int]:
             return messages, offset
         messages.append(buffer[offset:total])
         offset = total
+
+
+_CONTACT_HOSTPORT = re.compile(r"sips?:(?:[^@;>]+@)?(\[[^\]]+\]|[^;>:]+)(?::(\d+))?", re.IGNORECASE)
+
+
+def contact_hostport(value: str) -> str | None:
+    """``host:port`` of the URI in a Contact value (port 5060 when none is written)."""
+    match = _CONTACT_HOSTPORT.search(value)
+    if match is None:
+        return None
+    return f"{match.group(1).lower()}:{match.group(2) or 5060}"

@@ -19,6 +19,7 @@ from sipprobe.models import (
     StepResult,
     Verdict,
 )
+from sipprobe.signalling.message import contact_hostport
 from sipprobe.verdict.media import stream_findings
 from sipprobe.verdict.nat import nat_findings
 from sipprobe.verdict.thresholds import Thresholds
@@ -105,9 +106,29 @@ class _Collector:
         for found in nat_findings(step.detail, expires):
             self.add(found.severity, found.side, "messaging", found.code, found.summary, step)
 
+    def _contact_binding(self, step: StepResult) -> None:
+        """The registrar's binding against the Contact the probe sent (NAT/ALG evidence)."""
+        sent = step.detail.get("contact_sent")
+        held = step.detail.get("contacts") or []
+        if step.detail.get("action") != "register" or not sent or not held:
+            return
+        sent_at = contact_hostport(sent)
+        if sent_at is None or any(contact_hostport(c) == sent_at for c in held):
+            return
+        self.add(
+            Severity.INFO,
+            Side.UNKNOWN,
+            "messaging",
+            "contact-rewritten",
+            f"the registrar holds {', '.join(held)} for the probe, which sent Contact {sent}: "
+            "NAT or a SIP ALG on the path, or the registrar's own NAT handling, changed it",
+            step,
+        )
+
     def register(self, step: StepResult, reachable: bool) -> None:
         action = step.detail.get("action", "register")
         if step.ok:
+            self._contact_binding(step)
             granted, asked = step.detail.get("expires_s"), step.detail.get("requested_expires_s")
             if action == "register" and granted is not None and asked and granted < asked:
                 self.add(

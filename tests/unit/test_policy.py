@@ -232,3 +232,39 @@ def test_decide_local_tls_failure_is_not_platform_silence() -> None:
         ("register-no-answer", Side.UNKNOWN),
     ]
     assert "tls.ca_file" in verdict.findings[1].summary
+
+
+def test_decide_contact_binding_rewritten_on_the_way_is_reported() -> None:
+    rewritten = decide(
+        (
+            step(
+                "register",
+                True,
+                200,
+                action="register",
+                expires_s=300,
+                requested_expires_s=300,
+                contact_sent="<sip:alice@10.0.0.2:5060>",
+                contacts=["<sip:alice@203.0.113.7:40000>;expires=300"],
+            ),
+        )
+    )
+    (finding,) = rewritten.findings
+    assert finding.code == "contact-rewritten"
+    assert finding.severity is Severity.INFO
+    assert "203.0.113.7:40000" in finding.summary and "10.0.0.2:5060" in finding.summary
+    kept = decide(
+        (
+            step(
+                "register",
+                True,
+                200,
+                action="register",
+                expires_s=300,
+                requested_expires_s=300,
+                contact_sent="<sip:alice@10.0.0.2>",
+                contacts=['"A" <sip:alice@10.0.0.2:5060>;expires=300'],
+            ),
+        )
+    )
+    assert kept.findings == ()
