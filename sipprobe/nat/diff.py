@@ -115,18 +115,6 @@ def via_parameters(via: str) -> dict[str, str]:
     return params
 
 
-def via_sent_by(via: str) -> tuple[str, int | None]:
-    """Host (IPv6 without brackets) and port of a Via's sent-by."""
-    fields = via.split(";", maxsplit=1)[0].split()
-    sent_by = fields[-1] if len(fields) > 1 else ""
-    if sent_by.startswith("["):
-        host, _, rest = sent_by[1:].partition("]")
-        port = rest.lstrip(":")
-    else:
-        host, _, port = sent_by.partition(":")
-    return host, int(port) if port.isdigit() else None
-
-
 def address_kind(text: str) -> str | None:
     """``RFC 1918``, ``RFC 6598`` or ``ULA`` for a private address, else None."""
     try:

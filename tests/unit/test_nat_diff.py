@@ -13,7 +13,6 @@ from sipprobe.nat.diff import (
     diff_messages,
     mirrored_request,
     private_addresses,
-    via_sent_by,
 )
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.scenario.model import NatCheckStep
@@ -126,8 +125,6 @@ def test_private_addresses_kinds() -> None:
     )
     assert address_kind("172.31.255.255") == "RFC 1918"
     assert address_kind("172.32.0.1") is None
-    assert via_sent_by("SIP/2.0/UDP [2001:db8::1]:5070;branch=x") == ("2001:db8::1", 5070)
-    assert via_sent_by("SIP/2.0/TCP host.example;branch=x") == ("host.example", None)
 
 
 def _outcome(received: str, local: str = "192.168.1.20:5062") -> OptionsOutcome:
