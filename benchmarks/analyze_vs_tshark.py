@@ -16,6 +16,7 @@ from one packet to the next, the reader's worst case (no runs of equal-length re
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import struct
@@ -117,7 +118,10 @@ print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru
 def run(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and peak resident MiB of one child process."""
     launched = [sys.executable, "-S", "-c", _LAUNCHER, *argv]
-    done = subprocess.run(launched, capture_output=True, text=True, check=True)
+    # As after a normal install: Python may cache compiled modules (some environments set
+    # PYTHONDONTWRITEBYTECODE, which would make every run recompile sipprobe's sources).
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(launched, capture_output=True, text=True, check=True, env=environment)
     code, seconds, kib = done.stdout.split()
     if int(code) not in (0, 1, 2):
         raise SystemExit(f"{argv[0]} failed with exit code {code}")
@@ -158,6 +162,8 @@ def main() -> None:
                 "rtp,streams",
             ],
         }
+        for argv in commands.values():  # warm-up, not counted: disk cache, bytecode cache
+            run(argv)
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for number in range(args.runs):
             for name, argv in commands.items():
