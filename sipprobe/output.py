@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from sipprobe.atomic import write_atomically
 from sipprobe.errors import SetupError
 from sipprobe.models import RunReport
-from sipprobe.report.atomic import write_atomically
 from sipprobe.report.bundle import Bundle, write_bundle
 from sipprobe.report.formats import OutputFormat
 

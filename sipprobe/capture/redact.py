@@ -9,12 +9,11 @@ the UDP/TCP checksum of each changed packet is recomputed, so Wireshark shows no
 
 from __future__ import annotations
 
-import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 
+from sipprobe.atomic import write_atomically
 from sipprobe.capture.pcapfile import network_offset, pcap_header, read_file
 
 _CREDENTIAL_LINE = re.compile(rb"(?im)^(?:proxy-)?authorization[ \t]*:[^\r\n]*")
@@ -83,16 +82,5 @@ def redact_pcap(path: Path) -> int:
                 changed += 1
         position = end
     if changed:
-        _replace(path, bytes(out))
+        write_atomically(path, bytes(out))
     return changed
-
-
-def _replace(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

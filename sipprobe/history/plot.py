@@ -7,13 +7,12 @@ display and no GUI backend, whatever the environment says.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sipprobe.atomic import atomic_file
 from sipprobe.errors import SetupError
 from sipprobe.history.figures import RunRecord
 from sipprobe.history.trend import worst_figure
@@ -88,14 +87,7 @@ def render_plot(runs: Sequence[RunRecord], path: Path) -> None:
 def _save_atomically(figure: Figure, path: Path) -> None:
     """Save via a temporary file and a rename, so a failure leaves no half-written chart."""
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with atomic_file(path) as stream:
+            figure.savefig(stream, format="png", dpi=100)
     except OSError as exc:
         raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from exc
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format="png", dpi=100)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from exc
-    finally:
-        Path(temporary).unlink(missing_ok=True)

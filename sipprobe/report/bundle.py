@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sipprobe.atomic import atomic_file, write_atomically
 from sipprobe.models import RunReport
-from sipprobe.report.atomic import atomic_file, write_atomically
 from sipprobe.report.formats import OutputFormat
 from sipprobe.report.text import printable
 from sipprobe.signalling.timeline import render_sip_log

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +14,7 @@ from sipprobe.errors import SignallingError
 from sipprobe.models import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
-from sipprobe.signalling.stack import SipStack
+from sipprobe.signalling.stack import SipStack, hang_up
 
 Progress = Callable[[str], None]
 REFERENCE_AUDIO = Path(__file__).resolve().parent.parent / "media" / "reference-8k.wav"
@@ -232,13 +231,9 @@ def _byes_answered(stack: SipStack, first_event: int) -> set[str]:
 
 
 def _hangup_quietly(call: ProbeCall) -> bool:
-    """Hang up unless already ended; returns whether a hangup was sent."""
+    """Hang up unless already ended (noting that the probe asked); whether a hangup was sent."""
     call.hangup_requested = True
-    if call.disconnected:
-        return False
-    with suppress(pj.Error):  # already terminating
-        call.hangup(pj.CallOpParam())
-    return True
+    return hang_up(call)
 
 
 def _outcome(

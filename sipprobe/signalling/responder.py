@@ -12,7 +12,6 @@ import secrets
 import signal
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Literal
@@ -27,7 +26,7 @@ from sipprobe.signalling.account import (
     media_bind_address,
 )
 from sipprobe.signalling.message import parse_message
-from sipprobe.signalling.stack import SipStack, StackSettings
+from sipprobe.signalling.stack import SipStack, StackSettings, hang_up
 from sipprobe.signalling.timeline import Timeline
 
 Say = Callable[[str], None]
@@ -154,7 +153,7 @@ class Responder:
 
     def incoming(self, account: Any, call_id: int, request: str) -> None:
         call = _ResponderCall(self, account, call_id)
-        self.stack.own(call, hangup=lambda: _hangup(call))
+        self.stack.own(call, hangup=lambda: hang_up(call))
         self._calls.append(call)
         message = parse_message(request)
         call.label = f"{message.call_id[:16]} from {message.header('from') or '?'}"
@@ -211,7 +210,7 @@ class Responder:
                 self.say(f"call {call.label}: answered")
             elif call.hangup_at is not None and now >= call.hangup_at:
                 call.hangup_at = None
-                _hangup(call)
+                hang_up(call)
 
     def connect_media(self, call: _ResponderCall, audio: Any) -> None:
         if self.settings.mode == "echo":
@@ -226,12 +225,3 @@ class Responder:
         tone.play(tones, True)
         tone.startTransmit(audio)
         call.tone = tone
-
-
-def _hangup(call: _ResponderCall) -> bool:
-    """Hang up unless already ended; returns whether a hangup was sent."""
-    if call.disconnected:
-        return False
-    with suppress(pj.Error):  # already ending
-        call.hangup(pj.CallOpParam())
-    return True

@@ -290,6 +290,15 @@ class SipStack:
             self.log_lines.append(message.strip())
 
 
+def hang_up(call: Any) -> bool:
+    """Hang up a call (probe or responder) unless it has ended; returns whether it sent one."""
+    if call.disconnected:
+        return False
+    with suppress(pj.Error):  # already terminating
+        call.hangup(pj.CallOpParam())
+    return True
+
+
 def _clear_exception_frames(error: BaseException | None) -> None:
     """Drop the locals of every frame in an exception chain.
 

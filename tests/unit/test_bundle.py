@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from report_samples import clean_report
 
-from sipprobe.report.atomic import write_atomically
+from sipprobe.atomic import write_atomically
 from sipprobe.report.bundle import default_directory, write_bundle
 from sipprobe.report.formats import OutputFormat
 
