@@ -19,6 +19,8 @@ from numpy.typing import NDArray
 SAMPLES_PER_S = 8000
 MAX_LAG_S = 2.0
 MIN_CORRELATION = 0.6  # below this the received audio is not an echo of the sent audio
+WINDOW_FRAMES = 25  # half a second of 20 ms packets: each window finds its own lag
+WINDOW_SEARCH_S = 0.2  # how far a window's lag may stray from the call's
 _G711 = {0: "PCMU", 8: "PCMA"}
 
 
@@ -79,6 +81,38 @@ def _signal(packets: list[EchoPacket]) -> tuple[NDArray[np.float64], NDArray[np.
     return samples, times, frame
 
 
+def _window_lags(
+    tx: NDArray[np.float64], rx: NDArray[np.float64], coarse: int, frame: int
+) -> list[tuple[int, int, int, float]]:
+    """(first packet, packets, lag, correlation) of each window of sent audio.
+
+    A far end's adaptive jitter buffer shifts the echo by whole frames during a call, so one
+    lag for the whole call understates the match; each window looks for its own lag near the
+    call's (within ``WINDOW_SEARCH_S``).
+    """
+    search = int(WINDOW_SEARCH_S * SAMPLES_PER_S)
+    width = WINDOW_FRAMES * frame
+    windows = []
+    for start in range(0, len(tx) - width + 1, width):
+        sent = tx[start : start + width]
+        low = max(0, start + coarse - search)
+        high = min(len(rx), start + coarse + search + width)
+        if high - low < width or not sent.std():
+            continue
+        segment = rx[low:high]
+        size = 1 << int(np.ceil(np.log2(len(segment) + width)))
+        product = np.fft.rfft(segment, size) * np.conj(np.fft.rfft(sent - sent.mean(), size))
+        raw = np.fft.irfft(product, size)[: len(segment) - width + 1]
+        energy = np.concatenate(([0.0], np.cumsum(segment**2)))
+        sums = np.concatenate(([0.0], np.cumsum(segment)))
+        totals = sums[width:] - sums[:-width]
+        spread = np.sqrt(np.maximum(energy[width:] - energy[:-width] - totals**2 / width, 1e-9))
+        normalised = raw / (spread * np.sqrt(float(((sent - sent.mean()) ** 2).sum())))
+        best = int(np.argmax(normalised))
+        windows.append((start // frame, WINDOW_FRAMES, low + best - start, float(normalised[best])))
+    return windows
+
+
 def measure_echo(sent: list[EchoPacket], received: list[EchoPacket]) -> EchoResult | None:
     """Round trips of the sent audio, or None when the received audio is not its echo."""
     sent = [p for p in sent if p.payload_type in _G711]
@@ -91,26 +125,25 @@ def measure_echo(sent: list[EchoPacket], received: list[EchoPacket]) -> EchoResu
         return None
     size = 1 << int(np.ceil(np.log2(len(tx) + len(rx))))
     spectrum = np.fft.rfft(rx - rx.mean(), size) * np.conj(np.fft.rfft(tx - tx.mean(), size))
-    correlation = np.fft.irfft(spectrum, size)[: int(MAX_LAG_S * SAMPLES_PER_S)]
-    lag = int(np.argmax(correlation))
-    overlap = min(len(tx), len(rx) - lag)
-    if overlap < frame * 25:
+    coarse = int(np.argmax(np.fft.irfft(spectrum, size)[: int(MAX_LAG_S * SAMPLES_PER_S)]))
+    windows = _window_lags(tx, rx, coarse, frame)
+    matched = [w for w in windows if np.isfinite(w[3]) and w[3] >= MIN_CORRELATION]
+    if not windows or len(matched) * 2 < len(windows) or len(matched) * WINDOW_FRAMES < 25:
         return None
-    a, b = tx[:overlap], rx[lag : lag + overlap]
-    peak = float(np.corrcoef(a, b)[0, 1])
-    if not np.isfinite(peak) or peak < MIN_CORRELATION:
-        return None
-    sent_index = np.arange(len(tx_times))
-    received_index = (sent_index * frame + lag) // frame
-    keep = received_index < len(rx_times)
+    sent_index = np.concatenate([np.arange(first, first + count) for first, count, _, _ in matched])
+    lags = np.concatenate([np.full(count, lag) for _, count, lag, _ in matched])
+    received_index = (sent_index * frame + lags) // frame
+    keep = (received_index >= 0) & (received_index < len(rx_times))
     # The first sample of sent packet i comes back inside received packet j, at a position;
     # counting that position makes a re-framing far end (a bridge) comparable to a reflector.
-    position_ms = ((sent_index[keep] * frame + lag) % frame) * 1000.0 / SAMPLES_PER_S
+    position_ms = ((sent_index[keep] * frame + lags[keep]) % frame) * 1000.0 / SAMPLES_PER_S
     rtts = (rx_times[received_index[keep]] - tx_times[sent_index[keep]]) * 1000.0 + position_ms
+    if not rtts.size:
+        return None
     buckets = np.unique(np.floor(rtts).astype(np.int64), return_counts=True)
     return EchoResult(
-        lag_ms=round(lag * 1000.0 / SAMPLES_PER_S, 3),
-        correlation=round(peak, 4),
+        lag_ms=round(coarse * 1000.0 / SAMPLES_PER_S, 3),
+        correlation=round(float(np.median([w[3] for w in matched])), 4),
         packets=int(keep.sum()),
         rtt_ms_min=round(float(rtts.min()), 3),
         rtt_ms_median=round(float(np.median(rtts)), 3),

@@ -66,3 +66,28 @@ def test_g711_tables_match_reference_values() -> None:
     assert (ulaw[0xFF], ulaw[0x7F], ulaw[0x00], ulaw[0x80]) == (0, 0, -32124, 32124)
     assert (alaw[0xD5], alaw[0x55], alaw[0xAA], alaw[0x2A]) == (8, -8, 32256, -32256)
     assert np.all(ulaw[:128] == -ulaw[128:])
+
+
+def test_measure_echo_follows_a_jitter_buffer_that_grows_mid_call() -> None:
+    """Half-way through, the far end's buffer grows by one frame: each window finds its lag."""
+    codes = np.random.default_rng(3).integers(0, 256, FRAME * 200, dtype=np.uint8)
+    sent = [
+        EchoPacket(10.0 + 0.02 * i, i, 0, codes[i * FRAME : (i + 1) * FRAME].tobytes())
+        for i in range(200)
+    ]
+    silence = np.full(FRAME, 0xFF, dtype=np.uint8)
+    echoed = np.concatenate(
+        [silence[:80], codes[: 100 * FRAME], silence, codes[100 * FRAME :], silence]
+    )
+    received = [
+        EchoPacket(10.005 + 0.02 * j, j, 0, echoed[j * FRAME : (j + 1) * FRAME].tobytes())
+        for j in range(len(echoed) // FRAME)
+    ]
+    result = measure_echo(sent, received)
+    assert result is not None
+    assert result.correlation == pytest.approx(1.0)
+    assert result.packets == 200
+    # lag 80 samples: 5 ms network + 10 ms into the packet; one frame more after the switch
+    assert result.rtt_ms_min == pytest.approx(15.0, abs=1e-6)
+    assert result.rtt_ms_max == pytest.approx(35.0, abs=1e-6)
+    assert sum(count for bucket, count in result.histogram_ms if bucket < 25) == 100  # before
