@@ -44,7 +44,8 @@ __all__ = ["Capture", "CaptureInfo", "UdpPackets", "read_capture"]
 MAX_CAPLEN = 256 * 1024
 MAX_BLOCK = 16 * 1024 * 1024
 _MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
-_BATCH = range(64)  # records walked between two looks for a run of equal lengths
+_BATCH = range(64)  # records walked between two looks for a run of eight equal lengths
+_LONG_RUN = 16  # records of one length in a row that make their length worth resuming
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024  # measured: fits the caches better than 8 or 32 MiB
 _PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1_000_000),
@@ -95,26 +96,34 @@ class _Interface:
 class _Offsets:
     """Record offsets in file order, from the plain walk and from runs of equal-length records.
 
-    The walker looks at the last offsets every ``_BATCH`` records: when eight records in a row
-    had one length, ``run`` confirms the records that follow in one vectorised step (a record
-    of length ``stride`` ends where the next begins, so a run whose length fields all match is
-    exact, not a guess). A guess that fails early makes it wait longer before the next one, so
-    a capture of mixed sizes keeps the plain walk's speed.
+    The walker steps record by record and, when a record looks like the start of a run (its
+    length is the length of the last long run, or eight records in a row had one length),
+    ``run`` confirms the records that follow in one vectorised step: a record of length
+    ``stride`` ends where the next begins, so a run whose length fields all match is exact,
+    not a guess. Resuming the last run's length right away matters: RTP of equal-sized packets
+    with an RTCP report or a SIP message now and then is the usual capture. A guess that fails
+    early makes it wait longer before the next one, so a capture of mixed sizes keeps the plain
+    walk's speed. The state lasts across chunks; the offsets are taken per chunk.
     """
 
     def __init__(self) -> None:
         self.parts: list[I64] = []
         self.single: list[int] = []
-        self.limit = 64
+        self.resume = 0  # record length of the last long run
+        self.limit = 64  # records one look may confirm
         self.wait = 0
         self.backoff = 1
+
+    def expected(self) -> int:
+        """The record length that starts a look for a run during the next batch (-1: none)."""
+        if self.wait:
+            self.wait -= 1
+            return -1
+        return self.resume
 
     def steady(self, pos: int) -> int:
         """The common length of the last eight records, if they share one; else 0."""
         single = self.single
-        if self.wait:
-            self.wait -= 1
-            return 0
         if len(single) < 8 or single[-1] - single[-8] != 7 * (pos - single[-1]):
             return 0
         stride = pos - single[-1]
@@ -128,24 +137,26 @@ class _Offsets:
         count = min(self.limit, (end - pos) // stride)
         if count < 1:
             return 0
-        ok = np.ones(count, dtype=bool)
+        differ = np.zeros(count, dtype=bool)
         for offset, dtype, value in checks:
             view = np.ndarray((count,), dtype, buffer=buf, offset=pos + offset, strides=(stride,))
-            ok &= view == value
-        run = count if ok.all() else int(np.argmin(ok))
+            differ |= view != value
+        first = int(np.argmax(differ))  # the first record that differs, else 0
+        run = first if differ[first] else count
         if run:
-            self._flush()
-            self.parts.append(np.arange(run, dtype=np.int64) * stride + pos)
-        if run == count:
-            self.limit, self.backoff = min(self.limit * 2, 1 << 16), 1
-        else:
-            self.limit = 64
-            self.backoff = 1 if run >= 64 else min(self.backoff * 2, 64)
+            if self.single:
+                self._flush()
+            self.parts.append(np.arange(pos, pos + run * stride, stride, dtype=np.int64))
+        self.limit = min(self.limit * 2, 1 << 16) if run == count else max(64, 2 * run)
+        if run >= _LONG_RUN or run == count:
+            self.resume, self.backoff = stride, 1
+        else:  # no look at this length for a while, longer after each miss
+            self.backoff = min(self.backoff * 2, 64)
             self.wait = self.backoff - 1
         return run
 
     def _flush(self) -> None:
-        if self.single:
+        if self.single:  # before a run's part, so that offsets stay in file order
             self.parts.append(np.array(self.single, dtype=np.int64))
             self.single.clear()
 
@@ -162,6 +173,7 @@ class _Reader:
         self.chunk_bytes = chunk_bytes
         self.skipped: Counter[str] = Counter()
         self.addresses = AddressTable()
+        self.offsets = _Offsets()
         self.batches: list[Batch] = []
         self.records = 0
         self.link_types: set[int] = set()
@@ -221,19 +233,20 @@ class _Reader:
     def walk_pcap(self, buf: bytearray, end: int, ticks_per_s: int, link: int) -> int:
         """Decode the complete records in ``buf[:end]``; return where an incomplete one starts."""
         length_at = struct.Struct(self.endian + "8xI").unpack_from
-        offsets = _Offsets()
+        offsets, field = self.offsets, self.endian + "u4"
         add, pos, limit = offsets.single.append, 0, end - 16
         while pos <= limit:
+            resume = offsets.expected()
             for _ in _BATCH:  # the plain walk, as lean as Python allows: checks come after
                 add(pos)
-                pos += 16 + length_at(buf, pos)[0]
-                if pos > limit:
+                length = 16 + length_at(buf, pos)[0]
+                pos += length
+                if length == resume or pos > limit:
                     break
             else:
-                stride = offsets.steady(pos)
-                if stride:
-                    checks = [(8, self.endian + "u4", stride - 16)]
-                    pos += stride * offsets.run(buf, end, pos, stride, checks)
+                length = offsets.steady(pos)
+            if length and pos <= limit:
+                pos += length * offsets.run(buf, end, pos, length, [(8, field, length - 16)])
         starts = offsets.take()
         head = _u32_rows(buf, starts, 4, self.endian)
         absurd = np.flatnonzero(head[:, 2] > MAX_CAPLEN)
@@ -252,30 +265,34 @@ class _Reader:
 
     def walk_pcapng(self, buf: bytearray, end: int) -> int:
         """Decode the complete blocks in ``buf[:end]``; return where an incomplete one starts."""
-        offsets = _Offsets()
+        offsets = self.offsets
         add, pos, limit = offsets.single.append, 0, end - 12
         while pos <= limit:
+            field = self.endian + "u4"  # a section header may change the byte order
             block_at = struct.Struct(self.endian + "II").unpack_from
+            resume, length, other = offsets.expected(), 0, False
             for _ in _BATCH:  # consecutive enhanced packet blocks, the bulk of a file
                 btype, blen = block_at(buf, pos)
-                if btype != _EPB or blen & 3 or not 32 <= blen <= _MAX_EPB:
+                other = btype != _EPB or blen & 3 or not 32 <= blen <= _MAX_EPB
+                if other:
                     break
                 add(pos)
                 pos += blen
-                if pos > limit:
+                if blen == resume or pos > limit:
+                    length = blen
                     break
             else:
-                stride = offsets.steady(pos)
-                if stride:
-                    checks = [(0, self.endian + "u4", _EPB), (4, self.endian + "u4", stride)]
-                    pos += stride * offsets.run(buf, end, pos, stride, checks)
-                continue
+                length = offsets.steady(pos)
             if pos > limit:
                 break
-            skip = self._other_block(buf, end, pos, offsets)
-            if not skip:
-                break
-            pos += skip
+            if other:
+                skip = self._other_block(buf, end, pos, offsets)
+                if not skip:
+                    break
+                pos += skip
+            elif length:
+                checks = [(0, field, _EPB), (4, field, length)]
+                pos += length * offsets.run(buf, end, pos, length, checks)
         return min(pos, self._packet_blocks(buf, end, offsets.take()))
 
     def _other_block(self, buf: bytearray, end: int, pos: int, offsets: _Offsets) -> int:

@@ -223,6 +223,35 @@ def test_read_capture_chunk_size_does_not_change_the_result(
         assert np.array_equal(getattr(capture.packets, name), getattr(reference.packets, name))
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "odd-record-every-37",  # RTP of one size with an RTCP-like record now and then
+        "two-sizes-alternating",
+        "runs-of-three",
+        "sizes-change-for-good",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_read_capture_walks_runs_broken_by_other_sizes(
+    tmp_path: Path, pattern: str, fmt: str
+) -> None:
+    k = np.arange(1200)
+    sizes = {
+        "odd-record-every-37": np.where(k % 37 == 36, 28, 160),
+        "two-sizes-alternating": np.where(k % 2 == 0, 160, 20),
+        "runs-of-three": np.where(k % 4 == 3, 20, 160),
+        "sizes-change-for-good": np.where(k < 600, 160, np.where(k < 900, 20, 320)),
+    }[pattern]
+    sent = [
+        Rtp(T0 + Decimal(int(i)) / 50, int(i), 160 * int(i), size=int(n))
+        for i, n in zip(k, sizes, strict=True)
+    ]
+    packets = read_capture(write(tmp_path / f"r.{fmt}", sent, fmt=fmt), chunk_bytes=65536).packets
+    assert list(packets.rtp_seq) == list(range(1200))
+    assert list(packets.rtp_payload_len) == list(sizes)
+
+
 def test_read_capture_keeps_sip_and_rtcp_payloads_only(tmp_path: Path) -> None:
     sip = b"INVITE sip:a@b SIP/2.0\r\n\r\n"
     rtcp = bytes.fromhex("80c80006") + bytes(24)
