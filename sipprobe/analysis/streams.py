@@ -36,6 +36,7 @@ MIN_PACKETS = 8
 RTCP_PAYLOAD_TYPES = range(72, 80)
 _PLAUSIBLE_STEP = 100  # MAX_MISORDER of RFC 3550 A.1
 _PLAUSIBLE_SHARE = 0.5  # of sequence steps, so heavy loss or reordering still passes
+_SAMPLE = 4096  # values looked at to find the distinct ones before checking them all
 
 I64 = NDArray[np.int64]
 
@@ -99,22 +100,49 @@ def _dense(values: NDArray[np.uint64]) -> I64:
     """Numbers 0..k-1 for the distinct values, in sorted order.
 
     A multiplicative hash that separates the (few) distinct values indexes a small table:
-    a few vector operations per value, against a binary search's dozens of branches.
+    a few vector operations per value, against a sort's or a binary search's dozens of
+    branches. The distinct values come from a sample, and every value is then checked
+    against the table, so a value the sample missed is found, added and numbered too.
     """
-    distinct = np.unique(values)
-    if len(distinct) <= 1 << 16:
-        draw, bits = random.Random(len(distinct)), max(2, 2 * len(distinct)).bit_length()
-        for attempt in range(32):
-            multiplier, shift = np.uint64(draw.getrandbits(64) | 1), np.uint64(64 - bits)
-            slots = (distinct * multiplier) >> shift  # wraps modulo 2**64, as intended
-            if len(np.unique(slots)) == len(distinct):
-                table = np.zeros(1 << bits, dtype=np.int64)
-                table[slots] = np.arange(len(distinct))
-                numbers: I64 = table[(values * multiplier) >> shift]
-                return numbers
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    distinct = np.unique(values[:: max(1, len(values) // _SAMPLE)])
+    while len(distinct) <= 1 << 16:
+        table = _PerfectHash(distinct)
+        numbers, found = table.lookup(values)
+        if found.all():
+            return numbers
+        distinct = np.union1d(distinct, np.unique(values[~found]))
+    located: I64 = np.searchsorted(np.unique(values), values).astype(np.int64)
+    return located
+
+
+class _PerfectHash:
+    """Slot ``(value * multiplier) >> shift`` of a table holds one of ``keys`` (at least one)
+    and its index; the multiplier is drawn until no two keys share a slot."""
+
+    def __init__(self, keys: NDArray[np.uint64]) -> None:
+        draw, bits = random.Random(len(keys)), max(2, 2 * len(keys)).bit_length()
+        for attempt in range(256):
+            self.multiplier = np.uint64(draw.getrandbits(64) | 1)
+            self.shift = np.uint64(64 - bits)
+            slots = (keys * self.multiplier) >> self.shift  # wraps modulo 2**64, as intended
+            if len(np.unique(slots)) == len(keys):
+                break
             bits += attempt % 8 == 7
-    found: I64 = np.searchsorted(distinct, values).astype(np.int64)
-    return found
+        else:  # pragma: no cover - 256 draws over ever larger tables do not all collide
+            raise RuntimeError("no collision-free hash found")
+        # An empty slot holds keys[0], which belongs in another slot: no value matches it.
+        self.keys = np.full(1 << bits, keys[0], dtype=np.uint64)
+        self.index = np.zeros(1 << bits, dtype=np.int64)
+        self.keys[slots], self.index[slots] = keys, np.arange(len(keys))
+
+    def lookup(self, values: NDArray[np.uint64]) -> tuple[I64, NDArray[np.bool_]]:
+        """Index of each value among the keys, and whether it is one of them at all."""
+        slots = (values * self.multiplier) >> self.shift
+        found: NDArray[np.bool_] = self.keys[slots] == values
+        numbers: I64 = self.index[slots]
+        return numbers, found
 
 
 def _plausible(seq: NDArray[np.uint16]) -> bool:
@@ -183,6 +211,7 @@ def find_streams(
     sdp_ends = [known[a] << 16 | p for a, p in announced if a in known]
     by_sdp = np.isin(ends[0], sdp_ends) | np.isin(ends[1], sdp_ends)
     hinted = np.isin(ends[0] & 0xFFFF, list(rtp_ports)) | np.isin(ends[1] & 0xFFFF, list(rtp_ports))
+    in_time_order = not np.any(packets.arrival_s[1:] < packets.arrival_s[:-1])  # the usual file
     found: list[RtpStream] = []
     # Vectorised first, so that a capture full of one-packet UDP "groups" costs no Python loop.
     for number in np.flatnonzero(by_sdp | hinted | (sizes >= MIN_PACKETS)):
@@ -193,9 +222,8 @@ def find_streams(
         dst_key = (packets.addresses[packets.dst_addr[first]], int(packets.dst_port[first]))
         forced = bool(by_sdp[number] or hinted[number])
         members = rows[order[bounds[number] : bounds[number + 1]]]
-        arrival = packets.arrival_s[members]
-        if np.any(np.diff(arrival) < 0):
-            members = members[np.argsort(arrival, kind="stable")]
+        if not in_time_order:
+            members = members[np.argsort(packets.arrival_s[members], kind="stable")]
         if not forced and not _plausible(packets.rtp_seq[members]):
             continue
         first_s = float(packets.arrival_s[members[0]])
