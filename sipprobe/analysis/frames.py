@@ -65,6 +65,11 @@ class UdpPackets:
 
 
 _COLUMNS = tuple(f.name for f in fields(UdpPackets) if f.type.startswith("NDArray"))
+_DTYPES = {  # each column's type, as UdpPackets declares it
+    f.name: np.dtype(getattr(np, f.type.removeprefix("NDArray[np.").removesuffix("]")))
+    for f in fields(UdpPackets)
+    if f.name in _COLUMNS
+}
 Batch = tuple[dict[str, NDArray[Any]], list[tuple[int, bytes]]]
 
 
@@ -261,14 +266,14 @@ def decode_frames(
         src[v4], dst[v4] = addresses.ids_v4(ip["src"][v4]), addresses.ids_v4(ip["dst"][v4])
         src[~v4], dst[~v4] = addresses.ids_v6(ip["src6"][~v4]), addresses.ids_v6(ip["dst6"][~v4])
     columns: dict[str, NDArray[Any]] = {
-        "arrival_s": arrival.astype(np.float64),
+        "arrival_s": arrival,
         "src_addr": src,
         "dst_addr": dst,
-        "src_port": udp["sport"].astype(np.uint16),
-        "dst_port": udp["dport"].astype(np.uint16),
+        "src_port": udp["sport"],
+        "dst_port": udp["dport"],
         "dscp": dscp,
         "ttl": ttl,
-        "payload_len": plen.astype(np.int32),
+        "payload_len": plen,
         **_rtp_columns(buf, udp, start, plen, captured),
     }
     keep = np.isin(udp["head"], _SIP_STARTS) | (
@@ -322,36 +327,52 @@ def _rtp_columns(
         "rtp_csrc_count": csrc,
         "rtp_marker": b1 >= 128,
         "rtp_payload_type": b1 & 127,
-        "rtp_seq": udp["seq"].astype(np.uint16),
-        "rtp_ts": udp["ts"].astype(np.uint32),
-        "rtp_ssrc": udp["ssrc"].astype(np.uint32),
-        "rtp_payload_len": np.where(valid & (media >= 0), media, -1).astype(np.int32),
+        "rtp_seq": udp["seq"],
+        "rtp_ts": udp["ts"],
+        "rtp_ssrc": udp["ssrc"],
+        "rtp_payload_len": np.where(valid & (media >= 0), media, -1),
     }
 
 
-def concat_batches(batches: list[Batch], addresses: AddressTable, origin_s: int) -> UdpPackets:
-    """One set of columns from the per-chunk batches, payload rows renumbered."""
-    payloads: list[tuple[int, bytes]] = []
-    base = 0
-    for batch_columns, batch_payloads in batches:
-        payloads.extend((base + row, data) for row, data in batch_payloads)
-        base += len(batch_columns["arrival_s"])
-    if not batches:  # an empty decode gives each column its dtype
-        empty = np.zeros(0, dtype=np.int64)
-        batches = [
-            decode_frames(
-                bytearray(PAD),
-                data_off=empty,
-                caplen=empty,
-                arrival=np.zeros(0),
-                link=empty,
-                addresses=addresses,
-                skipped=Counter(),
-            )
-        ]
-    columns = {}
-    for name in _COLUMNS:  # one column at a time, each batch's part freed once copied
-        columns[name] = np.concatenate([batch[0].pop(name) for batch in batches])
-    return UdpPackets(
-        origin_s, **columns, addresses=tuple(addresses.names), payloads=tuple(payloads)
-    )
+class ColumnSink:
+    """The columns of ``UdpPackets``, filled batch by batch in place.
+
+    Each batch's values are cast straight into preallocated arrays (from the strided header
+    fields, mostly), so a column is written once: no per-batch copies kept until the end and
+    no concatenation doubling the peak memory. Capacity grows by doubling when a guess was
+    short; ``expect`` lets the reader size it from the file once it knows the record size.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.size = 0
+        self.columns = {name: np.empty(capacity, dtype=_DTYPES[name]) for name in _COLUMNS}
+        self.payloads: list[tuple[int, bytes]] = []
+
+    def expect(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all (a hint; more may come)."""
+        capacity = len(self.columns["arrival_s"])
+        if rows > capacity:
+            for name, old in self.columns.items():
+                new = np.empty(rows, dtype=old.dtype)
+                new[: self.size] = old[: self.size]
+                self.columns[name] = new
+
+    def add(self, batch: Batch) -> None:
+        values, payloads = batch
+        start, count = self.size, len(values["arrival_s"])
+        if start + count > len(self.columns["arrival_s"]):
+            self.expect(max(2 * len(self.columns["arrival_s"]), start + count))
+        for name, column in self.columns.items():
+            np.copyto(column[start : start + count], values[name], casting="unsafe")
+        self.payloads.extend((start + row, data) for row, data in payloads)
+        self.size += count
+
+    def finish(self, addresses: AddressTable, origin_s: int) -> UdpPackets:
+        """The packets so far; views of the sink's arrays (unused capacity is never touched)."""
+        columns = {name: column[: self.size] for name, column in self.columns.items()}
+        return UdpPackets(
+            origin_s,
+            **columns,
+            addresses=tuple(addresses.names),
+            payloads=tuple(self.payloads),
+        )
