@@ -2,6 +2,11 @@
 
 Exit codes follow the monitoring-plugins convention: 0 OK, 1 WARNING (degraded),
 2 CRITICAL (bad), 3 UNKNOWN (could not decide, or a usage/setup error).
+
+Every command builds the whole parser, so this module and the parsers it builds import only
+what the options need; a command's own modules are imported when it runs. ``analyze`` on a
+big capture, ``--help`` and usage errors never load the SIP, history or report machinery
+(tests/unit/test_public_api.py checks it).
 """
 
 from __future__ import annotations
@@ -9,29 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import traceback
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 from sipprobe import __version__
+from sipprobe.analyze_cli import add_analyze_parser, run_analyze_command
 from sipprobe.errors import SipProbeError, UsageError
-from sipprobe.history.recording import check_and_record
-from sipprobe.history_cli import (
-    add_history_options,
-    add_history_parser,
-    history_settings,
-    run_history_command,
-)
-from sipprobe.models import ExitCode, RunReport
-from sipprobe.output import Progress, write_metrics_file, write_run_files
-from sipprobe.report.bundle import default_directory
+from sipprobe.history_cli import add_history_options, add_history_parser, run_history_command
+from sipprobe.nat_cli import add_nat_check_parser, run_nat_check_command
+from sipprobe.outcome import ExitCode
 from sipprobe.report.formats import OutputFormat
-from sipprobe.runner import run_scenario
-from sipprobe.scenario.loader import load_scenario
-from sipprobe.scenario.model import AccountSpec, CallStep, RegisterStep, Scenario, TlsSpec
-from sipprobe.schedule_cli import add_schedule_options, run_checks
-from sipprobe.signalling.uri import TRANSPORTS, parse_uri
+from sipprobe.schedule_cli import add_schedule_options
+from sipprobe.signalling.transports import TRANSPORTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -219,157 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start a responder on loopback and probe it")
     _output_options(demo)
 
-    from sipprobe.analyze_cli import add_analyze_parser
-    from sipprobe.nat_cli import add_nat_check_parser
-
     add_analyze_parser(commands)
     add_nat_check_parser(commands)
     add_history_parser(commands)
     return parser
 
 
-def _variables(pairs: Sequence[str]) -> dict[str, str]:
-    variables = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var takes KEY=VALUE, got {pair!r}")
-        variables[key] = value
-    return variables
-
-
-def _emit(report: RunReport, args: argparse.Namespace) -> int:
-    directory = Path(args.out) if args.out else None
-    if directory is None and (args.bundle or args.zip):
-        directory = default_directory(report)
-    if directory is not None:
-        bundle = write_run_files(report, directory, make_zip=args.zip)
-        if not args.quiet:
-            zipped = f" and {bundle.zip_path}" if bundle.zip_path else ""
-            print(f"evidence: {bundle.directory}{zipped}", file=sys.stderr)
-    if args.metrics_file:
-        write_metrics_file(report, Path(args.metrics_file))
-    sys.stdout.write(OutputFormat(args.format).render(report))
-    return int(report.verdict.exit_code)
-
-
-def _check(scenario: Scenario, args: argparse.Namespace) -> int:
-    """One run of ``scenario``: measured, compared with its history, recorded, reported."""
-    history = history_settings(args)
-    # The capture lives here until the bundle has copied it (or nobody asked for one).
-    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
-        with Progress(enabled=not args.quiet and args.format == "text") as progress:
-            report = run_scenario(
-                scenario, progress.show, workdir=Path(workdir), capture=not args.no_capture
-            )
-        report = check_and_record(report, history, lambda text: print(text, file=sys.stderr))
-        return _emit(report, args)
-
-
-def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, _variables(args.var))
-    return run_checks(args, scenario, _check, args.run_parser)
-
-
-def _tls(args: argparse.Namespace) -> TlsSpec:
-    return TlsSpec(verify=not args.no_verify, ca_file=args.ca_file)
-
-
-def _options(args: argparse.Namespace) -> int:
-    from sipprobe.scenario.model import OptionsStep
-
-    target = parse_uri(args.uri)
-    transport = args.transport or target.transport
-    scenario = Scenario(
-        name="options",
-        service="sip-trunk",
-        target=target.with_transport(transport),
-        transport=transport,
-        steps=(OptionsStep(timeout_s=args.timeout),),
-        tls=_tls(args),
-    )
-    return _check(scenario, args)
-
-
-def _call(args: argparse.Namespace) -> int:
-    callee = parse_uri(args.uri)
-    transport = args.transport or callee.transport
-    registrar = parse_uri(args.registrar) if args.registrar else None
-    target = (registrar or callee.with_user(None)).with_transport(transport)
-    account = None
-    if args.user:
-        password_env = args.password_env
-        if (
-            password_env is None
-            and args.password_file is None
-            and os.environ.get("SIPPROBE_PASSWORD")
-        ):
-            password_env = "SIPPROBE_PASSWORD"
-        account = AccountSpec(
-            user=args.user,
-            domain=callee.with_user(None).hostport(),
-            auth_user=args.auth_user or args.user,
-            password_env=password_env,
-            password_file=args.password_file,
-        )
-    elif args.password_env or args.password_file:
-        raise UsageError("--password-env and --password-file need --user")
-    steps: list[RegisterStep | CallStep] = []
-    if registrar is not None:
-        if account is None:
-            raise UsageError("--registrar needs --user")
-        steps.append(RegisterStep())
-    steps.append(
-        CallStep(
-            to=str(callee.with_transport(transport)),
-            duration_s=args.duration,
-            answer_timeout_s=args.answer_timeout,
-            expect_status=args.expect,
-            expect_dscp=args.expect_dscp,
-        )
-    )
-    scenario = Scenario(
-        name="call",
-        service="sip-trunk",
-        target=target,
-        transport=transport,
-        steps=tuple(steps),
-        account=account,
-        tls=_tls(args),
-        codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
-        srtp=args.srtp,
-    )
-    return _check(scenario, args)
-
-
-def _responder(args: argparse.Namespace) -> int:
-    from sipprobe.responder_cli import serve_responder
-
-    return serve_responder(args)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from sipprobe.demo import run_demo
-
-    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
-        with Progress(enabled=not args.quiet and args.format == "text") as progress:
-            report = run_demo(progress.show, Path(workdir), capture=not args.no_capture)
-        return _emit(report, args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handlers = {
-            "run": _run,
-            "options": _options,
-            "call": _call,
+        handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+            "run": _probe,
+            "options": _probe,
+            "call": _probe,
+            "demo": _probe,
             "responder": _responder,
-            "demo": _demo,
-            "analyze": _analyze,
+            "analyze": run_analyze_command,
             "history": run_history_command,
-            "nat-check": _nat_check,
+            "nat-check": run_nat_check_command,
         }
         if args.command is None:
             parser.print_help(sys.stderr)
@@ -383,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.UNKNOWN)
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
         if os.environ.get("SIPPROBE_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         print(
             f"error: internal error: {exc!r} (set SIPPROBE_DEBUG=1 for the traceback; "
@@ -392,16 +255,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.UNKNOWN)
 
 
-def _analyze(args: argparse.Namespace) -> int:
-    from sipprobe.analyze_cli import run_analyze_command
+def _probe(args: argparse.Namespace) -> int:
+    from sipprobe.probe_cli import run_probe_command
 
-    return run_analyze_command(args)
+    return run_probe_command(args)
 
 
-def _nat_check(args: argparse.Namespace) -> int:
-    from sipprobe.nat_cli import run_nat_check_command
+def _responder(args: argparse.Namespace) -> int:
+    from sipprobe.responder_cli import serve_responder
 
-    return run_nat_check_command(args)
+    return serve_responder(args)
 
 
 def console_main() -> None:

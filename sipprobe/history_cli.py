@@ -1,4 +1,8 @@
-"""History on the command line: the options every probing command takes, and ``history``."""
+"""History on the command line: the options every probing command takes, and ``history``.
+
+Building the parser must stay cheap (``--help``, ``analyze``): the history machinery and its
+SQLite store are imported by the functions that run, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sipprobe.errors import SetupError, UsageError
-from sipprobe.history.baseline import DEFAULT_WINDOW, MINIMUM_RUNS
-from sipprobe.history.recording import HistorySettings
-from sipprobe.history.store import HistoryStore, default_history_path
-from sipprobe.models import ExitCode
-from sipprobe.schedule import parse_duration
-from sipprobe.signalling.uri import parse_uri
+from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
+from sipprobe.outcome import ExitCode
+
+if TYPE_CHECKING:
+    from sipprobe.history.recording import HistorySettings
 
 
 def add_history_options(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +44,9 @@ def add_history_options(parser: argparse.ArgumentParser) -> None:
 
 
 def history_settings(args: argparse.Namespace) -> HistorySettings:
+    from sipprobe.history.recording import HistorySettings
+    from sipprobe.history.store import default_history_path
+
     if args.baseline_runs < MINIMUM_RUNS:
         raise UsageError(f"--baseline-runs must be at least {MINIMUM_RUNS}")
     if args.no_history:
@@ -62,7 +68,10 @@ def add_history_parser(commands: Any) -> None:
 
 
 def run_history_command(args: argparse.Namespace, clock: Callable[[], float] = time.time) -> int:
+    from sipprobe.history.store import HistoryStore, default_history_path
     from sipprobe.history.trend import render_trend_json, render_trend_text
+    from sipprobe.schedule import parse_duration
+    from sipprobe.signalling.uri import parse_uri
 
     since_s = parse_duration(args.since, "--since") if args.since else None
     path = Path(args.history) if args.history else default_history_path()

@@ -7,47 +7,32 @@ report shows exactly what was measured. Units are part of field names (``_ms``, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
+from sipprobe.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.verdict.thresholds import Thresholds
 
+# The enums live in sipprobe.outcome, so that start-up need not build these records; they
+# are still part of this module's interface.
+__all__ = [
+    "Baseline",
+    "BaselineFigure",
+    "CallResult",
+    "CaptureSummary",
+    "Direction",
+    "ExitCode",
+    "Finding",
+    "Quality",
+    "RtcpSummary",
+    "RunReport",
+    "Severity",
+    "Side",
+    "SipEvent",
+    "StepResult",
+    "Verdict",
+]
+
 Direction = Literal["tx", "rx"]
-
-
-class ExitCode(IntEnum):
-    """Monitoring-plugins exit codes, shared by every command."""
-
-    OK = 0
-    WARNING = 1
-    CRITICAL = 2
-    UNKNOWN = 3
-
-
-class Quality(StrEnum):
-    """A verdict on one aspect of the service at the demarc."""
-
-    GOOD = "good"
-    DEGRADED = "degraded"
-    BAD = "bad"
-    UNKNOWN = "unknown"
-
-
-class Side(StrEnum):
-    """Which side of the demarc a finding points to."""
-
-    PLATFORM = "platform"
-    CUSTOMER_NETWORK = "customer-network"
-    CUSTOMER_EQUIPMENT = "customer-equipment"
-    UNKNOWN = "unknown"
-
-
-class Severity(StrEnum):
-    """How much a finding weighs in the verdict: critical -> bad, warning -> degraded."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,22 +3,20 @@
 The check is the scenario step ``nat_check`` run on its own; its findings come from the same
 demarc policy as a ``run``'s, so the exit code means the same: 1 (WARNING) when the router
 rewrote SIP or closes UDP mappings early, 2 when nothing answered, 3 for a usage error.
+Every command builds this parser, so the check's own modules are imported when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sipprobe.errors import UsageError
-from sipprobe.models import Finding, StepResult
-from sipprobe.scenario.model import NatCheckStep
-from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import parse_uri
-from sipprobe.verdict.policy import decide
+
+if TYPE_CHECKING:
+    from sipprobe.models import Finding, StepResult
 
 
 def add_nat_check_parser(commands: Any) -> None:
@@ -61,7 +59,13 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 def run_nat_check_command(args: argparse.Namespace) -> int:
+    import json
+
     from sipprobe.nat.step import nat_check_step
+    from sipprobe.scenario.model import NatCheckStep
+    from sipprobe.signalling.timeline import Timeline
+    from sipprobe.signalling.uri import parse_uri
+    from sipprobe.verdict.policy import decide
 
     target = parse_uri(args.uri)
     transports = tuple(t.strip().lower() for t in args.transports.split(",") if t.strip())

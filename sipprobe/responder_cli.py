@@ -13,7 +13,7 @@ from sipprobe.credentials import read_password
 from sipprobe.errors import SetupError, UsageError
 from sipprobe.models import ExitCode
 from sipprobe.signalling.mirror import MirrorServer
-from sipprobe.signalling.uri import TRANSPORTS
+from sipprobe.signalling.transports import TRANSPORTS
 
 
 def parse_listen(text: str) -> tuple[str, int]:

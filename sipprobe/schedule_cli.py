@@ -4,34 +4,32 @@ Without them a run is one run. With ``--every`` the process repeats the check (o
 this process; several in child processes, see ``sipprobe.fanout``). Each run prints its own
 report on stdout (``--format json``: one JSON object per run, a stream ``jq`` reads) and one
 ``sipprobe: round ...`` line on stderr; ``--out DIR`` gets a folder per run.
+
+Every command builds these options, so the scheduling machinery (child processes, threads,
+signals) is imported by the functions that run the checks, not at the top.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sipprobe.errors import UsageError
-from sipprobe.fanout import ChildRun, child_argv, read_targets, run_children
-from sipprobe.models import ExitCode
-from sipprobe.scenario.model import Scenario
-from sipprobe.schedule import (
-    footprint,
-    parse_duration,
-    repeat,
-    retarget,
-    stop_on_sigterm,
-    time_bound_s,
-    worst_exit,
-)
-from sipprobe.signalling.uri import SipUri, parse_uri
+from sipprobe.outcome import ExitCode
 
-Check = Callable[[Scenario, argparse.Namespace], int]
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from sipprobe.fanout import ChildRun
+    from sipprobe.scenario.model import Scenario
+    from sipprobe.signalling.uri import SipUri
+
+Check = Callable[["Scenario", argparse.Namespace], int]
 DEFAULT_CONCURRENCY = 4
 
 
@@ -59,6 +57,8 @@ def add_schedule_options(run: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> float | None:
+    from sipprobe.schedule import parse_duration
+
     every = parse_duration(args.every, "--every") if args.every else None
     if args.count is not None and (every is None or args.count < 1):
         raise UsageError("--count takes a number of rounds of at least 1, and needs --every")
@@ -76,6 +76,10 @@ def run_checks(
     run_parser: argparse.ArgumentParser,
 ) -> int:
     """One run, or the rounds that ``--every``, ``--count`` and ``--targets`` ask for."""
+    from sipprobe.fanout import read_targets
+    from sipprobe.schedule import repeat, retarget, stop_on_sigterm
+    from sipprobe.signalling.uri import parse_uri
+
     every = _validate(args)
     if args.target:
         scenario = retarget(scenario, parse_uri(args.target))
@@ -104,6 +108,8 @@ def _in_process(
     say: Callable[[str], None],
     of: str,
 ) -> Callable[[int], int]:
+    from sipprobe.schedule import footprint
+
     def round_(number: int) -> int:
         out = _run_folder(args.out, scenario.target) if args.out else None
         code = check(scenario, argparse.Namespace(**{**vars(args), "out": out}))
@@ -127,6 +133,9 @@ def _in_children(
     say: Callable[[str], None],
     of: str,
 ) -> Callable[[int], int]:
+    from sipprobe.fanout import child_argv, run_children
+    from sipprobe.schedule import footprint, time_bound_s, worst_exit
+
     bound = time_bound_s(scenario)
 
     def done(child: ChildRun) -> None:
@@ -158,6 +167,8 @@ def _in_children(
 
 def _run_folder(base: str, target: SipUri, now: dt.datetime | None = None) -> str:
     """``BASE/<UTC time>-<target>``, with ``-2``, ``-3``... when that folder exists."""
+    import datetime as dt
+
     moment = now or dt.datetime.now(dt.UTC)
     name = str(target).split(":", 1)[1]
     slug = "".join(c if c.isalnum() or c in ".-@" else "_" for c in name)

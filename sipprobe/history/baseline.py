@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sipprobe.history.figures import CallFigures, RunRecord, call_figures
+from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
 from sipprobe.models import Baseline, BaselineFigure, Finding, RunReport, Severity, Side
 
-DEFAULT_WINDOW = 20
-MINIMUM_RUNS = 5
 MAD_TO_SIGMA = 1.4826
 SIGMAS = 3.0
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sipprobe.errors import SetupError
-from sipprobe.history.baseline import DEFAULT_WINDOW, MINIMUM_RUNS, compare
+from sipprobe.history.baseline import compare
 from sipprobe.history.store import HistoryStore
+from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
 from sipprobe.models import Baseline, RunReport
 from sipprobe.verdict.policy import with_findings
 

@@ -8,9 +8,10 @@ loads matplotlib.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
-from sipprobe.models import RunReport
+if TYPE_CHECKING:  # the command line builds --format from this Enum before any report exists
+    from sipprobe.models import RunReport
 
 
 class OutputFormat(StrEnum):

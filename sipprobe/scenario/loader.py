@@ -31,7 +31,8 @@ from sipprobe.scenario.model import (
     WaitStep,
 )
 from sipprobe.signalling.limits import MAX_CALLS
-from sipprobe.signalling.uri import TRANSPORTS, parse_uri
+from sipprobe.signalling.transports import TRANSPORTS
+from sipprobe.signalling.uri import parse_uri
 from sipprobe.verdict.thresholds import Thresholds, threshold_range
 
 SRTP_CHOICES = ("off", "optional", "mandatory")

@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sipprobe.errors import UsageError
-
-TRANSPORTS = ("udp", "tcp", "tls")
-DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
+from sipprobe.signalling.transports import DEFAULT_PORTS, TRANSPORTS
 
 _URI = re.compile(
     r"^(?P<scheme>sips?):(?:(?P<user>[^@;]+)@)?"

@@ -1,0 +1,161 @@
+"""``run``, ``options``, ``call`` and ``demo``: a scenario from the arguments, run, reported.
+
+Each run is compared with its history and recorded (not ``demo``), then printed in the chosen
+``--format`` and, when asked, written as an evidence bundle and an OpenMetrics file.
+``sipprobe.cli`` imports this module only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from sipprobe.errors import UsageError
+from sipprobe.history.recording import check_and_record
+from sipprobe.history_cli import history_settings
+from sipprobe.models import RunReport
+from sipprobe.output import Progress, write_metrics_file, write_run_files
+from sipprobe.report.bundle import default_directory
+from sipprobe.report.formats import OutputFormat
+from sipprobe.runner import run_scenario
+from sipprobe.scenario.loader import load_scenario
+from sipprobe.scenario.model import (
+    AccountSpec,
+    CallStep,
+    OptionsStep,
+    RegisterStep,
+    Scenario,
+    TlsSpec,
+)
+from sipprobe.schedule_cli import run_checks
+from sipprobe.signalling.uri import parse_uri
+
+
+def run_probe_command(args: argparse.Namespace) -> int:
+    commands = {"run": _run, "options": _options, "call": _call, "demo": _demo}
+    return commands[args.command](args)
+
+
+def _variables(pairs: Sequence[str]) -> dict[str, str]:
+    variables = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var takes KEY=VALUE, got {pair!r}")
+        variables[key] = value
+    return variables
+
+
+def _emit(report: RunReport, args: argparse.Namespace) -> int:
+    directory = Path(args.out) if args.out else None
+    if directory is None and (args.bundle or args.zip):
+        directory = default_directory(report)
+    if directory is not None:
+        bundle = write_run_files(report, directory, make_zip=args.zip)
+        if not args.quiet:
+            zipped = f" and {bundle.zip_path}" if bundle.zip_path else ""
+            print(f"evidence: {bundle.directory}{zipped}", file=sys.stderr)
+    if args.metrics_file:
+        write_metrics_file(report, Path(args.metrics_file))
+    sys.stdout.write(OutputFormat(args.format).render(report))
+    return int(report.verdict.exit_code)
+
+
+def _check(scenario: Scenario, args: argparse.Namespace) -> int:
+    """One run of ``scenario``: measured, compared with its history, recorded, reported."""
+    history = history_settings(args)
+    # The capture lives here until the bundle has copied it (or nobody asked for one).
+    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
+        with Progress(enabled=not args.quiet and args.format == "text") as progress:
+            report = run_scenario(
+                scenario, progress.show, workdir=Path(workdir), capture=not args.no_capture
+            )
+        report = check_and_record(report, history, lambda text: print(text, file=sys.stderr))
+        return _emit(report, args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, _variables(args.var))
+    return run_checks(args, scenario, _check, args.run_parser)
+
+
+def _tls(args: argparse.Namespace) -> TlsSpec:
+    return TlsSpec(verify=not args.no_verify, ca_file=args.ca_file)
+
+
+def _options(args: argparse.Namespace) -> int:
+    target = parse_uri(args.uri)
+    transport = args.transport or target.transport
+    scenario = Scenario(
+        name="options",
+        service="sip-trunk",
+        target=target.with_transport(transport),
+        transport=transport,
+        steps=(OptionsStep(timeout_s=args.timeout),),
+        tls=_tls(args),
+    )
+    return _check(scenario, args)
+
+
+def _call(args: argparse.Namespace) -> int:
+    callee = parse_uri(args.uri)
+    transport = args.transport or callee.transport
+    registrar = parse_uri(args.registrar) if args.registrar else None
+    target = (registrar or callee.with_user(None)).with_transport(transport)
+    account = None
+    if args.user:
+        password_env = args.password_env
+        if (
+            password_env is None
+            and args.password_file is None
+            and os.environ.get("SIPPROBE_PASSWORD")
+        ):
+            password_env = "SIPPROBE_PASSWORD"
+        account = AccountSpec(
+            user=args.user,
+            domain=callee.with_user(None).hostport(),
+            auth_user=args.auth_user or args.user,
+            password_env=password_env,
+            password_file=args.password_file,
+        )
+    elif args.password_env or args.password_file:
+        raise UsageError("--password-env and --password-file need --user")
+    steps: list[RegisterStep | CallStep] = []
+    if registrar is not None:
+        if account is None:
+            raise UsageError("--registrar needs --user")
+        steps.append(RegisterStep())
+    steps.append(
+        CallStep(
+            to=str(callee.with_transport(transport)),
+            duration_s=args.duration,
+            answer_timeout_s=args.answer_timeout,
+            expect_status=args.expect,
+            expect_dscp=args.expect_dscp,
+        )
+    )
+    scenario = Scenario(
+        name="call",
+        service="sip-trunk",
+        target=target,
+        transport=transport,
+        steps=tuple(steps),
+        account=account,
+        tls=_tls(args),
+        codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
+        srtp=args.srtp,
+    )
+    return _check(scenario, args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sipprobe.demo import run_demo
+
+    with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
+        with Progress(enabled=not args.quiet and args.format == "text") as progress:
+            report = run_demo(progress.show, Path(workdir), capture=not args.no_capture)
+        return _emit(report, args)
