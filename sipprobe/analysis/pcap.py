@@ -234,8 +234,8 @@ class _Reader:
             skipped=self.skipped,
         )
         if not self.sink.size and len(data_off):  # size the columns from the first chunk
-            spanned = int(data_off[-1] + caplen[-1])
-            self.sink.expect(min(_MAX_GUESS_ROWS, self.size * len(data_off) // spanned + 64))
+            guess = self.size * len(data_off) // int(data_off[-1] + caplen[-1])
+            self.sink.expect(min(_MAX_GUESS_ROWS, guess + guess // 4 + 64))  # smaller ones follow
         self.sink.add(batch)
 
     def walk_pcap(self, buf: bytearray, end: int, ticks_per_s: int, link: int) -> int:

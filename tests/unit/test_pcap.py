@@ -2,16 +2,18 @@
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from data import pcapbuild as pb
-from data.rtpcapture import T0, Path4, Rtp, frame, stream, write, write_frames
+from data.rtpcapture import T0, Path4, Rtp, frame, stream, write, write_frames, write_parts
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
+from sipprobe.analysis import frames
 from sipprobe.analysis.pcap import read_capture
 from sipprobe.errors import CaptureError
 
@@ -50,6 +52,45 @@ def test_read_capture_every_link_format_and_family(
     assert set(udp.rtp_version) == {2}
     assert set(udp.rtp_payload_len) == {160}
     assert set(udp.payload_len) == {172}
+
+
+@pytest.mark.parametrize("link", ["ether", "sll", "sll2", "raw"])
+def test_plain_path_gives_the_general_paths_columns(
+    tmp_path: Path, link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Plain IPv4/UDP frames take a shorter path (one gather, no per-reason accounting, and no
+    # CSRC/extension/padding work when no packet has any); it must agree with the general one.
+    sip = b"INVITE sip:a@b SIP/2.0\r\n\r\n"
+    rtcp = bytes.fromhex("80c80006") + bytes(24)
+    odd = [
+        Rtp(T0 + 1, 1, 0, size=100, csrc_count=2),
+        Rtp(T0 + 2, 2, 0, size=100, extension_words=3, padding=4, marker=True, pt=8),
+    ]
+    other = [(T0 + 3, sip), (T0 + 4, rtcp), (T0 + 5, b"\x40" * 50), (T0 + 6, b"\x80" + bytes(5))]
+    way = Path4(dscp=46, ttl=9, link=link)
+    mixed = write_parts(
+        tmp_path / "mixed.pcap", [(way, stream(20, seq0=65530)), (way, odd), (way, other)]
+    )
+    usual = write_parts(tmp_path / "usual.pcap", [(way, stream(20)), (way, other)])
+    taken: list[bool] = []
+    real = frames._plain_frames
+
+    def spy(*args: Any) -> Any:
+        batch = real(*args)
+        taken.append(batch is not None)
+        return batch
+
+    monkeypatch.setattr(frames, "_plain_frames", spy)
+    plain = {path: read_capture(path).packets for path in (mixed, usual)}
+    assert taken == [True, True]
+    monkeypatch.setattr(frames, "_PLAIN_LINKS", {})  # now every frame takes the general path
+    for path, packets in plain.items():
+        general = read_capture(path).packets
+        for name in frames._COLUMNS:
+            assert np.array_equal(getattr(packets, name), getattr(general, name)), name
+        assert packets.payloads == general.payloads
+        assert [data for _, data in packets.payloads] == [sip, rtcp]
+        assert packets.addresses == general.addresses
 
 
 def test_read_capture_nanosecond_resolution_is_kept(tmp_path: Path) -> None:
