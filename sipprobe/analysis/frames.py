@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import random
 from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from sipprobe.analysis.keys import KeyIndex
 
 I64 = NDArray[np.int64]
 PAD = bytes(64)  # lets a fixed-width window start at any byte of the buffer
@@ -77,29 +78,27 @@ Batch = tuple[dict[str, NDArray[Any]], list[tuple[int, bytes]]]
 class AddressTable:
     """Gives every distinct address one small integer for the whole capture.
 
-    IPv4 lookups are the hot path (two per packet). A multiplicative hash chosen so that the
-    known addresses do not collide maps an address to its slot in a few vector operations,
-    cheaper than sorting or a binary search; a miss adds the new addresses and rebuilds.
+    IPv4 lookups are the hot path (two per packet): a ``KeyIndex`` maps the 32-bit addresses
+    in a few vector operations; a miss adds the new addresses.
     """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self._index: dict[bytes, int] = {}
-        self._multiplier, self._shift = np.uint32(1), np.uint32(31)
-        self._slot_keys = np.zeros(2, dtype=np.uint32)
-        self._slot_ids = np.full(2, -1, dtype=np.int32)
+        self._v4 = KeyIndex()
+        self._v4_ids = np.zeros(0, dtype=np.int32)  # address number of each IPv4 key
 
     def ids_v4(self, addresses: NDArray[Any]) -> NDArray[np.int32]:
-        keys = addresses.astype(np.uint32)
-        slots = (keys * self._multiplier) >> self._shift
-        ids: NDArray[np.int32] = self._slot_ids[slots]
-        hit = (ids >= 0) & (self._slot_keys[slots] == keys)
-        if hit.all():
-            return ids
-        for key in np.unique(keys[~hit]):
-            self._id(int(key).to_bytes(4, "big"))
-        self._rebuild()
-        return self.ids_v4(keys)
+        keys = addresses.astype(np.uint64)
+        numbers, found = self._v4.lookup(keys)
+        if not found.all():
+            known = len(self._v4)
+            self._v4.add(keys[~found])
+            new = [self._id(int(k).to_bytes(4, "big")) for k in self._v4.keys[known:]]
+            self._v4_ids = np.concatenate([self._v4_ids, np.array(new, dtype=np.int32)])
+            numbers = self._v4.lookup(keys)[0]
+        ids: NDArray[np.int32] = self._v4_ids[numbers]
+        return ids
 
     def ids_v6(self, addresses: NDArray[np.void]) -> NDArray[np.int32]:
         unique, inverse = np.unique(addresses, return_inverse=True)
@@ -111,22 +110,6 @@ class AddressTable:
             self._index[key] = len(self.names)
             self.names.append(str(ipaddress.ip_address(key)))
         return self._index[key]
-
-    def _rebuild(self) -> None:
-        known = {int.from_bytes(k, "big"): i for k, i in self._index.items() if len(k) == 4}
-        bits, draw = max(4, 2 * len(known)).bit_length(), random.Random(len(known))
-        while True:
-            for _ in range(64):
-                multiplier = draw.getrandbits(32) | 1
-                slots = {(k * multiplier & 0xFFFFFFFF) >> (32 - bits): k for k in known}
-                if len(slots) == len(known):
-                    self._multiplier, self._shift = np.uint32(multiplier), np.uint32(32 - bits)
-                    self._slot_keys = np.zeros(1 << bits, dtype=np.uint32)
-                    self._slot_ids = np.full(1 << bits, -1, dtype=np.int32)
-                    self._slot_keys[list(slots)] = list(slots.values())
-                    self._slot_ids[list(slots)] = [known[k] for k in slots.values()]
-                    return
-            bits += 1
 
 
 def _struct(fields: str, itemsize: int) -> np.dtype[np.void]:

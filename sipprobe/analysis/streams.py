@@ -16,7 +16,6 @@ of small stream numbers, so a million packets group in tens of milliseconds.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sipprobe.analysis.codecs import CodecInfo
+from sipprobe.analysis.keys import dense
 from sipprobe.analysis.pcap import UdpPackets
 from sipprobe.analysis.sipsdp import SdpMedia, codec_for
 
@@ -36,7 +36,6 @@ MIN_PACKETS = 8
 RTCP_PAYLOAD_TYPES = range(72, 80)
 _PLAUSIBLE_STEP = 100  # MAX_MISORDER of RFC 3550 A.1
 _PLAUSIBLE_SHARE = 0.5  # of sequence steps, so heavy loss or reordering still passes
-_SAMPLE = 4096  # values looked at to find the distinct ones before checking them all
 
 I64 = NDArray[np.int64]
 
@@ -67,7 +66,7 @@ def _group(packets: UdpPackets, rows: I64) -> tuple[I64, I64]:
 
     Exact, with no hash to trust: the two endpoints pack into one 64-bit flow key (while the
     capture holds at most 65536 addresses) and the flow's number with the SSRC into another,
-    each numbered by ``_dense``. A capture with more addresses takes a slower lexical sort.
+    each numbered by ``keys.dense``. A capture with more addresses takes a slower lexical sort.
     """
     every = len(rows) == len(packets.arrival_s)
 
@@ -81,10 +80,10 @@ def _group(packets: UdpPackets, rows: I64) -> tuple[I64, I64]:
         for name in ("src_port", "dst_addr", "dst_port"):  # in place: memory stays flat
             flow <<= np.uint64(16)
             flow |= column(name)
-        key = _dense(flow).astype(np.uint64)
+        key = dense(flow).astype(np.uint64)
         key <<= np.uint64(32)
         key |= column("rtp_ssrc")
-        stream = _dense(key)
+        stream = dense(key)
     else:
         columns = [column(name) for name in _FIELDS]
         order = np.lexsort(columns[::-1])
@@ -94,55 +93,6 @@ def _group(packets: UdpPackets, rows: I64) -> tuple[I64, I64]:
     small = stream.astype(np.uint16) if stream.max() < 1 << 16 else stream
     order = np.argsort(small, kind="stable")  # a radix sort for 16 bits; keeps file order
     return stream, order
-
-
-def _dense(values: NDArray[np.uint64]) -> I64:
-    """Numbers 0..k-1 for the distinct values, in sorted order.
-
-    A multiplicative hash that separates the (few) distinct values indexes a small table:
-    a few vector operations per value, against a sort's or a binary search's dozens of
-    branches. The distinct values come from a sample, and every value is then checked
-    against the table, so a value the sample missed is found, added and numbered too.
-    """
-    if not len(values):
-        return np.zeros(0, dtype=np.int64)
-    distinct = np.unique(values[:: max(1, len(values) // _SAMPLE)])
-    while len(distinct) <= 1 << 16:
-        table = _PerfectHash(distinct)
-        numbers, found = table.lookup(values)
-        if found.all():
-            return numbers
-        distinct = np.union1d(distinct, np.unique(values[~found]))
-    located: I64 = np.searchsorted(np.unique(values), values).astype(np.int64)
-    return located
-
-
-class _PerfectHash:
-    """Slot ``(value * multiplier) >> shift`` of a table holds one of ``keys`` (at least one)
-    and its index; the multiplier is drawn until no two keys share a slot."""
-
-    def __init__(self, keys: NDArray[np.uint64]) -> None:
-        draw, bits = random.Random(len(keys)), max(2, 2 * len(keys)).bit_length()
-        for attempt in range(256):
-            self.multiplier = np.uint64(draw.getrandbits(64) | 1)
-            self.shift = np.uint64(64 - bits)
-            slots = (keys * self.multiplier) >> self.shift  # wraps modulo 2**64, as intended
-            if len(np.unique(slots)) == len(keys):
-                break
-            bits += attempt % 8 == 7
-        else:  # pragma: no cover - 256 draws over ever larger tables do not all collide
-            raise RuntimeError("no collision-free hash found")
-        # An empty slot holds keys[0], which belongs in another slot: no value matches it.
-        self.keys = np.full(1 << bits, keys[0], dtype=np.uint64)
-        self.index = np.zeros(1 << bits, dtype=np.int64)
-        self.keys[slots], self.index[slots] = keys, np.arange(len(keys))
-
-    def lookup(self, values: NDArray[np.uint64]) -> tuple[I64, NDArray[np.bool_]]:
-        """Index of each value among the keys, and whether it is one of them at all."""
-        slots = (values * self.multiplier) >> self.shift
-        found: NDArray[np.bool_] = self.keys[slots] == values
-        numbers: I64 = self.index[slots]
-        return numbers, found
 
 
 def _plausible(seq: NDArray[np.uint16]) -> bool:

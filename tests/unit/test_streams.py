@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sipprobe.analysis.pcap import UdpPackets, read_capture
 from sipprobe.analysis.sipsdp import codec_for, parse_sdp, parse_sip, sdp_media_in
-from sipprobe.analysis.streams import MIN_PACKETS, _dense, find_streams
+from sipprobe.analysis.streams import MIN_PACKETS, find_streams
 
 A = Path4(src="10.0.0.1", dst="10.0.0.2", sport=40000, dport=50000)
 SIP = Path4(src="10.0.0.1", dst="10.0.0.2", sport=5060, dport=5060)
@@ -176,20 +176,3 @@ def test_parse_sip_and_sdp_never_raise_on_garbage(data: bytes) -> None:
         message="",
         arrival_s=0,
     )
-
-
-@given(
-    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=40, unique=True),
-    st.integers(1, 200_000),
-    st.randoms(use_true_random=False),
-)
-def test_dense_numbers_every_distinct_value_even_those_a_sample_misses(
-    distinct: list[int], length: int, draw: random.Random
-) -> None:
-    # Most rows hold the first value; the others sit at a few random rows, which the
-    # sample of every n-th row will usually miss: they must still be found and numbered.
-    values = np.full(length, distinct[0], dtype=np.uint64)
-    for value in distinct[1:]:
-        values[draw.randrange(length)] = value
-    expected = np.unique(values, return_inverse=True)[1].ravel()
-    assert np.array_equal(_dense(values), expected)
