@@ -9,107 +9,19 @@ records and hands their offsets here. A frame that is not usable is a counted sk
 from __future__ import annotations
 
 import functools
-import ipaddress
 from collections import Counter
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sipprobe.analysis.keys import KeyIndex
+from sipprobe.analysis.packets import AddressTable, Batch
 
 I64 = NDArray[np.int64]
 PAD = bytes(64)  # lets a fixed-width window start at any byte of the buffer
 _VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 _NULL_INET6 = (10, 24, 28, 30)  # AF_INET6 on Linux, the BSDs and macOS
 _SIP_STARTS = [int.from_bytes(p, "big") for p in (b"INVI", b"SIP/", b"ACK ", b"UPDA", b"PRAC")]
-
-
-@dataclass(frozen=True, slots=True)
-class UdpPackets:
-    """UDP datagrams as columns, one row per packet in file order.
-
-    ``src_addr``/``dst_addr`` index ``addresses`` (text; IPv6 compressed). The ``rtp_*``
-    columns read the payload as an RTP header whether or not it is one: ``rtp_payload_len``
-    (after CSRCs, header extension and padding) is -1 where the bytes cannot be RTP.
-    ``payloads`` keeps the bytes only of datagrams that look like SIP or RTCP, as (row, bytes).
-    ``arrival_s`` counts from ``origin_s`` (the whole second of the first record, Unix time):
-    float64 epoch seconds would resolve only about 0.24 microseconds.
-    """
-
-    origin_s: int
-    arrival_s: NDArray[np.float64]
-    src_addr: NDArray[np.int32]
-    dst_addr: NDArray[np.int32]
-    src_port: NDArray[np.uint16]
-    dst_port: NDArray[np.uint16]
-    dscp: NDArray[np.uint8]
-    ttl: NDArray[np.uint8]  # or IPv6 hop limit
-    payload_len: NDArray[np.int32]
-    rtp_version: NDArray[np.uint8]
-    rtp_padding: NDArray[np.bool_]
-    rtp_extension: NDArray[np.bool_]
-    rtp_csrc_count: NDArray[np.uint8]
-    rtp_marker: NDArray[np.bool_]
-    rtp_payload_type: NDArray[np.uint8]
-    rtp_seq: NDArray[np.uint16]
-    rtp_ts: NDArray[np.uint32]
-    rtp_ssrc: NDArray[np.uint32]
-    rtp_payload_len: NDArray[np.int32]
-    addresses: tuple[str, ...]
-    payloads: tuple[tuple[int, bytes], ...]
-
-    def endpoint(self, address: int, port: int) -> str:
-        """``addr:port``, or ``[addr]:port`` for IPv6."""
-        text = self.addresses[address]
-        return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
-
-
-_COLUMNS = tuple(f.name for f in fields(UdpPackets) if f.type.startswith("NDArray"))
-_DTYPES = {  # each column's type, as UdpPackets declares it
-    f.name: np.dtype(getattr(np, f.type.removeprefix("NDArray[np.").removesuffix("]")))
-    for f in fields(UdpPackets)
-    if f.name in _COLUMNS
-}
-Batch = tuple[dict[str, NDArray[Any]], list[tuple[int, bytes]]]
-
-
-class AddressTable:
-    """Gives every distinct address one small integer for the whole capture.
-
-    IPv4 lookups are the hot path (two per packet): a ``KeyIndex`` maps the 32-bit addresses
-    in a few vector operations; a miss adds the new addresses.
-    """
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self._index: dict[bytes, int] = {}
-        self._v4 = KeyIndex()
-        self._v4_ids = np.zeros(0, dtype=np.int32)  # address number of each IPv4 key
-
-    def ids_v4(self, addresses: NDArray[Any]) -> NDArray[np.int32]:
-        keys = addresses.astype(np.uint64)
-        numbers, found = self._v4.lookup(keys)
-        if not found.all():
-            known = len(self._v4)
-            self._v4.add(keys[~found])
-            new = [self._id(int(k).to_bytes(4, "big")) for k in self._v4.keys[known:]]
-            self._v4_ids = np.concatenate([self._v4_ids, np.array(new, dtype=np.int32)])
-            numbers = self._v4.lookup(keys)[0]
-        ids: NDArray[np.int32] = self._v4_ids[numbers]
-        return ids
-
-    def ids_v6(self, addresses: NDArray[np.void]) -> NDArray[np.int32]:
-        unique, inverse = np.unique(addresses, return_inverse=True)
-        lookup = np.array([self._id(bytes(k)) for k in unique], dtype=np.int32)
-        return lookup[inverse.ravel()] if len(unique) else np.zeros(0, dtype=np.int32)
-
-    def _id(self, key: bytes) -> int:
-        if key not in self._index:
-            self._index[key] = len(self.names)
-            self.names.append(str(ipaddress.ip_address(key)))
-        return self._index[key]
 
 
 def _struct(fields: str, itemsize: int) -> np.dtype[np.void]:
@@ -422,47 +334,3 @@ def _rtp_columns(
         "rtp_csrc_count": csrc,
         "rtp_payload_len": np.where(valid & (media >= 0), media, -1),
     }
-
-
-class ColumnSink:
-    """The columns of ``UdpPackets``, filled batch by batch in place.
-
-    Each batch's values are cast straight into preallocated arrays (from the strided header
-    fields, mostly), so a column is written once: no per-batch copies kept until the end and
-    no concatenation doubling the peak memory. Capacity grows by doubling when a guess was
-    short; ``expect`` lets the reader size it from the file once it knows the record size.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.size = 0
-        self.columns = {name: np.empty(capacity, dtype=_DTYPES[name]) for name in _COLUMNS}
-        self.payloads: list[tuple[int, bytes]] = []
-
-    def expect(self, rows: int) -> None:
-        """Make room for ``rows`` rows in all (a hint; more may come)."""
-        capacity = len(self.columns["arrival_s"])
-        if rows > capacity:
-            for name, old in self.columns.items():
-                new = np.empty(rows, dtype=old.dtype)
-                new[: self.size] = old[: self.size]
-                self.columns[name] = new
-
-    def add(self, batch: Batch) -> None:
-        values, payloads = batch
-        start, count = self.size, len(values["arrival_s"])
-        if start + count > len(self.columns["arrival_s"]):
-            self.expect(max(2 * len(self.columns["arrival_s"]), start + count))
-        for name, column in self.columns.items():
-            np.copyto(column[start : start + count], values[name], casting="unsafe")
-        self.payloads.extend((start + row, data) for row, data in payloads)
-        self.size += count
-
-    def finish(self, addresses: AddressTable, origin_s: int) -> UdpPackets:
-        """The packets so far; views of the sink's arrays (unused capacity is never touched)."""
-        columns = {name: column[: self.size] for name, column in self.columns.items()}
-        return UdpPackets(
-            origin_s,
-            **columns,
-            addresses=tuple(addresses.names),
-            payloads=tuple(self.payloads),
-        )

@@ -27,15 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sipprobe.analysis.frames import (
-    I64,
-    PAD,
-    AddressTable,
-    ColumnSink,
-    UdpPackets,
-    decode_frames,
-    gather,
-)
+from sipprobe.analysis.frames import I64, PAD, decode_frames, gather
+from sipprobe.analysis.packets import AddressTable, ColumnSink, UdpPackets
 from sipprobe.errors import CaptureError
 
 __all__ = ["Capture", "CaptureInfo", "UdpPackets", "read_capture"]

@@ -10,8 +10,8 @@ SSRC), as MEASUREMENT.md says. Which UDP datagrams are RTP at all is decided in 
    RTP header: at least ``MIN_PACKETS`` packets of one SSRC, most sequence steps small and
    forward, and not RTCP's packet types (72-79 once the marker bit is taken off).
 
-Grouping is vectorised: hash-based ``np.unique`` over packed keys, then a stable radix sort
-of small stream numbers, so a million packets group in tens of milliseconds.
+Grouping is vectorised: packed keys numbered by ``keys.dense`` (a sample, then a hash), then a
+stable radix sort of small stream numbers, so a million packets group in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -25,15 +25,12 @@ from numpy.typing import NDArray
 
 from sipprobe.analysis.codecs import CodecInfo
 from sipprobe.analysis.keys import dense
-from sipprobe.analysis.pcap import UdpPackets
+from sipprobe.analysis.packets import UdpPackets, rtp_candidates
 from sipprobe.analysis.sipsdp import SdpMedia, codec_for
 
 __all__ = ["MIN_PACKETS", "RtpStream", "find_streams"]
 
 MIN_PACKETS = 8
-# RTCP packet types 200-207 (SR, RR, SDES, BYE, APP, RTPFB, PSFB, XR) read as marker + PT;
-# RFC 5761 keeps RTP out of 64-95 so that RTCP multiplexed on the RTP port stays apart.
-RTCP_PAYLOAD_TYPES = range(72, 80)
 _PLAUSIBLE_STEP = 100  # MAX_MISORDER of RFC 3550 A.1
 _PLAUSIBLE_SHARE = 0.5  # of sequence steps, so heavy loss or reordering still passes
 
@@ -138,10 +135,8 @@ def find_streams(
     rtp_ports: Collection[int] = (),
 ) -> tuple[RtpStream, ...]:
     """The RTP streams in a capture, ordered by first arrival."""
-    candidate = (
-        (packets.rtp_version == 2)
-        & (packets.rtp_payload_len >= 0)
-        & ~np.isin(packets.rtp_payload_type, RTCP_PAYLOAD_TYPES)
+    candidate = rtp_candidates(
+        packets.rtp_version, packets.rtp_payload_len, packets.rtp_payload_type
     )
     rows = np.flatnonzero(candidate)
     if not len(rows):

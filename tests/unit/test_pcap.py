@@ -14,6 +14,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from sipprobe.analysis import frames
+from sipprobe.analysis import packets as packets_module
 from sipprobe.analysis.pcap import read_capture
 from sipprobe.errors import CaptureError
 
@@ -86,7 +87,7 @@ def test_plain_path_gives_the_general_paths_columns(
     monkeypatch.setattr(frames, "_PLAIN_LINKS", {})  # now every frame takes the general path
     for path, packets in plain.items():
         general = read_capture(path).packets
-        for name in frames._COLUMNS:
+        for name in packets_module._COLUMNS:
             assert np.array_equal(getattr(packets, name), getattr(general, name)), name
         assert packets.payloads == general.payloads
         assert [data for _, data in packets.payloads] == [sip, rtcp]
