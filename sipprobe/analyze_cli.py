@@ -34,9 +34,29 @@ def add_analyze_parser(commands: Any) -> None:
     )
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed blocks of up to 32 MiB for reuse instead of unmapping them.
+
+    By default a freed block over 128 KiB goes back to the kernel at once, and numpy's
+    temporaries over a capture's columns are such blocks: each next one is mapped and faulted
+    in again, page by page. Measured reading the 1M-packet benchmark: 31k page faults become
+    10k and CPU time drops ~15%, at the same peak memory. A process-wide setting, so only the
+    ``analyze`` command (a short-lived process) makes it; elsewhere (no glibc) it does nothing.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 256 << 20))
+
+
 def run_analyze_command(args: argparse.Namespace) -> int:
     from sipprobe.analysis.analyze import run_analyze
 
+    keep_freed_memory()
     return run_analyze(
         args.file,
         args.format,

@@ -25,6 +25,7 @@ from sipprobe.analysis.analyze import (
     run_analyze,
     to_json,
 )
+from sipprobe.analyze_cli import keep_freed_memory
 from sipprobe.errors import CaptureError, UsageError
 from sipprobe.models import Quality
 
@@ -324,3 +325,9 @@ def test_analyze_telephone_events_do_not_count_as_jitter_unlike_tshark(tmp_path:
     assert ours is not None and clean.streams[0].metrics.jitter_ms is not None
     assert ours.max == pytest.approx(clean.streams[0].metrics.jitter_ms.max, abs=1e-9)
     assert theirs.max_jitter_ms > ours.max + 1
+
+
+def test_analyze_keeps_freed_memory_with_values_glibc_accepts() -> None:
+    # mallopt returns 1 when glibc takes a setting, 0 when it refuses one; this machine and
+    # CI run glibc (Debian 12), so both settings must take, or the analyze speed-up is lost.
+    assert keep_freed_memory() is True
