@@ -13,7 +13,6 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from sipprobe import jsontext
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
 from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
@@ -217,8 +217,13 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
     return AnalysisResult(capture.info, packets.origin_s, results, reports, sdp, skipped, media)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _clean(value: Any) -> Any:
     """JSON-safe: dataclasses to dicts, tuples to lists, non-finite floats to null."""
+    if type(value) in _PLAIN:  # most values: checked first, as 4,000 RTCP reports hold many
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -226,7 +231,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {k: _clean(getattr(value, k)) for k in value.__dataclass_fields__}
+        fields = ((k, getattr(value, k)) for k in value.__dataclass_fields__)
+        return {k: v if type(v) in _PLAIN else _clean(v) for k, v in fields}
     return value
 
 
@@ -254,24 +260,21 @@ def stream_json(result: StreamResult) -> dict[str, Any]:
         "verdict": result.verdict.value,
         "verdict_reasons": list(result.reasons),
     }
-    out: dict[str, Any] = _clean({**head, **result.metrics.to_json(), **tail})
-    return out
+    fields = {**head, **result.metrics.to_json(), **tail}
+    # The timeline is JSON-safe as made, and long (86,400 rows a day): not walked again.
+    return {k: v if k == "timeline" else _clean(v) for k, v in fields.items()}
 
 
 def to_json(result: AnalysisResult) -> dict[str, Any]:
-    info = result.capture
-    out: dict[str, Any] = _clean(
-        {
-            "file": info,
-            "start_time": _when(result.origin_s, 0.0),
-            "media": result.media.value,
-            "streams": [stream_json(s) for s in result.streams],
-            "rtcp": result.rtcp,
-            "sdp": result.sdp,
-            "skipped": result.skipped,
-        }
-    )
-    return out
+    return {
+        "file": _clean(result.capture),
+        "start_time": _when(result.origin_s, 0.0),
+        "media": result.media.value,
+        "streams": [stream_json(s) for s in result.streams],  # clean already
+        "rtcp": _clean(result.rtcp),
+        "sdp": _clean(result.sdp),
+        "skipped": _clean(result.skipped),
+    }
 
 
 def _when(origin_s: int, offset_s: float) -> str | None:
@@ -404,7 +407,7 @@ def run_analyze(
     options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports))
     result = analyze_file(path, options)
     if fmt == "json":
-        stdout.write(json.dumps(to_json(result), indent=2, allow_nan=False) + "\n")
+        stdout.write(jsontext.dumps(to_json(result)) + "\n")
     else:
         stdout.write(render_text(result))
     return int(result.exit_code)

@@ -31,9 +31,11 @@ class JitterMs:
 
 def timestamp_steps(rtp_ts: NDArray[np.uint32]) -> NDArray[np.int64]:
     """Signed differences of consecutive 32-bit RTP timestamps, wrap-around removed."""
-    values: NDArray[np.int64] = np.asarray(rtp_ts).astype(np.int64)
-    steps: NDArray[np.int64] = values[1:] - values[:-1]
-    return ((steps + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    # Differences of uint32 wrap modulo 2**32; read as int32 they are the signed step.
+    steps: NDArray[np.int64] = (
+        np.diff(np.asarray(rtp_ts, dtype=np.uint32)).view(np.int32).astype(np.int64)
+    )
+    return steps
 
 
 def unwrap_timestamps(rtp_ts: NDArray[np.uint32]) -> NDArray[np.int64]:
@@ -52,18 +54,19 @@ def decay_filter(x: NDArray[np.float64], decay: float) -> NDArray[np.float64]:
     if count == 0:
         return np.zeros(0)
     rows = -(-count // _BLOCK)
-    padded = np.zeros(rows * _BLOCK)
-    padded[:count] = x
-    blocks = padded.reshape(rows, _BLOCK)
+    blocks = np.zeros((rows, _BLOCK))
+    blocks.reshape(-1)[:count] = x
     power = np.arange(_BLOCK, dtype=np.float64)
-    local = np.cumsum(blocks * decay**-power, axis=1) * decay**power
+    blocks *= decay**-power
+    np.cumsum(blocks, axis=1, out=blocks)
+    blocks *= decay**power
     carried = [0.0] * rows
     block_decay = decay**_BLOCK
-    block_ends = local[:, -1].tolist()
+    block_ends = blocks[:, -1].tolist()
     for row in range(1, rows):
         carried[row] = block_ends[row - 1] + block_decay * carried[row - 1]
-    filtered = local + np.asarray(carried)[:, None] * decay ** (power + 1)
-    return filtered.reshape(-1)[:count]
+    blocks += np.asarray(carried)[:, None] * decay ** (power + 1)
+    return blocks.reshape(-1)[:count]
 
 
 def interarrival_jitter(
@@ -72,13 +75,17 @@ def interarrival_jitter(
     """J in timestamp units after each packet (0 after the first), packets in arrival order."""
     jitter = np.zeros(np.asarray(arrival_s).size)
     if jitter.size > 1:
-        transit_change = np.diff(arrival_s) * clock_rate - timestamp_steps(rtp_ts)
-        jitter[1:] = decay_filter(np.abs(transit_change) / 16.0, JITTER_DECAY)
+        change = np.diff(np.asarray(arrival_s, dtype=np.float64))
+        change *= clock_rate
+        change -= timestamp_steps(rtp_ts)  # D of RFC 3550 A.8, in timestamp units
+        np.abs(change, out=change)
+        change /= 16.0
+        jitter[1:] = decay_filter(change, JITTER_DECAY)
     return jitter
 
 
 def summarise_jitter(
-    jitter_ts: NDArray[np.float64], counted: NDArray[np.bool_], clock_rate: int
+    jitter_ts: NDArray[np.float64], counted: NDArray[np.bool_] | slice, clock_rate: int
 ) -> JitterMs:
     """Max and mean over the ``counted`` packets, and the final value, in milliseconds.
 

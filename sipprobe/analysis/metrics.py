@@ -17,7 +17,9 @@ order and returns a frozen ``StreamMetrics``. Conventions that the parts share:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +41,7 @@ __all__ = [
     "JitterMs",
     "MetricsOptions",
     "StreamMetrics",
+    "Timeline",
     "TimelinePoint",
     "stream_metrics",
 ]
@@ -67,17 +70,68 @@ class MetricsOptions:
 
 @dataclass(frozen=True, slots=True)
 class TimelinePoint:
-    """One second of the stream, counted from its first packet.
-
-    Loss is attributed to the second in which the highest sequence number passed the missing
-    numbers; ``jitter_ms`` is the largest J reached in that second (``None`` when no counted
-    audio packet arrived or the clock rate is unknown).
-    """
+    """One second of the stream, counted from its first packet (see ``Timeline``)."""
 
     second: int
     expected: int
     lost: int
     jitter_ms: float | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Timeline:
+    """The stream second by second, counted from its first packet, as read-only arrays.
+
+    Loss is attributed to the second in which the highest sequence number passed the missing
+    numbers; ``jitter_ms`` is the largest J reached in that second (NaN when no counted
+    audio packet arrived or the clock rate is unknown). Arrays, not an object per second: an
+    hour-long call has 3,600 seconds. Indexing and iteration give ``TimelinePoint``s.
+    """
+
+    expected: NDArray[np.int64]
+    lost: NDArray[np.int64]
+    jitter_ms: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        for column in (self.expected, self.lost, self.jitter_ms):
+            column.flags.writeable = False
+
+    def __len__(self) -> int:
+        return int(self.expected.size)
+
+    def __getitem__(self, second: int) -> TimelinePoint:
+        second = range(len(self))[second]
+        jitter_ms = float(self.jitter_ms[second])
+        return TimelinePoint(
+            second,
+            int(self.expected[second]),
+            int(self.lost[second]),
+            None if math.isnan(jitter_ms) else jitter_ms,
+        )
+
+    def __iter__(self) -> Iterator[TimelinePoint]:
+        return (self[second] for second in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timeline):
+            return NotImplemented
+        return (
+            np.array_equal(self.expected, other.expected)
+            and np.array_equal(self.lost, other.lost)
+            and np.array_equal(self.jitter_ms, other.jitter_ms, equal_nan=True)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.expected.tobytes(), self.lost.tobytes()))
+
+    def to_json(self) -> list[dict[str, int | float | None]]:
+        """One object per second, ``null`` for no jitter."""
+        jitter = [v if math.isfinite(v) else None for v in self.jitter_ms.tolist()]
+        columns = zip(self.expected.tolist(), self.lost.tolist(), jitter, strict=True)
+        return [
+            {"second": second, "expected": expected, "lost": lost, "jitter_ms": jitter_ms}
+            for second, (expected, lost, jitter_ms) in enumerate(columns)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +164,7 @@ class StreamMetrics:
     mos_cq: float | None
     cq_delay_ms: float | None
     mos_null_reason: str | None
-    timeline: tuple[TimelinePoint, ...]
+    timeline: Timeline
     duration_s: float
 
     def to_json(self) -> dict[str, object]:
@@ -146,15 +200,7 @@ class StreamMetrics:
             "cq_delay_ms": self.cq_delay_ms,
             "mos_null_reason": self.mos_null_reason,
             "duration_s": self.duration_s,
-            "timeline": [
-                {
-                    "second": p.second,
-                    "expected": p.expected,
-                    "lost": p.lost,
-                    "jitter_ms": p.jitter_ms,
-                }
-                for p in self.timeline
-            ],
+            "timeline": self.timeline.to_json(),
         }
 
 
@@ -191,10 +237,32 @@ def _as_packets(
     return packets
 
 
+def _tail_or_mask(mask: NDArray[np.bool_]) -> slice | NDArray[np.bool_]:
+    """An index for the packets ``mask`` keeps: a slice when they are all from one on.
+
+    Usually every packet is accepted, audio and counted (but the first), and a slice takes
+    them as views where the mask would copy.
+    """
+    first = int(mask.argmax())
+    if mask[first] and mask[first:].all():
+        return slice(first, None)
+    return mask
+
+
 def _max_delta_ms(arrival_s: NDArray[np.float64], skip: NDArray[np.bool_]) -> float:
     """Largest arrival gap into a packet that is not marked, not CN and not right after CN."""
-    deltas = np.diff(arrival_s)[~skip[1:]]
-    return float(deltas.max()) * 1000.0 if deltas.size else 0.0
+    counted = ~skip[1:]
+    if not counted.any():
+        return 0.0
+    return float(np.max(np.diff(arrival_s), where=counted, initial=-np.inf)) * 1000.0
+
+
+def _median(values: NDArray[np.floating[Any]]) -> float | None:
+    if values.size == 0:
+        return None
+    if (values == values[0]).all():  # a constant packet interval: no sorting needed
+        return float(values[0])
+    return float(np.median(values))
 
 
 def _packet_interval_ms(
@@ -206,54 +274,57 @@ def _packet_interval_ms(
     """Median media time between consecutive numbers (arrival time if the clock is unknown)."""
     if extended.size < 2:
         return None
-    consecutive = np.diff(extended) == 1
+    consecutive = _tail_or_mask(np.diff(extended) == 1)
+    steps: NDArray[np.floating[Any]]
     if clock_rate is None:
         steps = np.diff(arrival_s)[consecutive] * 1000.0
     else:
         steps = timestamp_steps(rtp_ts)[consecutive] * (1000.0 / clock_rate)
-    steps = steps[steps > 0]
-    return float(np.median(steps)) if steps.size else None
+    return _median(steps[steps > 0])
+
+
+def _seconds(arrival_s: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The second of the stream each packet arrived in (one before the first counts as 0)."""
+    since_first = arrival_s - arrival_s[0]
+    np.floor(since_first, out=since_first)
+    np.maximum(since_first, 0, out=since_first)
+    seconds: NDArray[np.int64] = since_first.astype(np.int64)
+    return seconds
 
 
 def _timeline(
     *,
-    packets: _Packets,
-    accepted: NDArray[np.bool_],
-    extended: NDArray[np.int64],
+    seconds: NDArray[np.int64],
+    accepted: slice | NDArray[np.bool_],
+    numbers: NDArray[np.int64],
     unique: NDArray[np.int64],
     lowest: int,
-    jitter_points: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
-) -> tuple[TimelinePoint, ...]:
+    jitter_peaks: tuple[NDArray[np.int64], NDArray[np.float64]] | None,
+) -> Timeline:
     """Per second: numbers the highest number passed, how many never came, peak jitter.
 
-    Empty when the arrival times span more than ``_MAX_TIMELINE_SECONDS``, or far more
-    seconds than the stream has packets: one corrupt timestamp would otherwise ask for up to
-    a million points (seconds of work and a huge report) for a handful of packets.
+    ``numbers`` are those of the ``accepted`` packets, ``jitter_peaks`` the second and the
+    J in ms of each counted audio packet. Empty when the arrival times span more than
+    ``_MAX_TIMELINE_SECONDS``, or far more seconds than the stream has packets: one corrupt
+    timestamp would otherwise ask for up to a million points (seconds of work and a huge
+    report) for a handful of packets.
     """
-    seconds = np.maximum(np.floor(packets.arrival_s - packets.arrival_s[0]), 0).astype(np.int64)
     count = int(seconds.max()) + 1
     if count > min(_MAX_TIMELINE_SECONDS, 10 * len(seconds) + 60):
-        return ()
+        empty = np.zeros(0, dtype=np.int64)
+        return Timeline(empty, empty.copy(), np.zeros(0))
     highest_in = np.full(count, np.iinfo(np.int64).min)
-    np.maximum.at(highest_in, seconds[accepted], extended[accepted])
+    np.maximum.at(highest_in, seconds[accepted], numbers)
     highest_by_end = np.maximum.accumulate(highest_in)
     before = np.concatenate(([lowest - 1], highest_by_end[:-1]))
     received_up_to = np.searchsorted(unique, highest_by_end, side="right")
     received = np.diff(received_up_to, prepend=0)
     expected = highest_by_end - before
-    jitter: list[float | None] = [None] * count
-    if jitter_points is not None:
-        arrival, values_ms = jitter_points
-        peak = np.full(count, -np.inf)
-        bins = np.maximum(np.floor(arrival - packets.arrival_s[0]), 0).astype(np.int64)
-        np.maximum.at(peak, bins, values_ms)
-        jitter = [None if math.isinf(v) else v for v in peak.tolist()]
-    return tuple(
-        TimelinePoint(second, int(e), int(e - r), j)
-        for second, (e, r, j) in enumerate(
-            zip(expected.tolist(), received.tolist(), jitter, strict=True)
-        )
-    )
+    peak = np.full(count, -np.inf)
+    if jitter_peaks is not None:
+        np.maximum.at(peak, *jitter_peaks)
+    peak[peak == -np.inf] = np.nan
+    return Timeline(expected, expected - received, peak)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,8 +369,11 @@ def _audio_mask(
     """The candidates that carry the stream's most frequent payload type."""
     if not candidates.any():
         return candidates
-    frequency = np.bincount(payload_type[candidates], minlength=256)
-    audio: NDArray[np.bool_] = candidates & (payload_type == np.argmax(frequency))
+    types = payload_type[_tail_or_mask(candidates)]
+    main = types[0]
+    if types.min() != types.max():
+        main = np.argmax(np.bincount(types, minlength=256))
+    audio: NDArray[np.bool_] = candidates & (payload_type == main)
     return audio
 
 
@@ -321,15 +395,20 @@ def stream_metrics(
     """
     packets = _as_packets(arrival_s, seq, rtp_ts, marker, payload_type)
     sequence = extend_sequence(packets.seq)
-    counts = count_sequence(sequence)
-    accepted = sequence.accepted
-    comfort_noise = np.isin(packets.payload_type, COMFORT_NOISE_PAYLOAD_TYPES)
+    numbers = sequence.accepted_numbers()
+    unique = sorted_unique(numbers)
+    counts = count_sequence(sequence, unique)
+    accepted = _tail_or_mask(sequence.accepted)
+    comfort_noise = np.zeros(packets.payload_type.size, dtype=np.bool_)
+    for kind in COMFORT_NOISE_PAYLOAD_TYPES:
+        comfort_noise |= packets.payload_type == kind
     after_comfort_noise = np.zeros_like(comfort_noise)
     after_comfort_noise[1:] = comfort_noise[:-1]
     skip_in_stats = packets.marker | comfort_noise | after_comfort_noise
-    audio = _audio_mask(packets.payload_type, accepted & ~comfort_noise)
+    audio = _tail_or_mask(_audio_mask(packets.payload_type, sequence.accepted & ~comfort_noise))
     audio_arrival_s, audio_ts = packets.arrival_s[audio], packets.rtp_ts[audio]
     audio_extended = sequence.extended[audio]
+    seconds = _seconds(packets.arrival_s)
     clock_rate = None if codec is None else codec.clock_rate
 
     ptime_ms = _packet_interval_ms(audio_arrival_s, audio_ts, audio_extended, clock_rate)
@@ -338,7 +417,7 @@ def stream_metrics(
 
     jitter: JitterMs | None = None
     jitter_reason: str | None = None
-    jitter_points = None
+    jitter_peaks = None
     discarded = np.zeros(0, dtype=np.int64)
     if clock_rate is None:
         jitter_reason = "codec unknown, so is the RTP clock rate that jitter needs"
@@ -346,14 +425,14 @@ def stream_metrics(
         jitter_reason = "no audio packets (comfort noise only)"
     else:
         jitter_ts = interarrival_jitter(audio_arrival_s, audio_ts, clock_rate)
-        counted = ~skip_in_stats[audio]
-        counted[0] = False
+        counted_mask = ~skip_in_stats[audio]
+        counted_mask[0] = False
+        counted = _tail_or_mask(counted_mask)
         jitter = summarise_jitter(jitter_ts, counted, clock_rate)
-        jitter_points = (audio_arrival_s[counted], jitter_ts[counted] * 1000.0 / clock_rate)
+        jitter_peaks = (seconds[audio][counted], jitter_ts[counted] * 1000.0 / clock_rate)
         late = late_packets(audio_arrival_s, audio_ts, clock_rate, options.jitter_buffer_ms)
         discarded = discarded_numbers(audio_extended, late)
 
-    unique = sorted_unique(sequence.extended[accepted])
     played = unique[~np.isin(unique, discarded)] if discarded.size else unique
     bursts = burst_metrics(played, counts.lowest, counts.highest, ptime_ms)
     ppl_pct = 100.0 * (counts.lost + discarded.size) / counts.expected
@@ -386,12 +465,12 @@ def stream_metrics(
         cq_delay_ms=quality.cq_delay_ms,
         mos_null_reason=quality.null_reason,
         timeline=_timeline(
-            packets=packets,
+            seconds=seconds,
             accepted=accepted,
-            extended=sequence.extended,
+            numbers=numbers,
             unique=unique,
             lowest=counts.lowest,
-            jitter_points=jitter_points,
+            jitter_peaks=jitter_peaks,
         ),
         duration_s=float(packets.arrival_s.max() - packets.arrival_s.min()),
     )

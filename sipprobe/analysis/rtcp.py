@@ -22,6 +22,8 @@ import struct
 from collections import Counter
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from sipprobe.analysis.pcap import UdpPackets
 
 __all__ = ["ReportBlock", "RtcpReport", "VoipMetrics", "parse_rtcp", "rtcp_reports"]
@@ -196,13 +198,19 @@ def rtcp_reports(packets: UdpPackets) -> tuple[tuple[RtcpReport, ...], Counter[s
     """Every SR/RR/XR in the capture in arrival order, RTTs filled in; malformed ones counted."""
     reports: list[RtcpReport] = []
     skipped: Counter[str] = Counter()
-    for row, data in packets.payloads:
-        if not _is_rtcp(data):
-            continue
-        src = packets.endpoint(int(packets.src_addr[row]), int(packets.src_port[row]))
-        dst = packets.endpoint(int(packets.dst_addr[row]), int(packets.dst_port[row]))
+    found = [(row, data) for row, data in packets.payloads if _is_rtcp(data)]
+    rows = np.array([row for row, _ in found], dtype=np.int64)
+    columns = (  # as Python numbers at once: one numpy scalar at a time costs more than parsing
+        getattr(packets, name)[rows].tolist()
+        for name in ("arrival_s", "src_addr", "src_port", "dst_addr", "dst_port")
+    )
+    for (_, data), arrival_s, src_addr, src_port, dst_addr, dst_port in zip(
+        found, *columns, strict=True
+    ):
+        src = packets.endpoint(src_addr, src_port)
+        dst = packets.endpoint(dst_addr, dst_port)
         try:
-            reports += parse_rtcp(data, arrival_s=float(packets.arrival_s[row]), src=src, dst=dst)
+            reports += parse_rtcp(data, arrival_s=arrival_s, src=src, dst=dst)
         except ValueError:
             skipped["malformed-rtcp"] += 1
     reports.sort(key=lambda r: r.arrival_s)

@@ -54,6 +54,10 @@ class ExtendedSequence:
     accepted: NDArray[np.bool_]
     restarts: int
 
+    def accepted_numbers(self) -> NDArray[np.int64]:
+        """The extended numbers of the accepted packets, in arrival order (no copy if all are)."""
+        return self.extended if self.accepted.all() else self.extended[self.accepted]
+
 
 @dataclass(frozen=True, slots=True)
 class SequenceCounts:
@@ -112,34 +116,45 @@ class _State:
         return self.max_ext - (SEQ_MOD - udelta)
 
 
-def _signed16(values: NDArray[np.int64]) -> NDArray[np.int64]:
-    return ((values + (SEQ_MOD >> 1)) & 0xFFFF) - (SEQ_MOD >> 1)
-
-
 def _extend_chunk(
     *,
-    seq: NDArray[np.int64],
+    seq: NDArray[np.uint16],
     step: NDArray[np.int64],
     extended: NDArray[np.int64],
     start: int,
     stop: int,
     state: _State,
 ) -> int:
-    """Extend ``seq[start:stop]`` up to the first jump; return how many packets were done."""
-    steps = step[start:stop].copy()
-    steps[0] = ((int(seq[start]) - state.max_seq + (SEQ_MOD >> 1)) & 0xFFFF) - (SEQ_MOD >> 1)
-    candidate = state.max_ext + np.cumsum(steps)
-    running_max = np.maximum(np.maximum.accumulate(candidate), state.max_ext)
-    highest_before = np.empty_like(candidate)
-    highest_before[0] = state.max_ext
-    highest_before[1:] = running_max[:-1]
-    offset = candidate - highest_before
-    jumps = np.flatnonzero((offset <= -MAX_MISORDER) | (offset >= MAX_DROPOUT))
-    done = int(jumps[0]) if jumps.size else stop - start
+    """Extend ``seq[start:stop]`` up to the first jump; return how many packets were done.
+
+    Candidates are written to ``extended[start:stop]``; those from the first jump on are
+    left for the caller to overwrite.
+    """
+    count = stop - start
+    delta = ((int(seq[start]) - state.max_seq + (SEQ_MOD >> 1)) & 0xFFFF) - (SEQ_MOD >> 1)
+    step[start] = state.max_ext + delta  # the first candidate; ``step`` is not read there again
+    candidate = extended[start:stop]
+    np.cumsum(step[start:stop], out=candidate)
+    if 0 < delta < MAX_DROPOUT and not _outside_window(step[start + 1 : stop], 1).any():
+        # In order all through (the usual case): the running maximum is the candidate itself.
+        state.max_ext = int(candidate[-1])
+        return count
+    highest = np.empty(count + 1, dtype=np.int64)  # highest[k]: the maximum before packet k
+    highest[0] = state.max_ext
+    highest[1:] = candidate
+    np.maximum.accumulate(highest, out=highest)
+    outside = _outside_window(candidate - highest[:-1], 1 - MAX_MISORDER)
+    first = int(outside.argmax())
+    done = first if outside[first] else count
     if done:
-        extended[start : start + done] = candidate[:done]
-        state.max_ext = int(running_max[done - 1])
+        state.max_ext = int(highest[done])
     return done
+
+
+def _outside_window(offset: NDArray[np.int64], lowest: int) -> NDArray[np.bool_]:
+    """Not ``lowest <= offset < MAX_DROPOUT``; below ``lowest`` the unsigned difference is huge."""
+    outside: NDArray[np.bool_] = (offset - lowest).view(np.uint64) >= MAX_DROPOUT - lowest
+    return outside
 
 
 def _lay_runs_end_to_end(
@@ -161,14 +176,14 @@ def _lay_runs_end_to_end(
 
 def extend_sequence(seq: NDArray[np.uint16]) -> ExtendedSequence:
     """Extend the sequence numbers of one stream, given in arrival order."""
-    values = np.asarray(seq).astype(np.int64)
+    values = np.asarray(seq, dtype=np.uint16)
     count = values.size
     extended = np.zeros(count, dtype=np.int64)
     accepted = np.ones(count, dtype=np.bool_)
     if count == 0:
         return ExtendedSequence(extended, accepted, 0)
-    step = np.zeros(count, dtype=np.int64)
-    step[1:] = _signed16(np.diff(values))
+    step = np.empty(count, dtype=np.int64)
+    step[1:] = np.diff(values).view(np.int16)  # uint16 differences wrap: the signed 16-bit step
     state = _State(int(values[0]))
     extended[0] = values[0]
     position, chunk = 1, _FIRST_CHUNK
@@ -189,6 +204,7 @@ def extend_sequence(seq: NDArray[np.uint16]) -> ExtendedSequence:
             number = state.update(index, int(values[index]))
             if number is None:
                 accepted[index] = False
+                extended[index] = 0
             else:
                 extended[index] = number
         position = scalar_stop
@@ -199,7 +215,7 @@ def extend_sequence(seq: NDArray[np.uint16]) -> ExtendedSequence:
 
 def sorted_unique(numbers: NDArray[np.int64]) -> NDArray[np.int64]:
     """Sorted distinct extended numbers, in linear time when they span a sane range."""
-    if numbers.size == 0:
+    if numbers.size == 0 or _ascending(numbers, strictly=True):
         return numbers.copy()
     lowest, highest = int(numbers.min()), int(numbers.max())
     span = highest - lowest + 1
@@ -207,25 +223,38 @@ def sorted_unique(numbers: NDArray[np.int64]) -> NDArray[np.int64]:
         return np.unique(numbers)
     present = np.zeros(span, dtype=np.bool_)
     present[numbers - lowest] = True
-    return np.flatnonzero(present).astype(np.int64) + lowest
+    unique = np.flatnonzero(present).astype(np.int64, copy=False)
+    unique += lowest
+    return unique
 
 
-def count_sequence(sequence: ExtendedSequence) -> SequenceCounts:
+def _ascending(numbers: NDArray[np.int64], *, strictly: bool) -> bool:
+    later, earlier = numbers[1:], numbers[:-1]
+    return bool((later > earlier if strictly else later >= earlier).all())
+
+
+def count_sequence(
+    sequence: ExtendedSequence, unique: NDArray[np.int64] | None = None
+) -> SequenceCounts:
     """Count expected, lost, duplicated and reordered packets of one stream.
 
     ``expected`` runs from the lowest to the highest extended number received: RFC 3550
     starts at the first packet's number instead, which makes ``lost`` negative when the
-    first packets arrive out of order.
+    first packets arrive out of order. ``unique`` is ``sorted_unique`` of the accepted
+    numbers, for a caller that has it already.
     """
-    numbers = sequence.extended[sequence.accepted]
+    numbers = sequence.accepted_numbers()
     received = int(numbers.size)
     ignored = int(sequence.accepted.size) - received
     if received == 0:
         return SequenceCounts(0, ignored, sequence.restarts, 0, -1, 0, 0, 0, 0, 0, 0)
-    lowest, highest = int(numbers.min()), int(numbers.max())
+    if unique is None:
+        unique = sorted_unique(numbers)
+    lowest, highest = int(unique[0]), int(unique[-1])
     expected = highest - lowest + 1
-    unique = int(sorted_unique(numbers).size)
-    reordered = int(np.count_nonzero(numbers[1:] < np.maximum.accumulate(numbers)[:-1]))
+    reordered = 0
+    if not _ascending(numbers, strictly=False):
+        reordered = int(np.count_nonzero(numbers[1:] < np.maximum.accumulate(numbers)[:-1]))
     return SequenceCounts(
         received=received,
         ignored=ignored,
@@ -233,9 +262,9 @@ def count_sequence(sequence: ExtendedSequence) -> SequenceCounts:
         lowest=lowest,
         highest=highest,
         expected=expected,
-        unique=unique,
-        duplicates=received - unique,
+        unique=int(unique.size),
+        duplicates=received - int(unique.size),
         reordered=reordered,
-        lost=expected - unique,
+        lost=expected - int(unique.size),
         rfc3550_cumulative_lost=expected - received,
     )

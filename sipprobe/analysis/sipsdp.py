@@ -59,6 +59,8 @@ class SdpMedia:
 
 def parse_sip(data: bytes) -> SipMessage | None:
     """Split a datagram into a SIP start line, headers and body; ``None`` if it is not SIP."""
+    if b"SIP/2.0" not in data:  # the start line holds it: a quick no for RTCP and other media
+        return None
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         head, sep, body = data.partition(b"\n\n")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sipprobe.analysis.codecs import CodecInfo, codec_by_name
-from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
+from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, Timeline, stream_metrics
 
 PCMU = codec_by_name("PCMU", 8000)
 CONTRACT_KEYS = {
@@ -303,7 +303,9 @@ def test_stream_metrics_result_is_frozen() -> None:
     metrics = Stream.regular(10).metrics()
     with pytest.raises(dataclasses.FrozenInstanceError):
         metrics.lost = 3  # type: ignore[misc]
-    assert isinstance(metrics.timeline, tuple)
+    assert isinstance(metrics.timeline, Timeline)
+    with pytest.raises(ValueError, match="read-only"):
+        metrics.timeline.lost[0] = 1
 
 
 @pytest.mark.parametrize(
