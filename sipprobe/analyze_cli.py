@@ -40,7 +40,7 @@ def keep_freed_memory() -> bool:
     By default a freed block over 128 KiB goes back to the kernel at once, and numpy's
     temporaries over a capture's columns are such blocks: each next one is mapped and faulted
     in again, page by page. Measured reading the 1M-packet benchmark: 31k page faults become
-    10k and CPU time drops ~15%, at the same peak memory. A process-wide setting, so only the
+    10k and CPU time drops ~10%, at the same peak memory. A process-wide setting, so only the
     ``analyze`` command (a short-lived process) makes it; elsewhere (no glibc) it does nothing.
     """
     import ctypes

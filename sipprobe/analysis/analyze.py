@@ -14,7 +14,7 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 from __future__ import annotations
 
 import math
-import statistics
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +22,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from sipprobe import jsontext
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
 from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
 from sipprobe.analysis.sipsdp import SdpMedia, sdp_media_in
 from sipprobe.analysis.streams import RtpStream, find_streams
 from sipprobe.errors import UsageError
-from sipprobe.models import ExitCode, Quality
+from sipprobe.outcome import ExitCode, Quality
 from sipprobe.verdict.thresholds import Thresholds
 
 __all__ = [
@@ -52,6 +51,7 @@ class AnalyzeOptions:
     jitter_buffer_ms: float = 60.0
     one_way_delay_ms: float | None = None
     rtp_ports: tuple[int, ...] = ()
+    workers: int = 1  # processes that may read a large pcap (``read_capture``)
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
@@ -166,7 +166,7 @@ def _measure(
 ) -> StreamResult:
     rows = stream.rows
     rtts = rtcp.rtts_ms.get(stream.ssrc)  # either end's reports: the same pair of hosts
-    rtt_ms = statistics.median(rtts) if rtts else None
+    rtt_ms = float(np.median(rtts)) if rtts else None
     delay_ms, source = options.one_way_delay_ms, "option"
     if delay_ms is None and rtt_ms is not None:
         delay_ms, source = rtt_ms / 2, "rtcp"
@@ -198,7 +198,7 @@ def _measure(
 def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> AnalysisResult:
     """Measure every RTP stream in a pcap/pcapng file; raises ``CaptureError`` if unreadable."""
     options = options or AnalyzeOptions()
-    capture = read_capture(path)
+    capture = read_capture(path, workers=options.workers)
     packets = capture.packets
     sdp = sdp_media_in((float(packets.arrival_s[row]), data) for row, data in packets.payloads)
     streams = find_streams(packets, sdp, options.rtp_ports)
@@ -404,9 +404,12 @@ def run_analyze(
     ):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
-    options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports))
+    workers = min(2, os.cpu_count() or 1)  # a second core reads half of a large pcap
+    options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
     result = analyze_file(path, options)
     if fmt == "json":
+        from sipprobe import jsontext  # only here: the json module is not needed for text
+
         stdout.write(jsontext.dumps(to_json(result)) + "\n")
     else:
         stdout.write(render_text(result))

@@ -111,6 +111,10 @@ class AddressTable:
         ids: NDArray[np.int32] = self._v4_ids[numbers]
         return ids
 
+    def merge(self, other: AddressTable) -> NDArray[np.int32]:
+        """This table's number of each of ``other``'s addresses (indexed by its numbers)."""
+        return np.array([self._id(key) for key in other._index], dtype=np.int32)
+
     def ids_v6(self, addresses: NDArray[np.void]) -> NDArray[np.int32]:
         unique, inverse = np.unique(addresses, return_inverse=True)
         lookup = np.array([self._id(bytes(k)) for k in unique], dtype=np.int32)
@@ -136,11 +140,30 @@ class ColumnSink:
         self.size = 0
         self.columns = {name: np.empty(capacity, dtype=_DTYPES[name]) for name in _COLUMNS}
         self.payloads: list[tuple[int, bytes]] = []
+        self.fixed = False  # columns in memory the sink does not own: they cannot grow
+
+    @classmethod
+    def over(cls, memory: Any, capacity: int) -> ColumnSink:
+        """A sink whose columns live in ``memory`` (``shared_bytes(capacity)`` long, e.g. an
+        anonymous shared mapping that a child process fills); it never grows."""
+        sink = cls(0)
+        offset = 0
+        for name in _COLUMNS:
+            dtype = _DTYPES[name]
+            sink.columns[name] = np.frombuffer(memory, dtype, capacity, offset)
+            offset += capacity * dtype.itemsize
+        sink.fixed = True
+        return sink
+
+    @staticmethod
+    def shared_bytes(capacity: int) -> int:
+        """Bytes of memory that ``over`` needs for ``capacity`` rows (a multiple of 8)."""
+        return capacity * sum(int(_DTYPES[name].itemsize) for name in _COLUMNS)
 
     def expect(self, rows: int) -> None:
         """Make room for ``rows`` rows in all (a hint; more may come)."""
         capacity = len(self.columns["arrival_s"])
-        if rows > capacity:
+        if rows > capacity and not self.fixed:
             for name, old in self.columns.items():
                 new = np.empty(rows, dtype=old.dtype)
                 new[: self.size] = old[: self.size]
@@ -150,6 +173,8 @@ class ColumnSink:
         values, payloads = batch
         start, count = self.size, len(values["arrival_s"])
         if start + count > len(self.columns["arrival_s"]):
+            if self.fixed:
+                raise RuntimeError(f"more than {start} rows for a sink of fixed size")
             self.expect(max(2 * len(self.columns["arrival_s"]), start + count))
         for name, column in self.columns.items():
             np.copyto(column[start : start + count], values[name], casting="unsafe")

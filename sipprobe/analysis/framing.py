@@ -1,0 +1,381 @@
+"""Walking pcap records and pcapng blocks in chunks: where each packet starts, and its time.
+
+The file is read in chunks into one reused buffer; record boundaries are walked with a lean
+loop over length fields, and a run of records of equal length is confirmed in one vectorised
+step (each verified length fixes where the next record starts, so the run is exact, not a
+guess). Each chunk's packets go to ``frames.decode_frames`` and their columns into a
+``ColumnSink``. Memory holds one chunk plus the columns.
+
+A length field that makes the framing meaningless raises ``FramingError`` (with its offset in
+the buffer), which the reader turns into a one-sentence ``CaptureError``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BufferedReader
+from pathlib import Path
+
+import numpy as np
+
+from sipprobe.analysis.frames import I64, PAD, decode_frames, gather
+from sipprobe.analysis.packets import AddressTable, ColumnSink
+from sipprobe.errors import CaptureError
+
+__all__ = ["MAX_CAPLEN", "FramingError", "Reader"]
+
+MAX_CAPLEN = 256 * 1024
+MAX_BLOCK = 16 * 1024 * 1024
+_MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
+_BATCH = range(64)  # records walked between two looks for a run of eight equal lengths
+_LONG_RUN = 16  # records of one length in a row that make their length worth resuming
+# Rows the columns are first sized for at most (about 0.7 GiB of address space, which is
+# only touched as packets arrive); a larger capture grows them by doubling.
+_MAX_GUESS_ROWS = 16 * 1024 * 1024
+_SHB, _IDB, _OPB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
+_BYTE_ORDER = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
+_IGNORED_BLOCKS = {4, 5, 9, 10, 0x0BAD, 0x40000BAD}  # names, statistics, journal, secrets, custom
+
+
+class FramingError(Exception):
+    """Framing is lost at an offset of the current buffer; becomes a CaptureError."""
+
+    def __init__(self, problem: str, pos: int) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.pos = pos
+
+
+@dataclass(frozen=True, slots=True)
+class _Interface:
+    link_type: int
+    ticks_per_s: int
+    offset_s: int
+
+
+class _Offsets:
+    """Record offsets in file order, from the plain walk and from runs of equal-length records.
+
+    The walker steps record by record and, when a record looks like the start of a run (its
+    length is the length of the last long run, or eight records in a row had one length),
+    ``run`` confirms the records that follow in one vectorised step: a record of length
+    ``stride`` ends where the next begins, so a run whose length fields all match is exact,
+    not a guess. Resuming the last run's length right away matters: RTP of equal-sized packets
+    with an RTCP report or a SIP message now and then is the usual capture. A guess that fails
+    early makes it wait longer before the next one, so a capture of mixed sizes keeps the plain
+    walk's speed. The state lasts across chunks; the offsets are taken per chunk.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[I64] = []
+        self.single: list[int] = []
+        self.resume = 0  # record length of the last long run
+        self.limit = 64  # records one look may confirm
+        self.wait = 0
+        self.backoff = 1
+
+    def expected(self) -> int:
+        """The record length that starts a look for a run during the next batch (-1: none)."""
+        if self.wait:
+            self.wait -= 1
+            return -1
+        return self.resume
+
+    def steady(self, pos: int) -> int:
+        """The common length of the last eight records, if they share one; else 0."""
+        single = self.single
+        if len(single) < 8 or single[-1] - single[-8] != 7 * (pos - single[-1]):
+            return 0
+        stride = pos - single[-1]
+        steps = zip(single[-8:-1], single[-7:], strict=True)
+        return stride if all(b - a == stride for a, b in steps) else 0
+
+    def run(
+        self, buf: bytearray, end: int, pos: int, stride: int, checks: list[tuple[int, str, int]]
+    ) -> int:
+        """How many records from ``pos`` on are ``stride`` long."""
+        count = min(self.limit, (end - pos) // stride)
+        if count < 1:
+            return 0
+        differ = np.zeros(count, dtype=bool)
+        for offset, dtype, value in checks:
+            view = np.ndarray((count,), dtype, buffer=buf, offset=pos + offset, strides=(stride,))
+            differ |= view != value
+        first = int(np.argmax(differ))  # the first record that differs, else 0
+        run = first if differ[first] else count
+        if run:
+            if self.single:
+                self._flush()
+            self.parts.append(np.arange(pos, pos + run * stride, stride, dtype=np.int64))
+        self.limit = min(self.limit * 2, 1 << 16) if run == count else max(64, 2 * run)
+        if run >= _LONG_RUN or run == count:
+            self.resume, self.backoff = stride, 1
+        else:  # no look at this length for a while, longer after each miss
+            self.backoff = min(self.backoff * 2, 64)
+            self.wait = self.backoff - 1
+        return run
+
+    def _flush(self) -> None:
+        if self.single:  # before a run's part, so that offsets stay in file order
+            self.parts.append(np.array(self.single, dtype=np.int64))
+            self.single.clear()
+
+    def take(self) -> I64:
+        self._flush()
+        out = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int64)
+        self.parts = []
+        return out
+
+
+class Reader:
+    def __init__(self, path: Path, size: int, chunk_bytes: int) -> None:
+        self.path = path
+        self.size = size
+        self.chunk_bytes = chunk_bytes
+        self.skipped: Counter[str] = Counter()
+        self.addresses = AddressTable()
+        self.offsets = _Offsets()
+        self.sink = ColumnSink()
+        self.records = 0
+        self.link_types: set[int] = set()
+        self.base = 0  # file offset of the current buffer
+        self.endian = ""
+        self.interfaces: list[_Interface] = []
+        self.origin_s: int | None = None
+
+    def loop(
+        self,
+        stream: BufferedReader,
+        first: bytes,
+        walk: Callable[[bytearray, int], int],
+        stop: int | None = None,
+    ) -> int:
+        """Feed chunks to ``walk``, which decodes the complete records and says how far it got.
+
+        One buffer is reused for the whole file (a ``PAD`` tail past the data lets fixed-width
+        windows start at any record), so reading costs no copies beyond ``readinto``. With
+        ``stop`` (a file offset) it reads no further, as if the file ended there. Returns how
+        many bytes were left over: part of a record (counted as a skip when the file ends).
+        """
+        buf = bytearray(self.chunk_bytes + len(PAD))
+        end = len(first)
+        buf[:end] = first
+        while True:
+            if end == len(buf) - len(PAD):  # one record fills the buffer: make room
+                buf = buf[:end] + bytearray(len(buf))
+            room = len(buf) - len(PAD)
+            if stop is not None:
+                room = min(room, stop - self.base)
+            with memoryview(buf) as view:
+                got = stream.readinto(view[end:room]) if room > end else 0
+            end += got
+            try:
+                consumed = walk(buf, end)
+            except FramingError as exc:
+                raise CaptureError(
+                    f"{self.path} is corrupt at byte {self.base + exc.pos}: {exc.problem}."
+                ) from None
+            buf[: end - consumed] = buf[consumed:end]
+            self.base, end = self.base + consumed, end - consumed
+            if not got:
+                break
+        if end and stop is None:
+            self.skipped["truncated-record"] += 1
+        return end
+
+    def take_over(self, other: Reader) -> None:
+        """Append what ``other`` read (the rest of the same file) to what this one read."""
+        mapping = self.addresses.merge(other.addresses)
+        columns = {name: column[: other.sink.size] for name, column in other.sink.columns.items()}
+        columns["src_addr"], columns["dst_addr"] = (
+            mapping[columns["src_addr"]],
+            mapping[columns["dst_addr"]],
+        )
+        self.sink.add((columns, other.sink.payloads))
+        self.skipped.update(other.skipped)
+        self.records += other.records
+        self.link_types |= other.link_types
+
+    def decode(
+        self, buf: bytearray, data_off: I64, caplen: I64, arrival: np.ndarray, link: I64
+    ) -> None:
+        self.records += len(data_off)
+        same = len(link) and bool((link == link[0]).all())
+        self.link_types.update([int(link[0])] if same else (int(x) for x in np.unique(link)))
+        batch = decode_frames(
+            buf,
+            data_off=data_off,
+            caplen=caplen,
+            arrival=arrival,
+            link=link,
+            addresses=self.addresses,
+            skipped=self.skipped,
+        )
+        if not self.sink.size and len(data_off):  # size the columns from the first chunk
+            guess = self.size * len(data_off) // int(data_off[-1] + caplen[-1])
+            self.sink.expect(min(_MAX_GUESS_ROWS, guess + guess // 4 + 64))  # smaller ones follow
+        self.sink.add(batch)
+
+    def walk_pcap(self, buf: bytearray, end: int, ticks_per_s: int, link: int) -> int:
+        """Decode the complete records in ``buf[:end]``; return where an incomplete one starts."""
+        length_at = struct.Struct(self.endian + "8xI").unpack_from
+        offsets, field = self.offsets, self.endian + "u4"
+        add, pos, limit = offsets.single.append, 0, end - 16
+        while pos <= limit:
+            resume = offsets.expected()
+            for _ in _BATCH:  # the plain walk, as lean as Python allows: checks come after
+                add(pos)
+                length = 16 + length_at(buf, pos)[0]
+                pos += length
+                if length == resume or pos > limit:
+                    break
+            else:
+                length = offsets.steady(pos)
+            if length and pos <= limit:
+                pos += length * offsets.run(buf, end, pos, length, [(8, field, length - 16)])
+        starts = offsets.take()
+        head = _u32_rows(buf, starts, 4, self.endian)
+        absurd = np.flatnonzero(head[:, 2] > MAX_CAPLEN)
+        if len(absurd):
+            caplen, at = int(head[absurd[0], 2]), int(starts[absurd[0]])
+            raise FramingError(f"a record claims {caplen} bytes, more than {MAX_CAPLEN}", at)
+        if len(starts) and starts[-1] + 16 + head[-1, 2] > end:  # only the last can be cut
+            pos, starts, head = int(starts[-1]), starts[:-1], head[:-1]
+        if len(starts):
+            if self.origin_s is None:
+                self.origin_s = int(head[0, 0])
+            arrival = (head[:, 0] - self.origin_s) + head[:, 1] / ticks_per_s
+            links = np.full(len(starts), link, dtype=np.int64)
+            self.decode(buf, starts + 16, head[:, 2], arrival, links)
+        return pos
+
+    def walk_pcapng(self, buf: bytearray, end: int) -> int:
+        """Decode the complete blocks in ``buf[:end]``; return where an incomplete one starts."""
+        offsets = self.offsets
+        add, pos, limit = offsets.single.append, 0, end - 12
+        while pos <= limit:
+            field = self.endian + "u4"  # a section header may change the byte order
+            block_at = struct.Struct(self.endian + "II").unpack_from
+            resume, length, other = offsets.expected(), 0, False
+            for _ in _BATCH:  # consecutive enhanced packet blocks, the bulk of a file
+                btype, blen = block_at(buf, pos)
+                other = btype != _EPB or blen & 3 or not 32 <= blen <= _MAX_EPB
+                if other:
+                    break
+                add(pos)
+                pos += blen
+                if blen == resume or pos > limit:
+                    length = blen
+                    break
+            else:
+                length = offsets.steady(pos)
+            if pos > limit:
+                break
+            if other:
+                skip = self._other_block(buf, end, pos, offsets)
+                if not skip:
+                    break
+                pos += skip
+            elif length:
+                checks = [(0, field, _EPB), (4, field, length)]
+                pos += length * offsets.run(buf, end, pos, length, checks)
+        return min(pos, self._packet_blocks(buf, end, offsets.take()))
+
+    def _other_block(self, buf: bytearray, end: int, pos: int, offsets: _Offsets) -> int:
+        """Handle one block that is not a plain EPB; its length, or 0 if it is incomplete."""
+        btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
+        if btype == _SHB:  # the same in either byte order; it sets the order that follows
+            self._packet_blocks(buf, end, offsets.take())
+            order = bytes(buf[pos + 8 : pos + 12])
+            if order not in _BYTE_ORDER:
+                raise FramingError("a section header has no valid byte-order magic", pos)
+            self.endian, self.interfaces = _BYTE_ORDER[order], []
+            blen = struct.unpack_from(self.endian + "I", buf, pos + 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            raise FramingError(f"a block of type {btype:#x} claims {blen} bytes", pos)
+        if pos + blen > end:
+            return 0
+        if btype in (_EPB, _OPB):
+            offsets.single.append(pos)
+        elif struct.unpack_from(self.endian + "I", buf, pos + blen - 4)[0] != blen:
+            raise FramingError(f"a block of type {btype:#x} has mismatched lengths", pos)
+        elif btype == _IDB:
+            self.interfaces.append(self._interface(bytes(buf[pos : pos + blen]), pos))
+        elif btype == _SPB:
+            self.skipped["pcapng-simple-packet-without-timestamp"] += 1
+        elif btype not in _IGNORED_BLOCKS and btype != _SHB:
+            self.skipped["unknown-pcapng-block"] += 1
+        return int(blen)
+
+    def _interface(self, block: bytes, pos: int) -> _Interface:
+        if len(block) < 20:
+            raise FramingError("an interface description block is too short", pos)
+        link = struct.unpack_from(self.endian + "H", block, 8)[0]
+        ticks, offset, at = 1_000_000, 0, 16
+        while at + 4 <= len(block) - 4:
+            code, size = struct.unpack_from(self.endian + "HH", block, at)
+            value = block[at + 4 : at + 4 + size]
+            if code == 0 or len(value) < size:
+                break
+            if code == 9 and size >= 1:  # if_tsresol: 10^-v, or 2^-v with the top bit set
+                ticks = 2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** value[0]
+            elif code == 14 and size >= 8:  # if_tsoffset, whole seconds
+                offset = struct.unpack_from(self.endian + "q", value)[0]
+            at += 4 + (size + 3) // 4 * 4
+        if ticks >= 2**63:
+            raise FramingError("an interface has a timestamp resolution finer than 2^-63 s", pos)
+        return _Interface(link, ticks, offset)
+
+    def _packet_blocks(self, buf: bytearray, end: int, starts: I64) -> int:
+        """Decode the packet blocks walked so far; return where an incomplete last one starts."""
+        head = _u32_rows(buf, starts, 7, self.endian)
+        cut = end
+        if len(starts) and starts[-1] + head[-1, 1] > end:  # only the last can be cut
+            cut, starts, head = int(starts[-1]), starts[:-1], head[:-1]
+        if not len(starts):
+            return cut
+        btype, blen, caplen = head[:, 0], head[:, 1], head[:, 5]
+        trailer = _u32_rows(buf, starts + blen - 4, 1, self.endian)[:, 0]
+        if np.any(trailer != blen):
+            at = int(starts[np.argmax(trailer != blen)])
+            raise FramingError("a packet block has mismatched lengths", at)
+        iface = head[:, 2]
+        old = btype == _OPB  # its interface id is a 16-bit field at the same offset
+        iface[old] = (iface[old] & 0xFFFF) if self.endian == "<" else (iface[old] >> 16)
+        keep = np.ones(len(starts), dtype=bool)
+        for reason, bad in (
+            ("cut-record", (caplen > blen - 32) | (caplen > MAX_CAPLEN)),
+            ("unknown-interface", iface >= len(self.interfaces)),
+        ):
+            self.skipped[reason] += int(np.count_nonzero(bad & keep))
+            keep &= ~bad
+        if not keep.all():
+            self.records += int(np.count_nonzero(~keep))
+            starts, head, iface = starts[keep], head[keep], iface[keep]
+        if not len(starts):
+            return cut
+        ticks = (head[:, 3].astype(np.uint64) << np.uint64(32)) | head[:, 4].astype(np.uint64)
+        arrival = np.zeros(len(starts))
+        links = np.zeros(len(starts), dtype=np.int64)
+        for number in np.unique(iface):
+            which = iface == number
+            spec = self.interfaces[int(number)]
+            per_s = np.uint64(spec.ticks_per_s)
+            seconds, rest = ticks[which] // per_s, ticks[which] % per_s
+            if self.origin_s is None:
+                self.origin_s = int(seconds[0]) + spec.offset_s
+            whole = seconds.astype(np.int64) + (spec.offset_s - self.origin_s)
+            arrival[which] = whole + rest / spec.ticks_per_s
+            links[which] = spec.link_type
+        self.decode(buf, starts + 28, head[:, 5], arrival, links)
+        return cut
+
+
+def _u32_rows(buf: bytearray, starts: I64, words: int, endian: str) -> I64:
+    """``words`` 32-bit fields from each offset, as an (n, words) int64 array."""
+    raw = gather(buf, starts, np.dtype((np.void, words * 4))).view(np.uint8)
+    fields_: I64 = raw.view(endian + "u4").reshape(-1, words).astype(np.int64)
+    return fields_

@@ -1,0 +1,187 @@
+"""Reading a pcap in two processes: the same rows as one process, whatever goes wrong."""
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from data import pcapbuild as pb
+from data.rtpcapture import T0, Path4, Rtp, frame
+
+from sipprobe.analysis import packets as packets_module
+from sipprobe.analysis import pcap
+from sipprobe.analysis.packets import ColumnSink
+from sipprobe.analysis.pcap import Capture, read_capture
+from sipprobe.errors import CaptureError
+
+SIP = b"INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n"
+RTCP = bytes.fromhex("80c80006") + bytes(24)
+
+
+def _frames() -> dict[str, tuple[bytes, int]]:
+    """Frame templates and where their RTP sequence number sits (-1: none)."""
+    rtp = Rtp(T0, 0, 0)
+    return {
+        "rtp": (bytes(frame(rtp.payload(), Path4())), 42 + 2),
+        "short": (bytes(frame(Rtp(T0, 0, 0, size=20, pt=18).payload(), Path4(sport=4100))), 44),
+        "vlan": (bytes(frame(rtp.payload(), Path4(link="vlan", sport=4200))), 46 + 2),
+        "rtcp": (bytes(frame(RTCP, Path4(sport=4001))), -1),
+        "sip": (bytes(frame(SIP, Path4(sport=5060, dport=5060))), -1),
+    }
+
+
+def _capture(path: Path, records: int = 3000, absurd_at: int | None = None) -> bytes:
+    """RTP of two sizes, with RTCP, SIP and VLAN-tagged frames among it; record
+    ``absurd_at`` claims 2147483647 bytes (a framing error, fatal)."""
+    templates = _frames()
+    body = bytearray(pb.pcap_header())
+    for k in range(records):
+        kind = (
+            "sip"
+            if k % 500 == 7
+            else "rtcp"
+            if k % 97 == 5
+            else "vlan"
+            if k % 53 == 9
+            else ("short" if k % 3 == 0 else "rtp")
+        )
+        data, seq_at = templates[kind]
+        if seq_at >= 0:
+            data = data[:seq_at] + (k & 0xFFFF).to_bytes(2, "big") + data[seq_at + 2 :]
+        record = pb.pcap_record(int(T0) + k // 50, (k % 50) * 20_000, data)
+        if k == absurd_at:
+            record = record[:8] + (0x7FFFFFFF).to_bytes(4, "little") + record[12:]
+        body += record
+    path.write_bytes(body)
+    return bytes(body)
+
+
+def _same(one: Capture, two: Capture) -> None:
+    for name in packets_module._COLUMNS:
+        assert np.array_equal(getattr(one.packets, name), getattr(two.packets, name)), name
+    assert one.packets.payloads == two.packets.payloads
+    assert one.packets.addresses == two.packets.addresses
+    assert (one.skipped, one.info, one.packets.origin_s) == (
+        two.skipped,
+        two.info,
+        two.packets.origin_s,
+    )
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Any file may be split; returns a list that counts the halves this process took over."""
+    monkeypatch.setattr(pcap, "SPLIT_MIN_BYTES", 0)
+    taken: list[int] = []
+    real = ColumnSink.over.__func__  # type: ignore[attr-defined]
+
+    def over(cls: type[ColumnSink], memory: Any, capacity: int) -> ColumnSink:
+        taken.append(os.getpid())
+        sink: ColumnSink = real(cls, memory, capacity)
+        return sink
+
+    monkeypatch.setattr(ColumnSink, "over", classmethod(over))
+    return taken
+
+
+def _no_child_left() -> None:
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_two_processes_read_the_same_rows_as_one(tmp_path: Path, split: list[int]) -> None:
+    _capture(tmp_path / "c.pcap")
+    alone = read_capture(tmp_path / "c.pcap", chunk_bytes=4096)
+    shared = read_capture(tmp_path / "c.pcap", chunk_bytes=4096, workers=2)
+    assert split.count(os.getpid()) == 1  # the child's half was taken over here
+    assert shared.info.udp_packets == 3000
+    assert [data for _, data in shared.packets.payloads if data == SIP] == [SIP] * 6
+    _same(alone, shared)
+    _no_child_left()
+
+
+def test_a_wrong_boundary_is_caught_and_the_file_read_alone(
+    tmp_path: Path, split: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _capture(tmp_path / "c.pcap")
+    alone = read_capture(tmp_path / "c.pcap")
+    real = pcap._boundary_after_middle
+
+    def inside_a_record(*args: Any) -> int | None:
+        boundary = real(*args)
+        return None if boundary is None else boundary + 20  # mid-record: must not be used
+
+    monkeypatch.setattr(pcap, "_boundary_after_middle", inside_a_record)
+    _same(alone, read_capture(tmp_path / "c.pcap", workers=2))
+    assert split == []  # nothing taken over from the child
+    _no_child_left()
+
+
+def test_a_child_that_dies_costs_time_not_rows(
+    tmp_path: Path, split: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _capture(tmp_path / "c.pcap")
+    alone = read_capture(tmp_path / "c.pcap")
+    monkeypatch.setattr(pcap, "_read_tail", lambda *args: os._exit(9))
+    _same(alone, read_capture(tmp_path / "c.pcap", workers=2))
+    assert split == []
+    _no_child_left()
+
+
+@pytest.mark.parametrize("damage", ["absurd-length", "cut-last-record"])
+def test_damage_in_the_second_half_reads_as_in_one_process(
+    tmp_path: Path, split: list[int], damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = bytearray(_capture(tmp_path / "c.pcap", absurd_at=2700))
+    if damage == "cut-last-record":
+        body = bytearray(_capture(tmp_path / "c.pcap"))[:-30]
+    (tmp_path / "d.pcap").write_bytes(body)
+    results: list[object] = []
+    alone: list[int] = []
+    real = pcap._read_pcap
+
+    def read_alone(*args: Any) -> Any:
+        alone.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(pcap, "_read_pcap", read_alone)
+    for workers in (1, 2):
+        try:
+            results.append(read_capture(tmp_path / "d.pcap", workers=workers))
+        except CaptureError as exc:
+            results.append(str(exc))
+    assert alone == [1]  # the two-process read reported it: it did not fall back
+    if damage == "absurd-length":
+        assert results[0] == results[1]
+        assert "claims 2147483647 bytes" in str(results[1])
+    else:
+        one, two = results
+        assert isinstance(one, Capture) and isinstance(two, Capture)
+        assert two.skipped == {"truncated-record": 1}
+        _same(one, two)
+    _no_child_left()
+
+
+def test_no_second_process_while_other_threads_run(
+    tmp_path: Path, split: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _capture(tmp_path / "c.pcap")
+    forks: list[int] = []
+
+    def fork() -> int:
+        forks.append(1)
+        raise AssertionError("forked with another thread running")
+
+    monkeypatch.setattr(os, "fork", fork)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        capture = read_capture(tmp_path / "c.pcap", workers=2)
+    finally:
+        release.set()
+        other.join()
+    assert forks == []
+    assert capture.info.udp_packets == 3000
