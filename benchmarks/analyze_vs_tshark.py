@@ -111,21 +111,22 @@ if pid == 0:
     os.dup2(null, 2)
     os.execv(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss)
+cpu = usage.ru_utime + usage.ru_stime  # its own and its reaped children's (sipprobe forks one)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss, cpu)
 """
 
 
-def run(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident MiB of one child process."""
+def run(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MiB and CPU seconds of one child process."""
     launched = [sys.executable, "-S", "-c", _LAUNCHER, *argv]
     # As after a normal install: Python may cache compiled modules (some environments set
     # PYTHONDONTWRITEBYTECODE, which would make every run recompile sipprobe's sources).
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(launched, capture_output=True, text=True, check=True, env=environment)
-    code, seconds, kib = done.stdout.split()
+    code, seconds, kib, cpu = done.stdout.split()
     if int(code) not in (0, 1, 2):
         raise SystemExit(f"{argv[0]} failed with exit code {code}")
-    return float(seconds), int(kib) / 1024
+    return float(seconds), int(kib) / 1024, float(cpu)
 
 
 def main() -> None:
@@ -164,20 +165,26 @@ def main() -> None:
         }
         for argv in commands.values():  # warm-up, not counted: disk cache, bytecode cache
             run(argv)
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
         for number in range(args.runs):
             for name, argv in commands.items():
-                seconds, mib = run(argv)
-                results[name].append((seconds, mib))
-                print(f"run {number + 1} {name:8s} {seconds:7.2f} s {mib:7.0f} MiB")
-        medians = {name: statistics.median(s for s, _ in runs) for name, runs in results.items()}
+                seconds, mib, cpu = run(argv)
+                results[name].append((seconds, mib, cpu))
+                print(
+                    f"run {number + 1} {name:8s} {seconds:7.2f} s {mib:7.0f} MiB {cpu:6.2f} s CPU"
+                )
+        medians = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
+        cpu = {name: statistics.median(r[2] for r in runs) for name, runs in results.items()}
         for name, runs in results.items():
             print(
                 f"{name:8s} median {medians[name]:6.2f} s = "
                 f"{records / medians[name]:>10,.0f} packets/s, "
-                f"peak RSS {max(m for _, m in runs):.0f} MiB"
+                f"peak RSS {max(r[1] for r in runs):.0f} MiB, CPU {cpu[name]:.2f} s"
             )
-        print(f"tshark / sipprobe: {medians['tshark'] / medians['sipprobe']:.1f}x")
+        print(
+            f"tshark / sipprobe: {medians['tshark'] / medians['sipprobe']:.1f}x wall time, "
+            f"{cpu['tshark'] / cpu['sipprobe']:.1f}x CPU time"
+        )
 
 
 if __name__ == "__main__":

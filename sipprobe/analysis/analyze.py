@@ -13,15 +13,17 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from sipprobe.analysis.forked import Forked, may_fork
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
 from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
@@ -44,6 +46,7 @@ __all__ = [
 ]
 
 _RANK = {Quality.GOOD: 0, Quality.DEGRADED: 1, Quality.BAD: 2}
+_FORK_ROWS = 100_000  # RTP packets below which a second process for measuring costs more
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,38 @@ def _measure(
     )
 
 
+def _measure_all(
+    streams: tuple[RtpStream, ...], packets: UdpPackets, rtcp: _RtcpBySsrc, options: AnalyzeOptions
+) -> tuple[StreamResult, ...]:
+    """Every stream measured, in order; with ``options.workers`` a forked child measures
+    every other stream of a large capture (a child that fails leaves them to this process)."""
+    rows = sum(len(s.rows) for s in streams)
+    if options.workers < 2 or len(streams) < 2 or rows < _FORK_ROWS or not may_fork():
+        return tuple(_measure(s, packets, rtcp, options) for s in streams)
+    theirs = streams[1::2]
+    with Forked(_measure_without_rows, theirs, packets, rtcp, options) as child:
+        mine = [_measure(s, packets, rtcp, options) for s in streams[0::2]]
+        status, measured = child.result()
+    if status == "ok":  # the rows stayed here: the child need not send them back
+        done = [replace(r, stream=s) for r, s in zip(measured, theirs, strict=True)]
+    else:
+        done = [_measure(s, packets, rtcp, options) for s in theirs]
+    results: list[StreamResult] = []
+    for pair in itertools.zip_longest(mine, done):
+        results.extend(r for r in pair if r is not None)
+    return tuple(results)
+
+
+def _measure_without_rows(
+    streams: tuple[RtpStream, ...], packets: UdpPackets, rtcp: _RtcpBySsrc, options: AnalyzeOptions
+) -> list[StreamResult]:
+    nothing = np.zeros(0, dtype=np.int64)
+    return [
+        replace(result, stream=replace(result.stream, rows=nothing))
+        for result in (_measure(s, packets, rtcp, options) for s in streams)
+    ]
+
+
 def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> AnalysisResult:
     """Measure every RTP stream in a pcap/pcapng file; raises ``CaptureError`` if unreadable."""
     options = options or AnalyzeOptions()
@@ -204,7 +239,7 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
     streams = find_streams(packets, sdp, options.rtp_ports)
     reports, rtcp_skips = rtcp_reports(packets)
     rtcp = _index(reports)
-    results = tuple(_measure(s, packets, rtcp, options) for s in streams)
+    results = _measure_all(streams, packets, rtcp, options)
     unused = np.ones(len(packets.arrival_s), dtype=bool)
     for stream in streams:
         unused[stream.rows] = False

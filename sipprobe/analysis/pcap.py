@@ -19,13 +19,8 @@ that makes the framing meaningless) or a per-packet skip counted by reason in
 
 from __future__ import annotations
 
-import contextlib
 import mmap
-import os
-import pickle
-import signal
 import struct
-import threading
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
@@ -33,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from sipprobe.analysis.forked import Forked, may_fork
 from sipprobe.analysis.framing import MAX_CAPLEN, Reader
 from sipprobe.analysis.packets import ColumnSink, UdpPackets
 from sipprobe.errors import CaptureError
@@ -94,7 +90,7 @@ def read_capture(
                 if len(header) < 24:
                     raise CaptureError(f"{path} is cut short inside its pcap file header.")
                 kind = "pcap"
-                parallel = workers > 1 and size >= SPLIT_MIN_BYTES and _may_fork()
+                parallel = workers > 1 and size >= SPLIT_MIN_BYTES and may_fork()
                 reader = (
                     _read_pcap_in_two(path, stream, header, chunk_bytes) if parallel else None
                 ) or _read_pcap(path, stream, header, chunk_bytes)
@@ -136,11 +132,6 @@ def _read_pcap(path: Path, stream: BufferedReader, header: bytes, chunk_bytes: i
     return reader
 
 
-def _may_fork() -> bool:
-    """A forked child of a process with other threads may inherit a lock held forever."""
-    return hasattr(os, "fork") and threading.active_count() == 1
-
-
 def _read_pcap_in_two(
     path: Path, stream: BufferedReader, header: bytes, chunk_bytes: int
 ) -> Reader | None:
@@ -160,24 +151,11 @@ def _read_pcap_in_two(
     # (16 of record header, 28 of IPv4 and UDP), which bounds the rows it can find.
     capacity = ((size - split) // 44 + 8) // 8 * 8
     shared = mmap.mmap(-1, ColumnSink.shared_bytes(capacity))
-    readable, writable = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child, which reports through the pipe
-        os.close(readable)
-        _read_tail(writable, shared, capacity, path, header, chunk_bytes, split, reader.origin_s)
-    os.close(writable)
-    outcome: tuple[str, Any] = ("failed", "the child reported nothing")
-    try:
-        with os.fdopen(readable, "rb") as pipe:
-            leftover = reader.loop(stream, b"", walk, stop=split)
-            with contextlib.suppress(EOFError, pickle.UnpicklingError):  # it died: say failed
-                outcome = pickle.load(pipe)
-    finally:
-        if outcome[0] == "failed":
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
-        os.waitpid(child, 0)
-    status, tail = outcome
+    with Forked(
+        _read_tail, shared, capacity, path, header, chunk_bytes, split, reader.origin_s
+    ) as child:
+        leftover = reader.loop(stream, b"", walk, stop=split)
+        status, tail = child.result()
     if leftover or status == "failed":  # a boundary that a record spans, or a lost child
         return None
     if status == "error":  # the second half is corrupt: as fatal as when read in one go
@@ -188,7 +166,6 @@ def _read_pcap_in_two(
 
 
 def _read_tail(
-    writable: int,
     shared: mmap.mmap,
     capacity: int,
     path: Path,
@@ -196,28 +173,17 @@ def _read_tail(
     chunk_bytes: int,
     split: int,
     origin_s: int,
-) -> None:  # pragma: no cover - runs in the child
-    """Read the file from ``split`` on into ``shared``; send the rest of the reader (or the
-    error) to the parent."""
-    message: tuple[str, Any]
-    try:
-        with path.open("rb") as stream:  # its own file position, not the parent's
-            stream.seek(split)
-            tail, walk = _pcap_reader(path, path.stat().st_size - split, header, chunk_bytes)
-            tail.base, tail.origin_s = split, origin_s
-            tail.sink = ColumnSink.over(shared, capacity)
-            tail.loop(stream, b"", walk)
-        tail.sink.columns = {}  # the parent sees them in the shared memory
-        message = ("ok", tail)
-    except CaptureError as exc:
-        message = ("error", str(exc))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        message = ("failed", f"reading the second half of {path} failed: {exc!r}")
-    try:
-        with os.fdopen(writable, "wb") as pipe:
-            pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        os._exit(0)
+) -> Reader:
+    """In the child: read the file from ``split`` on, its columns into ``shared``; the rest
+    of the reader goes back to the parent."""
+    with path.open("rb") as stream:  # its own file position, not the parent's
+        stream.seek(split)
+        tail, walk = _pcap_reader(path, path.stat().st_size - split, header, chunk_bytes)
+        tail.base, tail.origin_s = split, origin_s
+        tail.sink = ColumnSink.over(shared, capacity)
+        tail.loop(stream, b"", walk)
+    tail.sink.columns = {}  # the parent sees them in the shared memory
+    return tail
 
 
 def _boundary_after_middle(

@@ -9,6 +9,7 @@ with sipprobe's ``lost`` (``expected - unique``) except when there are duplicate
 
 import io
 import json
+import os
 import random
 from dataclasses import replace
 from decimal import Decimal
@@ -18,8 +19,10 @@ import pytest
 from data.rtpcapture import T0, Path4, Rtp, delayed, stream, write, write_parts
 from data.tshark import rtp_streams
 
+from sipprobe.analysis import analyze as analyze_module
 from sipprobe.analysis.analyze import (
     AnalysisResult,
+    AnalyzeOptions,
     analyze_file,
     render_text,
     run_analyze,
@@ -331,3 +334,43 @@ def test_analyze_keeps_freed_memory_with_values_glibc_accepts() -> None:
     # mallopt returns 1 when glibc takes a setting, 0 when it refuses one; this machine and
     # CI run glibc (Debian 12), so both settings must take, or the analyze speed-up is lost.
     assert keep_freed_memory() is True
+
+
+def _five_streams(tmp_path: Path) -> Path:
+    parts = [
+        (Path4(sport=4000 + 2 * k, dport=5000 + 2 * k), _jittery(60, seed=k, ssrc=0x100 + k))
+        for k in range(5)
+    ]
+    return write_parts(tmp_path / "five.pcap", parts)
+
+
+def test_analyze_measures_half_the_streams_in_a_child_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _five_streams(tmp_path)
+    alone = to_json(analyze_file(path))
+    forks: list[int] = []
+    real = analyze_module.Forked
+
+    def forked(*args: object) -> object:
+        forks.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
+    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)  # a thread left by a test
+    monkeypatch.setattr(analyze_module, "Forked", forked)
+    shared = to_json(analyze_file(path, AnalyzeOptions(workers=2)))
+    assert forks == [1]
+    assert sorted(s["ssrc"] for s in shared["streams"]) == [0x100 + k for k in range(5)]
+    assert shared == alone
+
+
+def test_analyze_measures_itself_what_a_dead_child_did_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _five_streams(tmp_path)
+    alone = to_json(analyze_file(path))
+    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
+    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
+    monkeypatch.setattr(analyze_module, "_measure_without_rows", lambda *args: os._exit(3))
+    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone

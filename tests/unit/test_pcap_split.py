@@ -10,6 +10,7 @@ import pytest
 from data import pcapbuild as pb
 from data.rtpcapture import T0, Path4, Rtp, frame
 
+from sipprobe.analysis import forked as forked_module
 from sipprobe.analysis import packets as packets_module
 from sipprobe.analysis import pcap
 from sipprobe.analysis.packets import ColumnSink
@@ -72,8 +73,10 @@ def _same(one: Capture, two: Capture) -> None:
 
 @pytest.fixture
 def split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Any file may be split; returns a list that counts the halves this process took over."""
+    """Any file may be split, even if an earlier test left a thread running (its own test
+    checks that rule); returns a list that counts the halves this process took over."""
     monkeypatch.setattr(pcap, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(pcap, "may_fork", lambda: True)
     taken: list[int] = []
     real = ColumnSink.over.__func__  # type: ignore[attr-defined]
 
@@ -124,7 +127,7 @@ def test_a_child_that_dies_costs_time_not_rows(
 ) -> None:
     _capture(tmp_path / "c.pcap")
     alone = read_capture(tmp_path / "c.pcap")
-    monkeypatch.setattr(pcap, "_read_tail", lambda *args: os._exit(9))
+    monkeypatch.setattr(pcap, "_read_tail", lambda *args: os._exit(9))  # dies silently
     _same(alone, read_capture(tmp_path / "c.pcap", workers=2))
     assert split == []
     _no_child_left()
@@ -168,6 +171,7 @@ def test_no_second_process_while_other_threads_run(
     tmp_path: Path, split: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _capture(tmp_path / "c.pcap")
+    monkeypatch.setattr(pcap, "may_fork", forked_module.may_fork)  # the real rule, here
     forks: list[int] = []
 
     def fork() -> int:
