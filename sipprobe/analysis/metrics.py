@@ -17,7 +17,6 @@ order and returns a frozen ``StreamMetrics``. Conventions that the parts share:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,20 +34,17 @@ from sipprobe.analysis.jitter import (
     timestamp_steps,
 )
 from sipprobe.analysis.sequence import count_sequence, extend_sequence, sorted_unique
+from sipprobe.analysis.timeline import Timeline, build_timeline, seconds_of
 
 __all__ = [
     "COMFORT_NOISE_PAYLOAD_TYPES",
     "JitterMs",
     "MetricsOptions",
     "StreamMetrics",
-    "Timeline",
-    "TimelinePoint",
     "stream_metrics",
 ]
 
 COMFORT_NOISE_PAYLOAD_TYPES = (13, 19)
-# A timeline longer than this (11 days) comes from broken capture timestamps, not a call.
-_MAX_TIMELINE_SECONDS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,72 +62,6 @@ class MetricsOptions:
         ):
             if value is not None and not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be a finite number of ms >= 0, not {value}")
-
-
-@dataclass(frozen=True, slots=True)
-class TimelinePoint:
-    """One second of the stream, counted from its first packet (see ``Timeline``)."""
-
-    second: int
-    expected: int
-    lost: int
-    jitter_ms: float | None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Timeline:
-    """The stream second by second, counted from its first packet, as read-only arrays.
-
-    Loss is attributed to the second in which the highest sequence number passed the missing
-    numbers; ``jitter_ms`` is the largest J reached in that second (NaN when no counted
-    audio packet arrived or the clock rate is unknown). Arrays, not an object per second: an
-    hour-long call has 3,600 seconds. Indexing and iteration give ``TimelinePoint``s.
-    """
-
-    expected: NDArray[np.int64]
-    lost: NDArray[np.int64]
-    jitter_ms: NDArray[np.float64]
-
-    def __post_init__(self) -> None:
-        for column in (self.expected, self.lost, self.jitter_ms):
-            column.flags.writeable = False
-
-    def __len__(self) -> int:
-        return int(self.expected.size)
-
-    def __getitem__(self, second: int) -> TimelinePoint:
-        second = range(len(self))[second]
-        jitter_ms = float(self.jitter_ms[second])
-        return TimelinePoint(
-            second,
-            int(self.expected[second]),
-            int(self.lost[second]),
-            None if math.isnan(jitter_ms) else jitter_ms,
-        )
-
-    def __iter__(self) -> Iterator[TimelinePoint]:
-        return (self[second] for second in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Timeline):
-            return NotImplemented
-        return (
-            np.array_equal(self.expected, other.expected)
-            and np.array_equal(self.lost, other.lost)
-            and np.array_equal(self.jitter_ms, other.jitter_ms, equal_nan=True)
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.expected.tobytes(), self.lost.tobytes()))
-
-    def to_json(self) -> list[dict[str, int | float | None]]:
-        """One object per second, ``null`` for no jitter."""
-        jitter = [v if math.isfinite(v) else None for v in self.jitter_ms.tolist()]
-        columns = zip(self.expected.tolist(), self.lost.tolist(), jitter, strict=True)
-        return [
-            {"second": second, "expected": expected, "lost": lost, "jitter_ms": jitter_ms}
-            for second, (expected, lost, jitter_ms) in enumerate(columns)
-        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,50 +213,6 @@ def _packet_interval_ms(
     return _median(steps[steps > 0])
 
 
-def _seconds(arrival_s: NDArray[np.float64]) -> NDArray[np.int64]:
-    """The second of the stream each packet arrived in (one before the first counts as 0)."""
-    since_first = arrival_s - arrival_s[0]
-    np.floor(since_first, out=since_first)
-    np.maximum(since_first, 0, out=since_first)
-    seconds: NDArray[np.int64] = since_first.astype(np.int64)
-    return seconds
-
-
-def _timeline(
-    *,
-    seconds: NDArray[np.int64],
-    accepted: slice | NDArray[np.bool_],
-    numbers: NDArray[np.int64],
-    unique: NDArray[np.int64],
-    lowest: int,
-    jitter_peaks: tuple[NDArray[np.int64], NDArray[np.float64]] | None,
-) -> Timeline:
-    """Per second: numbers the highest number passed, how many never came, peak jitter.
-
-    ``numbers`` are those of the ``accepted`` packets, ``jitter_peaks`` the second and the
-    J in ms of each counted audio packet. Empty when the arrival times span more than
-    ``_MAX_TIMELINE_SECONDS``, or far more seconds than the stream has packets: one corrupt
-    timestamp would otherwise ask for up to a million points (seconds of work and a huge
-    report) for a handful of packets.
-    """
-    count = int(seconds.max()) + 1
-    if count > min(_MAX_TIMELINE_SECONDS, 10 * len(seconds) + 60):
-        empty = np.zeros(0, dtype=np.int64)
-        return Timeline(empty, empty.copy(), np.zeros(0))
-    highest_in = np.full(count, np.iinfo(np.int64).min)
-    np.maximum.at(highest_in, seconds[accepted], numbers)
-    highest_by_end = np.maximum.accumulate(highest_in)
-    before = np.concatenate(([lowest - 1], highest_by_end[:-1]))
-    received_up_to = np.searchsorted(unique, highest_by_end, side="right")
-    received = np.diff(received_up_to, prepend=0)
-    expected = highest_by_end - before
-    peak = np.full(count, -np.inf)
-    if jitter_peaks is not None:
-        np.maximum.at(peak, *jitter_peaks)
-    peak[peak == -np.inf] = np.nan
-    return Timeline(expected, expected - received, peak)
-
-
 @dataclass(frozen=True, slots=True)
 class _Quality:
     r_lq: float | None = None
@@ -408,7 +294,7 @@ def stream_metrics(
     audio = _tail_or_mask(_audio_mask(packets.payload_type, sequence.accepted & ~comfort_noise))
     audio_arrival_s, audio_ts = packets.arrival_s[audio], packets.rtp_ts[audio]
     audio_extended = sequence.extended[audio]
-    seconds = _seconds(packets.arrival_s)
+    seconds = seconds_of(packets.arrival_s)
     clock_rate = None if codec is None else codec.clock_rate
 
     ptime_ms = _packet_interval_ms(audio_arrival_s, audio_ts, audio_extended, clock_rate)
@@ -464,7 +350,7 @@ def stream_metrics(
         mos_cq=quality.mos_cq,
         cq_delay_ms=quality.cq_delay_ms,
         mos_null_reason=quality.null_reason,
-        timeline=_timeline(
+        timeline=build_timeline(
             seconds=seconds,
             accepted=accepted,
             numbers=numbers,
