@@ -32,6 +32,13 @@ def add_analyze_parser(commands: Any) -> None:
         metavar="P",
         help="treat UDP on this port as RTP (repeatable)",
     )
+    analyze.add_argument(
+        "--jobs",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="processes for a large capture (default 2, where there are 2 cores; 1: one)",
+    )
 
 
 def keep_freed_memory() -> bool:
@@ -64,4 +71,5 @@ def run_analyze_command(args: argparse.Namespace) -> int:
         args.one_way_delay_ms,
         tuple(args.rtp_port),
         sys.stdout,
+        jobs=args.jobs,
     )

@@ -259,8 +259,12 @@ def run_analyze(
     one_way_delay_ms: float | None,
     rtp_ports: tuple[int, ...],
     stdout: TextIO,
+    jobs: int = 1,
 ) -> int:
     """``sipprobe analyze``: print the result, return the monitoring-plugins exit code.
+
+    ``jobs`` processes at most (no more than this machine has cores) read and measure a
+    large capture.
 
     0 all streams good, 1 one degraded, 2 one bad, 3 no RTP stream found. A capture that
     cannot be read raises ``CaptureError`` for the CLI to print; bad options raise
@@ -277,7 +281,7 @@ def run_analyze(
     ):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
-    workers = min(2, os.cpu_count() or 1)  # a second core reads half of a large pcap
+    workers = min(jobs, os.cpu_count() or 1)
     options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
     result = analyze_file(path, options)
     if fmt == "json":

@@ -374,3 +374,23 @@ def test_analyze_measures_itself_what_a_dead_child_did_not(
     monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
     monkeypatch.setattr(analyze_module, "_measure_without_rows", lambda *args: os._exit(3))
     assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+
+
+@pytest.mark.parametrize(("jobs", "cores", "forks"), [(1, 2, 0), (2, 2, 1), (2, 1, 0)])
+def test_analyze_jobs_bound_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, cores: int, forks: int
+) -> None:
+    path = _five_streams(tmp_path)
+    made: list[int] = []
+    real = analyze_module.Forked
+
+    def forked(*args: object) -> object:
+        made.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
+    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
+    monkeypatch.setattr(analyze_module, "Forked", forked)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert run_analyze(path, "text", 60.0, None, (), io.StringIO(), jobs=jobs) in (0, 1)
+    assert len(made) == forks
