@@ -5,6 +5,7 @@ pipeline (reader, SIP/SDP, stream grouping, RTCP, metrics), since garbage that s
 reader must not trip the later stages either.
 """
 
+import os
 import random
 import time
 from decimal import Decimal
@@ -15,7 +16,10 @@ from data import pcapbuild as pb
 from data import sipbuild
 from data.rtpcapture import T0, Path4, frame, stream, write
 
+from sipprobe.analysis import packets as packets_module
+from sipprobe.analysis import pcap
 from sipprobe.analysis.analyze import analyze_file, render_text, to_json
+from sipprobe.analysis.pcap import read_capture
 from sipprobe.errors import CaptureError
 
 CASES = 300
@@ -119,3 +123,41 @@ def test_fuzz_mutated_captures_never_crash_or_hang(
             outcomes["read"] += 1
         assert time.monotonic() - started < 5, f"case {case} took too long"
     assert outcomes["read"] > 0
+
+
+def test_fuzz_two_processes_read_what_one_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mutations in either half, near the boundary or in the headers the boundary scan
+    # trusts: the two-process read must give the same rows or the same error as one process.
+    monkeypatch.setattr(pcap, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(pcap, "may_fork", lambda: True)
+    items = _items()[:2] + [(p.arrival, p.payload()) for p in stream(400, t0=T0 + 1)]
+    base = write(tmp_path / "base.pcap", items).read_bytes()
+    split: list[int] = []
+    real = pcap.ColumnSink.over.__func__  # type: ignore[attr-defined]
+
+    def over(cls: type, memory: object, capacity: int) -> object:
+        split.append(os.getpid())  # the parent taking over the child's half
+        return real(cls, memory, capacity)
+
+    monkeypatch.setattr(pcap.ColumnSink, "over", classmethod(over))
+    read = 0
+    for case in range(60):
+        rng = random.Random(1000 + case)
+        path = tmp_path / f"two{case}"
+        path.write_bytes(_mutate(base, rng) if case else base)
+        results: list[object] = []
+        for workers in (1, 2):
+            try:
+                capture = read_capture(path, chunk_bytes=2048, workers=workers)
+            except CaptureError as exc:
+                results.append(str(exc))
+            else:
+                packets = capture.packets
+                columns = [getattr(packets, name).tolist() for name in packets_module._COLUMNS]
+                results.append((columns, packets.payloads, capture.skipped, capture.info))
+        assert results[0] == results[1], case
+        read += isinstance(results[1], tuple)
+    assert read > 20
+    assert split.count(os.getpid()) > 10  # so the split was really exercised
