@@ -207,7 +207,11 @@ def _measure_all(
     if options.workers < 2 or len(streams) < 2 or rows < _FORK_ROWS or not may_fork():
         return tuple(_measure(s, packets, rtcp, options) for s in streams)
     theirs = streams[1::2]
-    with Forked(_measure_without_rows, theirs, packets, rtcp, options) as child:
+    try:
+        child = Forked(_measure_without_rows, theirs, packets, rtcp, options)
+    except OSError:  # no process to spare
+        return tuple(_measure(s, packets, rtcp, options) for s in streams)
+    with child:
         mine = [_measure(s, packets, rtcp, options) for s in streams[0::2]]
         status, measured = child.result()
     if status == "ok":  # the rows stayed here: the child need not send them back

@@ -43,8 +43,14 @@ class Forked:
     """
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        """Raises ``OSError`` when no child can be made (no memory, too many processes)."""
         readable, writable = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            os.close(readable)
+            os.close(writable)
+            raise
         if self.pid == 0:  # pragma: no cover - the child: it reports through the pipe
             os.close(readable)
             _report(writable, function, args)

@@ -150,10 +150,14 @@ def _read_pcap_in_two(
     # The child's columns go straight into shared memory. A UDP record is at least 44 bytes
     # (16 of record header, 28 of IPv4 and UDP), which bounds the rows it can find.
     capacity = ((size - split) // 44 + 8) // 8 * 8
-    shared = mmap.mmap(-1, ColumnSink.shared_bytes(capacity))
-    with Forked(
-        _read_tail, shared, capacity, path, header, chunk_bytes, split, reader.origin_s
-    ) as child:
+    try:  # address space only: pages are backed as the child writes them
+        shared = mmap.mmap(-1, ColumnSink.shared_bytes(capacity))
+        child = Forked(
+            _read_tail, shared, capacity, path, header, chunk_bytes, split, reader.origin_s
+        )
+    except OSError:  # no memory or no process to spare: one process reads it all
+        return None
+    with child:
         leftover = reader.loop(stream, b"", walk, stop=split)
         status, tail = child.result()
     if leftover or status == "failed":  # a boundary that a record spans, or a lost child

@@ -394,3 +394,18 @@ def test_analyze_jobs_bound_the_processes(
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert run_analyze(path, "text", 60.0, None, (), io.StringIO(), jobs=jobs) in (0, 1)
     assert len(made) == forks
+
+
+def test_analyze_measures_alone_when_no_child_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _five_streams(tmp_path)
+    alone = to_json(analyze_file(path))
+
+    def refuse() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
+    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
+    monkeypatch.setattr(os, "fork", refuse)
+    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone

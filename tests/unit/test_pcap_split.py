@@ -189,3 +189,22 @@ def test_no_second_process_while_other_threads_run(
         other.join()
     assert forks == []
     assert capture.info.udp_packets == 3000
+
+
+@pytest.mark.parametrize("short_of", ["processes", "memory"])
+def test_no_child_to_be_had_means_one_process_reads(
+    tmp_path: Path, split: list[int], monkeypatch: pytest.MonkeyPatch, short_of: str
+) -> None:
+    _capture(tmp_path / "c.pcap")
+    alone = read_capture(tmp_path / "c.pcap")
+
+    def refuse(*args: object) -> None:
+        raise OSError(11 if short_of == "processes" else 12, "refused by the test")
+
+    if short_of == "processes":
+        monkeypatch.setattr(os, "fork", refuse)
+    else:
+        monkeypatch.setattr(pcap.mmap, "mmap", refuse)
+    _same(alone, read_capture(tmp_path / "c.pcap", workers=2))
+    assert split == []
+    _no_child_left()
