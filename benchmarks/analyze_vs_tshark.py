@@ -5,9 +5,13 @@ with lower peak memory). It writes a pcap of N RTP packets over S G.711 streams 
 loss, uniform extra delay of 0-4 ms, an RTCP sender report every 5 s per stream) into a
 temporary directory, then runs each tool several times as a child process, so wall time and
 peak resident memory (``wait4``) are measured the same way for both, interpreter start-up
-included. Frames are built with numpy, not scapy, which would take minutes for a million.
+included, with the CPU time too: ``sipprobe analyze`` forks a child for half of the work on a
+large capture (``--jobs 1`` keeps it to one process), which the CPU figure includes and the
+peak RSS figure does not sum (it is the larger of the two processes). Frames are built with
+numpy, not scapy, which would take minutes for a million.
 
     python benchmarks/analyze_vs_tshark.py [--packets N] [--streams S] [--runs R] [--codec-mix]
+                                           [--jobs 1|2]
 
 ``--codec-mix`` makes every fourth stream G.729 (20-byte payloads): record lengths then vary
 from one packet to the next, the reader's worst case (no runs of equal-length records).
@@ -135,6 +139,9 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--codec-mix", action="store_true")
+    parser.add_argument(
+        "--jobs", type=int, choices=(1, 2), default=2, help="sipprobe analyze --jobs (default 2)"
+    )
     args = parser.parse_args()
     tshark = shutil.which("tshark")
     if tshark is None:
@@ -150,7 +157,15 @@ def main() -> None:
             f"written in {time.perf_counter() - started:.1f} s"
         )
         commands = {
-            "sipprobe": [sys.executable, "-m", "sipprobe", "analyze", str(capture)],
+            "sipprobe": [
+                sys.executable,
+                "-m",
+                "sipprobe",
+                "analyze",
+                str(capture),
+                "--jobs",
+                str(args.jobs),
+            ],
             "tshark": [
                 tshark,
                 "-n",
