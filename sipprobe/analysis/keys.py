@@ -54,7 +54,9 @@ class KeyIndex:
         """The number of each value, and whether it is a key at all (its number is then junk)."""
         if self._table is not None:
             multiplier, shift, slot_keys, slot_numbers = self._table
-            slots = (values * multiplier) >> shift  # wraps modulo 2**64, as intended
+            # wraps modulo 2**64, as intended; slots < 2**16 read the same as int64, and numpy
+            # indexes with int64 without first converting the index array
+            slots = ((values * multiplier) >> shift).view(np.int64)
             return slot_numbers[slots], slot_keys[slots] == values
         if not len(self.keys):
             return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
