@@ -37,7 +37,7 @@ def add_analyze_parser(commands: Any) -> None:
         type=int,
         choices=(1, 2),
         default=2,
-        help="processes for a large capture (default 2, where there are 2 cores; 1: one)",
+        help="processes a large capture may use: 2 (default, if there are 2 cores) or 1",
     )
 
 
