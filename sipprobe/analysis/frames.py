@@ -9,6 +9,7 @@ records and hands their offsets here. A frame that is not usable is a counted sk
 from __future__ import annotations
 
 import functools
+import struct
 from collections import Counter
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sipprobe.analysis.packets import AddressTable, Batch
+from sipprobe.analysis.reassembly import Fragment
 
 I64 = NDArray[np.int64]
 PAD = bytes(64)  # lets a fixed-width window start at any byte of the buffer
@@ -47,8 +49,9 @@ _UDP_FIELDS = (
 )
 _UDP = _struct(_UDP_FIELDS.format(*range(24)), 24)
 _IP = _struct(
-    "vihl:u1@0 tos:u1@1 total:>u2@2 frag:>u2@6 ttl:u1@8 proto:u1@9 src:>u4@12 dst:>u4@16 "
-    "plen6:>u2@4 nh6:u1@6 hop6:u1@7 src6:V16@8 dst6:V16@24 " + _UDP_FIELDS.format(*range(20, 44)),
+    "vihl:u1@0 tos:u1@1 total:>u2@2 ident:>u2@4 frag:>u2@6 ttl:u1@8 proto:u1@9 src:>u4@12 "
+    "dst:>u4@16 plen6:>u2@4 nh6:u1@6 hop6:u1@7 src6:V16@8 dst6:V16@24 "
+    + _UDP_FIELDS.format(*range(20, 44)),
     44,
 )
 
@@ -120,11 +123,13 @@ def decode_frames(
     link: I64,
     addresses: AddressTable,
     skipped: Counter[str],
+    fragments: list[Fragment] | None = None,
 ) -> Batch:
     """The UDP datagrams among the frames at ``data_off`` in ``buf``; others counted by reason.
 
     Every field is computed for every frame (garbage where a frame is too short) and the
     frames with a problem are dropped at the end, which keeps the common path branch-free.
+    IP fragments go to ``fragments`` when given (for ``reassembly``), else are counted.
     """
     n = len(data_off)
     if n and int(link[0]) in _PLAIN_LINKS and not (link != link[0]).any():
@@ -176,6 +181,10 @@ def decode_frames(
     for code, count in enumerate(np.bincount(reason, minlength=len(problems) + 1)):
         if code and count:
             skipped[problems[code - 1][0]] += int(count)
+    if fragments is not None and skipped["ip-fragment"]:
+        kept = np.flatnonzero(reason == 1 + [name for name, _ in problems].index("ip-fragment"))
+        fragments.extend(_fragments(buf, kept, ip, version, l3, udp_at, ip_payload, avail, arrival))
+        skipped["ip-fragment"] -= len(kept)  # counted when reassembly leaves them unused
     start, plen = l3 + udp_at + 8, udp["ulen"].astype(np.int64) - 8
     captured = np.minimum(plen, avail - udp_at - 8)
     ok = reason == 0
@@ -272,6 +281,67 @@ def _batch(
         keep = np.union1d(keep, sip) if len(sip) else keep
     payloads = [(int(i), bytes(buf[start[i] : start[i] + captured[i]])) for i in keep]
     return columns, payloads
+
+
+def _fragments(
+    buf: bytearray,
+    rows: I64,
+    ip: NDArray[np.void],
+    version: I64,
+    l3: I64,
+    at: I64,
+    remaining: I64,
+    avail: I64,
+    arrival: NDArray[np.float64],
+) -> list[Fragment]:
+    """The IP fragments among the frames, one by one: they are rare (RTP never fragments).
+
+    ``at`` is where the IPv4 payload or the IPv6 fragment header starts, ``remaining`` how
+    many bytes the IP header says follow from there.
+    """
+    found = []
+    for row in rows.tolist():
+        head = ip[row]
+        start, length, usable = (
+            int(l3[row] + at[row]),
+            int(remaining[row]),
+            int(avail[row] - at[row]),
+        )
+        if version[row] == 4:
+            flags = int(head["frag"])
+            fields = (4, int(head["src"]).to_bytes(4, "big"), int(head["dst"]).to_bytes(4, "big"))
+            ident, protocol = int(head["ident"]), int(head["proto"])
+            offset, more, tos, ttl = (
+                (flags & 0x1FFF) * 8,
+                bool(flags & 0x2000),
+                head["tos"],
+                head["ttl"],
+            )
+        else:
+            if usable < 8:
+                continue
+            protocol, _, flags, ident = struct.unpack_from("!BBHI", buf, start)
+            fields = (6, bytes(head["src6"]), bytes(head["dst6"]))
+            offset, more = flags & 0xFFF8, bool(flags & 1)
+            tos = ((int(head["vihl"]) & 15) << 4) | (int(head["tos"]) >> 4)
+            ttl = head["hop6"]
+            start, length, usable = start + 8, length - 8, usable - 8
+        data = bytes(buf[start : start + max(0, min(length, usable))])
+        found.append(
+            Fragment(
+                *fields,
+                ident=ident,
+                protocol=protocol,
+                offset=offset,
+                more=more,
+                data=data,
+                whole=usable >= length,
+                arrival_s=float(arrival[row]),
+                tos=int(tos),
+                ttl=int(ttl),
+            )
+        )
+    return found
 
 
 def _ipv6_extensions(

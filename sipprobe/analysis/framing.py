@@ -23,6 +23,7 @@ import numpy as np
 
 from sipprobe.analysis.frames import I64, PAD, decode_frames, gather
 from sipprobe.analysis.packets import AddressTable, ColumnSink
+from sipprobe.analysis.reassembly import Fragment, reassemble
 from sipprobe.errors import CaptureError
 
 __all__ = ["MAX_CAPLEN", "FramingError", "Reader"]
@@ -139,6 +140,7 @@ class Reader:
         self.addresses = AddressTable()
         self.offsets = _Offsets()
         self.sink = ColumnSink()
+        self.fragments: list[Fragment] = []  # IP fragments, put together at the end
         self.records = 0
         self.link_types: set[int] = set()
         self.base = 0  # file offset of the current buffer
@@ -196,8 +198,31 @@ class Reader:
         )
         self.sink.add((columns, other.sink.payloads))
         self.skipped.update(other.skipped)
+        self.fragments += other.fragments
         self.records += other.records
         self.link_types |= other.link_types
+
+    def reassemble(self) -> None:
+        """Decode the datagrams that the fragments make whole, as rows after the others."""
+        if not self.fragments:
+            return
+        datagrams, unused = reassemble(self.fragments)
+        self.fragments = []
+        self.skipped["ip-fragment"] += unused
+        if not datagrams:
+            return
+        starts = np.cumsum([0] + [len(d.packet) for d in datagrams[:-1]], dtype=np.int64)
+        buf = bytearray(b"".join(d.packet for d in datagrams) + PAD)
+        batch = decode_frames(
+            buf,
+            data_off=starts,
+            caplen=np.array([len(d.packet) for d in datagrams], dtype=np.int64),
+            arrival=np.array([d.arrival_s for d in datagrams]),
+            link=np.array([d.link_type for d in datagrams], dtype=np.int64),
+            addresses=self.addresses,
+            skipped=self.skipped,
+        )
+        self.sink.add(batch)
 
     def decode(
         self, buf: bytearray, data_off: I64, caplen: I64, arrival: np.ndarray, link: I64
@@ -213,6 +238,7 @@ class Reader:
             link=link,
             addresses=self.addresses,
             skipped=self.skipped,
+            fragments=self.fragments,
         )
         if not self.sink.size and len(data_off):  # size the columns from the first chunk
             guess = self.size * len(data_off) // int(data_off[-1] + caplen[-1])

@@ -103,6 +103,7 @@ def read_capture(
                 )
     except OSError as exc:
         raise CaptureError(f"cannot read {path}: {exc.strerror or exc}.") from exc
+    reader.reassemble()
     packets = reader.sink.finish(reader.addresses, reader.origin_s or 0)
     info = CaptureInfo(
         path=str(path),

@@ -16,8 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from data.rtpcapture import T0, Path4, Rtp, delayed, stream, write, write_parts
+from data import sipbuild
+from data.rtpcapture import T0, Path4, Rtp, delayed, frame, stream, write, write_frames, write_parts
 from data.tshark import rtp_streams
+from scapy.layers.inet import IP, UDP, fragment
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from sipprobe.analysis import analyze as analyze_module
 from sipprobe.analysis.analyze import (
@@ -409,3 +413,26 @@ def test_analyze_measures_alone_when_no_child_can_be_made(
     monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
     monkeypatch.setattr(os, "fork", refuse)
     assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+
+
+def test_analyze_reads_the_sdp_of_a_fragmented_invite(tmp_path: Path) -> None:
+    # A realistic INVITE over the MTU (ICE candidates): its SDP, in the second fragment, is
+    # what names the dynamic payload type and ties the stream to the call.
+    offer = sipbuild.sdp("10.0.0.1", 40000, (96, 101), ("96 PCMA/8000", "101 telephone-event/8000"))
+    offer += "".join(
+        f"a=candidate:{k} 1 UDP 2130706431 10.0.0.1 {40000 + k} typ host\r\n" for k in range(40)
+    )
+    invite = sipbuild.sip("INVITE sip:b@example.com SIP/2.0", "frag-call", offer)
+    assert len(invite) > 2000
+    signalling = IP(src="10.0.0.1", dst="10.0.0.2", id=3) / UDP(sport=5060, dport=5060)
+    frames = [Ether() / piece for piece in fragment(signalling / Raw(invite), fragsize=1400)]
+    back = Path4(src="10.0.0.2", dst="10.0.0.1", sport=50000, dport=40000)
+    frames += [frame(p.payload(), back) for p in stream(40, t0=T0 + 1, pt=96, ssrc=8)]
+    for k, packet in enumerate(frames[:-40]):
+        packet.time = T0 + Decimal(k) / 100
+    for packet, sent in zip(frames[-40:], stream(40, t0=T0 + 1, pt=96, ssrc=8), strict=True):
+        packet.time = sent.arrival
+    write_frames(tmp_path / "frag.pcap", frames, 1)
+    (only,) = analyze_file(tmp_path / "frag.pcap").streams
+    assert (only.stream.found_by, only.stream.call_id) == ("sdp", "frag-call")
+    assert only.stream.codec is not None and only.stream.codec.name == "PCMA"

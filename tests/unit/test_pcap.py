@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 from data import pcapbuild as pb
+from data import sipbuild
 from data.rtpcapture import T0, Path4, Rtp, frame, stream, write, write_frames, write_parts
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+from scapy.layers.inet import IP, TCP, UDP, fragment
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, fragment6
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
@@ -153,8 +154,10 @@ def test_read_capture_counts_what_it_skips(tmp_path: Path) -> None:
         packet.time = T0 + k
     write_frames(tmp_path / "s.pcap", frames, 1)
     capture = read_capture(tmp_path / "s.pcap")
-    assert capture.skipped == {"ip-fragment": 3, "not-ip": 1, "not-udp": 1}
-    assert list(capture.packets.src_port) == [1, 3]
+    # Two lone IPv4 fragments stay unused; the IPv6 "atomic fragment" (offset 0, no more to
+    # come, RFC 6946) is a whole datagram, read after the others.
+    assert capture.skipped == {"ip-fragment": 2, "not-ip": 1, "not-udp": 1}
+    assert list(capture.packets.src_port) == [1, 3, 1]
     assert capture.packets.addresses == ("10.0.0.1", "10.0.0.2", "::1", "::2")
 
 
@@ -300,3 +303,65 @@ def test_read_capture_keeps_sip_and_rtcp_payloads_only(tmp_path: Path) -> None:
     items = [(T0, sip), (T0 + 1, Rtp(T0, 1, 0).payload()), (T0 + 2, rtcp), (T0 + 3, b"hello")]
     udp = read_capture(write(tmp_path / "p.pcap", items)).packets
     assert udp.payloads == ((0, sip), (2, rtcp))
+
+
+def _invite(size: int) -> bytes:
+    """An INVITE whose SDP offers many codecs: ``size`` bytes, more than one packet holds."""
+    codecs = tuple(range(96, 127))
+    body = sipbuild.sdp("10.0.0.1", 40000, codecs, tuple(f"{pt} X{pt}/8000" for pt in codecs))
+    message = sipbuild.sip("INVITE sip:b@example.com SIP/2.0", "big-invite", body)
+    return message + b" " * (size - len(message)) if len(message) < size else message
+
+
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_read_capture_puts_a_fragmented_invite_back_together(
+    tmp_path: Path, family: str, fmt: str
+) -> None:
+    invite = _invite(3000)
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    if family == "ipv4":
+        whole = IP(src="10.0.0.1", dst="10.0.0.2", id=7, tos=46 << 2) / UDP(sport=5060, dport=5060)
+        pieces = fragment(whole / Raw(invite), fragsize=1200)
+    else:
+        whole = IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(id=7)
+        pieces = fragment6(whole / UDP(sport=5060, dport=5060) / Raw(invite), 1280)
+    assert len(pieces) == 3
+    first, middle, last = (eth / piece for piece in pieces)
+    rtp = (
+        eth
+        / IP(src="10.0.0.9", dst="10.0.0.2")
+        / UDP(sport=4000, dport=4002)
+        / Raw(Rtp(T0, 1, 0).payload())
+    )
+    frames = [first, rtp, last, middle, middle.copy()]  # out of order, one fragment twice
+    for k, packet in enumerate(frames):
+        packet.time = T0 + Decimal(k) / 10
+    write_frames(tmp_path / f"f.{fmt}", frames, 1, "pcapng" if fmt == "pcapng" else "pcap")
+    capture = read_capture(tmp_path / f"f.{fmt}")
+    packets = capture.packets
+    assert capture.skipped == {"ip-fragment": 1}  # the second copy of the middle one
+    assert capture.info.records == 5 and capture.info.udp_packets == 2
+    assert list(packets.src_port) == [4000, 5060]  # the INVITE once whole, at its last piece
+    assert packets.payload_len[1] == len(invite)
+    assert packets.arrival_s[1] == pytest.approx(0.3)  # when the middle piece completed it
+    assert packets.payloads == ((1, invite),)
+    if family == "ipv4":
+        assert packets.dscp[1] == 46
+
+
+def test_read_capture_leaves_incomplete_or_stale_fragments_unused(tmp_path: Path) -> None:
+    invite = _invite(3000)
+    eth = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    whole = IP(src="10.0.0.1", dst="10.0.0.2", id=9) / UDP(sport=5060, dport=5060) / Raw(invite)
+    first, middle, last = (eth / piece for piece in fragment(whole, fragsize=1200))
+    # A datagram missing its middle, then the same identification 40 s later, complete: the
+    # old pieces must not mix into it (reassembly waits 30 s at most).
+    frames = [first.copy(), last.copy(), first, middle, last]
+    for k, packet in enumerate(frames):
+        packet.time = T0 + (0 if k < 2 else 40 + k)
+    write_frames(tmp_path / "g.pcap", frames, 1)
+    capture = read_capture(tmp_path / "g.pcap")
+    assert capture.skipped == {"ip-fragment": 2}
+    assert capture.packets.payloads == ((0, invite),)
+    assert capture.packets.arrival_s[0] == pytest.approx(44.0)

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from data import pcapbuild as pb
 from data.rtpcapture import T0, Path4, Rtp, frame
+from scapy.layers.inet import IP, UDP, fragment
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from sipprobe.analysis import forked as forked_module
 from sipprobe.analysis import packets as packets_module
@@ -33,9 +36,15 @@ def _frames() -> dict[str, tuple[bytes, int]]:
     }
 
 
-def _capture(path: Path, records: int = 3000, absurd_at: int | None = None) -> bytes:
+def _capture(
+    path: Path,
+    records: int = 3000,
+    absurd_at: int | None = None,
+    inserts: dict[int, bytes] | None = None,
+) -> bytes:
     """RTP of two sizes, with RTCP, SIP and VLAN-tagged frames among it; record
-    ``absurd_at`` claims 2147483647 bytes (a framing error, fatal)."""
+    ``absurd_at`` claims 2147483647 bytes (a framing error, fatal); ``inserts`` replace the
+    frames of the records they name."""
     templates = _frames()
     body = bytearray(pb.pcap_header())
     for k in range(records):
@@ -49,6 +58,8 @@ def _capture(path: Path, records: int = 3000, absurd_at: int | None = None) -> b
             else ("short" if k % 3 == 0 else "rtp")
         )
         data, seq_at = templates[kind]
+        if inserts and k in inserts:
+            data, seq_at = inserts[k], -1
         if seq_at >= 0:
             data = data[:seq_at] + (k & 0xFFFF).to_bytes(2, "big") + data[seq_at + 2 :]
         record = pb.pcap_record(int(T0) + k // 50, (k % 50) * 20_000, data)
@@ -208,3 +219,19 @@ def test_no_child_to_be_had_means_one_process_reads(
     _same(alone, read_capture(tmp_path / "c.pcap", workers=2))
     assert split == []
     _no_child_left()
+
+
+def test_fragments_on_both_sides_of_the_boundary_are_put_together(
+    tmp_path: Path, split: list[int]
+) -> None:
+    invite = SIP + b"a=x\r\n" * 800  # over 4 KiB: three fragments
+    whole = IP(src="10.0.0.1", dst="10.0.0.2", id=5) / UDP(sport=5060, dport=5060) / Raw(invite)
+    pieces = [bytes(Ether() / piece) for piece in fragment(whole, fragsize=1480)]
+    assert len(pieces) == 3
+    # 27 s apart (under the 30 s reassembly window), at 47 % and 90 % of the file
+    _capture(tmp_path / "c.pcap", inserts={1400: pieces[0], 2700: pieces[2], 2750: pieces[1]})
+    alone = read_capture(tmp_path / "c.pcap")
+    shared = read_capture(tmp_path / "c.pcap", workers=2)
+    assert split.count(os.getpid()) == 1
+    assert [data for _, data in shared.packets.payloads if len(data) > 4000] == [invite]
+    _same(alone, shared)
