@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 from data import pcapbuild as pb
 from data import sipbuild
-from data.rtpcapture import T0, Path4, frame, stream, write
+from data.rtpcapture import T0, Path4, frame, stream, write, write_frames
+from scapy.layers.inet import IP, UDP, fragment
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from sipprobe.analysis import packets as packets_module
 from sipprobe.analysis import pcap
@@ -61,7 +64,14 @@ def _bases(tmp_path: Path) -> list[bytes]:
         + pb.block(0x99, b"x" * 7, endian=">")
     )
     ng += b"".join(pb.epb(0, k * 10**9, f, endian=">") for k, f in enumerate(frames))
-    return [*bases, big, ng]
+    invite = _items()[0][1] + b"a=x\r\n" * 600  # over the MTU: three fragments
+    signalling = IP(src="10.0.0.1", dst="10.0.0.2", id=4) / UDP(sport=5060, dport=5060)
+    pieces = [Ether() / piece for piece in fragment(signalling / Raw(invite), fragsize=1400)]
+    rtp = [frame(data, Path4()) for _, data in items[2:]]
+    for k, packet in enumerate([*pieces, *rtp]):
+        packet.time = T0 + k
+    write_frames(tmp_path / "d.pcap", [*pieces, *rtp], 1)
+    return [*bases, big, ng, (tmp_path / "d.pcap").read_bytes()]
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
