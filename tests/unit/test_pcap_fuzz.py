@@ -79,7 +79,7 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.randint(1, 4)):
         kind = rng.choice(["flip", "word", "truncate", "insert", "zero"])
         at = rng.randrange(len(buf)) if buf else 0
-        if kind == "flip":
+        if kind == "flip" and buf:  # (a truncation may have emptied it)
             for _ in range(rng.randint(1, 16)):
                 buf[rng.randrange(len(buf))] = rng.randrange(256)
         elif kind == "word":
