@@ -22,7 +22,7 @@ from typing import TextIO
 
 import numpy as np
 
-from sipprobe.analysis.forked import Forked, may_fork
+from sipprobe.analysis.forked import OK, Forked, may_fork
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.output import render_text, stream_json, to_json
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
@@ -207,14 +207,10 @@ def _measure_all(
     if options.workers < 2 or len(streams) < 2 or rows < _FORK_ROWS or not may_fork():
         return tuple(_measure(s, packets, rtcp, options) for s in streams)
     theirs = streams[1::2]
-    try:
-        child = Forked(_measure_without_rows, theirs, packets, rtcp, options)
-    except OSError:  # no process to spare
-        return tuple(_measure(s, packets, rtcp, options) for s in streams)
-    with child:
+    with Forked(_measure_without_rows, theirs, packets, rtcp, options) as child:
         mine = [_measure(s, packets, rtcp, options) for s in streams[0::2]]
         status, measured = child.result()
-    if status == "ok":  # the rows stayed here: the child need not send them back
+    if status == OK:  # the rows stayed here: the child need not send them back
         done = [replace(r, stream=s) for r, s in zip(measured, theirs, strict=True)]
     else:
         done = [_measure(s, packets, rtcp, options) for s in theirs]
@@ -256,6 +252,13 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
     return AnalysisResult(capture.info, packets.origin_s, results, reports, sdp, skipped, media)
 
 
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity, as ``taskset`` sets it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_analyze(
     path: str | Path,
     fmt: str,
@@ -285,7 +288,7 @@ def run_analyze(
     ):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
-    workers = min(jobs, os.cpu_count() or 1)
+    workers = min(jobs, _cores())
     options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
     result = analyze_file(path, options)
     if fmt == "json":

@@ -20,7 +20,10 @@ from sipprobe.analysis.packets import AddressTable, Batch
 from sipprobe.analysis.reassembly import Fragment
 
 I64 = NDArray[np.int64]
-PAD = bytes(64)  # lets a fixed-width window start at any byte of the buffer
+# Room past the data, so that a fixed-width window can start at any byte of the buffer. What
+# such a window reads past a record is stale (left by an earlier chunk, or another record):
+# every field taken from it is checked against the record's length first.
+PAD = bytes(64)
 _VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 _NULL_INET6 = (10, 24, 28, 30)  # AF_INET6 on Linux, the BSDs and macOS
 _SIP_STARTS = [int.from_bytes(p, "big") for p in (b"INVI", b"SIP/", b"ACK ", b"UPDA", b"PRAC")]
@@ -275,7 +278,7 @@ def _batch(
     b0, b1 = udp["b0"], udp["b1"]
     rtcp = (b0 >> 6 == 2) & (b1 >= 200) & (b1 <= 207) & (captured >= 8)
     keep = np.flatnonzero(rtcp)
-    text = np.flatnonzero(b0 < 0x80)  # SIP starts with a letter; RTP and RTCP with 0b10
+    text = np.flatnonzero((b0 < 0x80) & (captured >= 4))  # SIP starts with a letter
     if len(text):
         sip = text[np.isin(udp["head"][text], _SIP_STARTS)]
         keep = np.union1d(keep, sip) if len(sip) else keep
@@ -362,15 +365,20 @@ def _ipv6_extensions(
 def _rtp_columns(
     buf: bytearray, udp: NDArray[np.void], start: I64, plen: I64, captured: I64
 ) -> dict[str, NDArray[Any]]:
-    """The RTP fixed header of every payload, and the media length where it can be RTP."""
-    b0, b1 = udp["b0"], udp["b1"]
+    """The RTP fixed header of every payload (zeros where fewer than its 12 bytes were
+    captured: the bytes read there belong to whatever follows), and the media length where
+    the payload can be RTP."""
+    b0, b1, seq, ts, ssrc = udp["b0"], udp["b1"], udp["seq"], udp["ts"], udp["ssrc"]
+    short = captured < 12
+    if short.any():  # a SIP keep-alive (CRLF), a truncated packet: rare
+        b0, b1, seq, ts, ssrc = (np.where(short, 0, f) for f in (b0, b1, seq, ts, ssrc))
     fields = {
         "rtp_version": b0 >> 6,
         "rtp_marker": b1 >= 128,
         "rtp_payload_type": b1 & 127,
-        "rtp_seq": udp["seq"],
-        "rtp_ts": udp["ts"],
-        "rtp_ssrc": udp["ssrc"],
+        "rtp_seq": seq,
+        "rtp_ts": ts,
+        "rtp_ssrc": ssrc,
     }
     if not (b0 & 0x3F).any():  # no CSRC, extension or padding anywhere: the usual stream
         nothing = np.broadcast_to(np.zeros(1, dtype=np.uint8), b0.shape)

@@ -132,9 +132,14 @@ class _Offsets:
 
 
 class Reader:
-    def __init__(self, path: Path, size: int, chunk_bytes: int) -> None:
+    """Reads ``covers`` bytes of a capture chunk by chunk (``loop`` and a walk), decoding each
+    chunk's packets into ``sink``: the whole file, or one part of it in a two-process read,
+    whose parts ``take_over`` joins. Counts, address numbers and IP fragments last from chunk
+    to chunk; ``reassemble`` ends the reading."""
+
+    def __init__(self, path: Path, covers: int, chunk_bytes: int) -> None:
         self.path = path
-        self.size = size
+        self.covers = covers  # bytes of the file this reader reads: sizes its columns
         self.chunk_bytes = chunk_bytes
         self.skipped: Counter[str] = Counter()
         self.addresses = AddressTable()
@@ -241,7 +246,7 @@ class Reader:
             fragments=self.fragments,
         )
         if not self.sink.size and len(data_off):  # size the columns from the first chunk
-            guess = self.size * len(data_off) // int(data_off[-1] + caplen[-1])
+            guess = self.covers * len(data_off) // int(data_off[-1] + caplen[-1])
             self.sink.expect(min(_MAX_GUESS_ROWS, guess + guess // 4 + 64))  # smaller ones follow
         self.sink.add(batch)
 

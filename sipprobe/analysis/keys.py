@@ -41,6 +41,8 @@ class KeyIndex:
     def add(self, new: U64) -> None:
         """Number the keys of ``new`` that are not known yet, in their order there."""
         new = np.asarray(new, dtype=np.uint64)
+        if not len(new):
+            return
         if len(self.keys):
             new = new[~self.lookup(new)[1]]
         distinct, first = np.unique(new, return_index=True)
@@ -52,6 +54,7 @@ class KeyIndex:
 
     def lookup(self, values: U64) -> tuple[I64, NDArray[np.bool_]]:
         """The number of each value, and whether it is a key at all (its number is then junk)."""
+        values = np.asarray(values, dtype=np.uint64)
         if self._table is not None:
             multiplier, shift, slot_keys, slot_numbers = self._table
             # wraps modulo 2**64, as intended; slots < 2**16 read the same as int64, and numpy
@@ -75,6 +78,9 @@ class KeyIndex:
 def _perfect_hash(keys: U64) -> tuple[np.uint64, np.uint64, U64, I64] | None:
     """Multiplier, shift and the slot table of a collision-free hash of ``keys``, if found."""
     draw = random.Random(len(keys))
+    # Start small: keys with structure (consecutive addresses, ports) often part in about 2k
+    # slots, a table that stays in cache; random keys need about k^2 and get there after some
+    # rounds of 8 draws, one more bit each.
     first_bits = max(2, 2 * len(keys)).bit_length()
     for attempt in range(_DRAWS):
         bits = min(_MAX_BITS, first_bits + attempt // 8)

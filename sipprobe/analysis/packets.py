@@ -29,7 +29,9 @@ __all__ = [
 class UdpPackets:
     """UDP datagrams as columns, one row per packet in file order.
 
-    ``src_addr``/``dst_addr`` index ``addresses`` (text; IPv6 compressed). The ``rtp_*``
+    ``src_addr``/``dst_addr`` index ``addresses`` (text; IPv6 compressed); the numbers follow
+    the order in which the reader met the addresses, which depends on how it cut the file
+    into chunks (and processes), so compare the addresses, not their numbers. The ``rtp_*``
     columns read the payload as an RTP header whether or not it is one: ``rtp_payload_len``
     (after CSRCs, header extension and padding) is -1 where the bytes cannot be RTP.
     ``payloads`` keeps the bytes only of datagrams that look like SIP or RTCP, as (row, bytes).
@@ -112,7 +114,8 @@ class AddressTable:
         return ids
 
     def merge(self, other: AddressTable) -> NDArray[np.int32]:
-        """This table's number of each of ``other``'s addresses (indexed by its numbers)."""
+        """This table's number of each of ``other``'s addresses (indexed by its numbers: its
+        ``_index`` dict holds them in the order they were numbered)."""
         return np.array([self._id(key) for key in other._index], dtype=np.int32)
 
     def ids_v6(self, addresses: NDArray[np.void]) -> NDArray[np.int32]:
@@ -157,7 +160,8 @@ class ColumnSink:
 
     @staticmethod
     def shared_bytes(capacity: int) -> int:
-        """Bytes of memory that ``over`` needs for ``capacity`` rows (a multiple of 8)."""
+        """Bytes of memory that ``over`` needs for ``capacity`` rows; a capacity that is a
+        multiple of 8 keeps every column 8-byte aligned."""
         return capacity * sum(int(_DTYPES[name].itemsize) for name in _COLUMNS)
 
     def expect(self, rows: int) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
@@ -28,12 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from sipprobe.analysis.forked import Forked, may_fork
+from sipprobe.analysis.forked import DAMAGED, FAILED, Forked, may_fork
 from sipprobe.analysis.framing import MAX_CAPLEN, Reader
 from sipprobe.analysis.packets import ColumnSink, UdpPackets
 from sipprobe.errors import CaptureError
 
 __all__ = ["Capture", "CaptureInfo", "UdpPackets", "read_capture"]
+
+Walk = Callable[[bytearray, int], int]  # decodes the records in buf[:end], says how far it got
 
 # Measured on the 1M-packet benchmark: 1 MiB keeps every per-chunk temporary array small
 # enough for malloc to reuse (4 MiB ones are mapped and unmapped each chunk: 2.7x the page
@@ -73,16 +76,16 @@ class Capture:
 def read_capture(
     path: str | Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES, workers: int = 1
 ) -> Capture:
-    """Every UDP datagram of a pcap or pcapng file, as columns in file order.
+    """Every UDP datagram of a pcap or pcapng file, as columns in file order, then the
+    datagrams that IP fragments made whole.
 
-    ``workers=2`` lets a large pcap file be read by two processes (see the module docstring);
-    it takes effect only where ``os.fork`` exists and this process runs no other thread.
+    ``workers=2`` lets a pcap file of ``SPLIT_MIN_BYTES`` or more be read by two processes
+    (see the module docstring), where ``forked.may_fork()`` allows it.
     """
     path = Path(path)
     try:
         with path.open("rb") as stream:
             size = path.stat().st_size
-            reader = Reader(path, size, chunk_bytes)
             header = stream.read(24)
             if not header:
                 raise CaptureError(f"{path} is empty: it holds no capture.")
@@ -91,11 +94,13 @@ def read_capture(
                     raise CaptureError(f"{path} is cut short inside its pcap file header.")
                 kind = "pcap"
                 parallel = workers > 1 and size >= SPLIT_MIN_BYTES and may_fork()
-                reader = (
-                    _read_pcap_in_two(path, stream, header, chunk_bytes) if parallel else None
-                ) or _read_pcap(path, stream, header, chunk_bytes)
+                in_two = (
+                    _read_pcap_in_two(path, size, stream, header, chunk_bytes) if parallel else None
+                )
+                reader = in_two or _read_pcap(path, size, stream, header, chunk_bytes)
             elif header[:4] == b"\x0a\x0d\x0d\x0a":
                 kind = "pcapng"
+                reader = Reader(path, size, chunk_bytes)
                 reader.loop(stream, header, reader.walk_pcapng)
             else:
                 raise CaptureError(
@@ -117,8 +122,9 @@ def read_capture(
     return Capture(info, packets, skipped)
 
 
-def _pcap_reader(path: Path, size: int, header: bytes, chunk_bytes: int) -> tuple[Reader, Any]:
-    """A reader set up for a pcap file's byte order and link type, and its walk."""
+def _pcap_reader(path: Path, size: int, header: bytes, chunk_bytes: int) -> tuple[Reader, Walk]:
+    """A reader of ``size`` bytes of a pcap file, set up for its byte order and link type, and
+    its walk."""
     reader = Reader(path, size, chunk_bytes)
     reader.endian, ticks_per_s = _PCAP_MAGICS[header[:4]]
     link = struct.unpack_from(reader.endian + "I", header, 20)[0] & 0xFFFF
@@ -126,18 +132,19 @@ def _pcap_reader(path: Path, size: int, header: bytes, chunk_bytes: int) -> tupl
     return reader, lambda buf, end: reader.walk_pcap(buf, end, ticks_per_s, link)
 
 
-def _read_pcap(path: Path, stream: BufferedReader, header: bytes, chunk_bytes: int) -> Reader:
+def _read_pcap(
+    path: Path, size: int, stream: BufferedReader, header: bytes, chunk_bytes: int
+) -> Reader:
     stream.seek(24)
-    reader, walk = _pcap_reader(path, path.stat().st_size, header, chunk_bytes)
+    reader, walk = _pcap_reader(path, size, header, chunk_bytes)
     reader.loop(stream, b"", walk)
     return reader
 
 
 def _read_pcap_in_two(
-    path: Path, stream: BufferedReader, header: bytes, chunk_bytes: int
+    path: Path, size: int, stream: BufferedReader, header: bytes, chunk_bytes: int
 ) -> Reader | None:
     """The whole file read by this process and a child; None if no boundary was proven."""
-    size = path.stat().st_size
     reader, walk = _pcap_reader(path, size, header, chunk_bytes)
     first = stream.read(16)
     if len(first) < 16:
@@ -149,21 +156,21 @@ def _read_pcap_in_two(
         return None
     stream.seek(24)
     # The child's columns go straight into shared memory. A UDP record is at least 44 bytes
-    # (16 of record header, 28 of IPv4 and UDP), which bounds the rows it can find.
+    # (16 of record header, 28 of IPv4 and UDP), which bounds the rows it can find; the row
+    # count is rounded up to 8 so that every column starts 8-byte aligned.
     capacity = ((size - split) // 44 + 8) // 8 * 8
     try:  # address space only: pages are backed as the child writes them
         shared = mmap.mmap(-1, ColumnSink.shared_bytes(capacity))
-        child = Forked(
-            _read_tail, shared, capacity, path, header, chunk_bytes, split, reader.origin_s
-        )
-    except OSError:  # no memory or no process to spare: one process reads it all
+    except OSError:  # no memory to spare: one process reads it all
         return None
-    with child:
+    with Forked(
+        _read_tail, shared, capacity, path, header, chunk_bytes, split, reader.origin_s
+    ) as child:
         leftover = reader.loop(stream, b"", walk, stop=split)
         status, tail = child.result()
-    if leftover or status == "failed":  # a boundary that a record spans, or a lost child
+    if leftover or status == FAILED:  # a boundary that a record spans, or no child
         return None
-    if status == "error":  # the second half is corrupt: as fatal as when read in one go
+    if status == DAMAGED:  # the second half is corrupt: as fatal as when read in one go
         raise CaptureError(tail)
     tail.sink.columns = ColumnSink.over(shared, capacity).columns
     reader.take_over(tail)  # copies: the mapping goes when its last view does

@@ -187,4 +187,5 @@ def find_streams(
                 rows=members,
             )
         )
-    return tuple(sorted(found, key=lambda s: float(packets.arrival_s[s.rows[0]])))
+    # First arrival, then first row: the same order however the addresses were numbered.
+    return tuple(sorted(found, key=lambda s: (float(packets.arrival_s[s.rows[0]]), int(s.rows[0]))))

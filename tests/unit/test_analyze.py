@@ -10,6 +10,7 @@ with sipprobe's ``lost`` (``expected - unique``) except when there are duplicate
 import io
 import json
 import os
+import platform
 import random
 from dataclasses import replace
 from decimal import Decimal
@@ -334,6 +335,7 @@ def test_analyze_telephone_events_do_not_count_as_jitter_unlike_tshark(tmp_path:
     assert theirs.max_jitter_ms > ours.max + 1
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_analyze_keeps_freed_memory_with_values_glibc_accepts() -> None:
     # mallopt returns 1 when glibc takes a setting, 0 when it refuses one; this machine and
     # CI run glibc (Debian 12), so both settings must take, or the analyze speed-up is lost.
@@ -395,7 +397,7 @@ def test_analyze_jobs_bound_the_processes(
     monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
     monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
     monkeypatch.setattr(analyze_module, "Forked", forked)
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(analyze_module, "_cores", lambda: cores)
     assert run_analyze(path, "text", 60.0, None, (), io.StringIO(), jobs=jobs) in (0, 1)
     assert len(made) == forks
 
@@ -436,3 +438,14 @@ def test_analyze_reads_the_sdp_of_a_fragmented_invite(tmp_path: Path) -> None:
     (only,) = analyze_file(tmp_path / "frag.pcap").streams
     assert (only.stream.found_by, only.stream.call_id) == ("sdp", "frag-call")
     assert only.stream.codec is not None and only.stream.codec.name == "PCMA"
+
+
+def test_analyze_cores_are_those_this_process_may_use() -> None:
+    # taskset, cgroup cpusets: a process pinned to one core has one core, whatever the machine.
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        assert analyze_module._cores() == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert analyze_module._cores() == len(allowed)

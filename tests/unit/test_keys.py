@@ -50,3 +50,32 @@ def test_key_index_many_random_keys_stays_exact_and_small() -> None:
     assert np.array_equal(index.keys[numbers], np.concatenate([keys[:100], keys, keys[::-1]]))
     missing = np.array([3, 2**63, 2**64 - 1], dtype=np.uint64)
     assert not index.lookup(missing[~np.isin(missing, keys)])[1].any()
+    assert index._table is None  # the sorted arrays, which hold one entry per key
+    assert len(index._sorted) == len(index._numbers) == len(index)
+
+
+@given(st.lists(KEYS, min_size=2, max_size=12))
+def test_key_index_added_in_steps_across_the_switch_to_sorted_keys(
+    batches: list[list[int]],
+) -> None:
+    # Each step may take the index from the hash table (256 keys or fewer) to the sorted
+    # arrays; numbers once given must never change.
+    rng = np.random.default_rng(len(batches))
+    index, given_so_far = KeyIndex(), {}
+    for batch in batches:
+        extra = rng.integers(0, 2**64, 60, dtype=np.uint64, endpoint=False)
+        values = np.concatenate([np.array(batch, dtype=np.uint64), extra])
+        numbers = index.number(values)
+        for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+            assert given_so_far.setdefault(value, number) == number
+    assert len(index) == len(given_so_far) == sorted(given_so_far.values())[-1] + 1
+    assert (index._table is None) == (len(index) > PERFECT_MAX)
+
+
+def test_key_index_takes_nothing_and_any_integer_input() -> None:
+    index = KeyIndex()
+    index.add(np.zeros(0, dtype=np.uint64))
+    assert len(index) == 0
+    index.add(np.array([5, 7], dtype=np.uint64))
+    numbers, found = index.lookup(np.array([7, 6], dtype=np.int64))
+    assert (numbers[0], list(found)) == (1, [True, False])

@@ -365,3 +365,22 @@ def test_read_capture_leaves_incomplete_or_stale_fragments_unused(tmp_path: Path
     assert capture.skipped == {"ip-fragment": 2}
     assert capture.packets.payloads == ((0, invite),)
     assert capture.packets.arrival_s[0] == pytest.approx(44.0)
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 4096, 1 << 20])
+def test_read_capture_short_payloads_have_no_rtp_fields(tmp_path: Path, chunk_bytes: int) -> None:
+    # A SIP keep-alive (CRLF CRLF) on raw IP has no padding after it: an RTP header read
+    # there would be whatever bytes follow in the buffer, which depends on the chunking.
+    keep_alive = bytes(frame(b"\r\n\r\n", Path4(link="raw")))
+    body = pb.pcap_header(link=101)
+    for k in range(30):
+        body += pb.pcap_record(1 + k, 0, bytes(frame(Rtp(T0, k, 0).payload(), Path4(link="raw"))))
+        body += pb.pcap_record(1 + k, 1, keep_alive)
+    (tmp_path / "k.pcap").write_bytes(body)
+    udp = read_capture(tmp_path / "k.pcap", chunk_bytes=chunk_bytes).packets
+    short = udp.payload_len == 4
+    assert short.sum() == 30
+    for name in ("rtp_version", "rtp_payload_type", "rtp_seq", "rtp_ts", "rtp_ssrc"):
+        assert not getattr(udp, name)[short].any(), name
+    assert list(udp.rtp_seq[~short]) == list(range(30))
+    assert udp.payloads == ()

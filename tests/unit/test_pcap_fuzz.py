@@ -165,8 +165,16 @@ def test_fuzz_two_processes_read_what_one_reads(
                 results.append(str(exc))
             else:
                 packets = capture.packets
-                columns = [getattr(packets, name).tolist() for name in packets_module._COLUMNS]
-                results.append((columns, packets.payloads, capture.skipped, capture.info))
+                columns = [  # addresses as text: their numbers follow the reading order
+                    [packets.addresses[i] for i in column]
+                    if name in ("src_addr", "dst_addr")
+                    else column.tolist()
+                    for name in packets_module._COLUMNS
+                    for column in [getattr(packets, name)]
+                ]
+                results.append(
+                    (columns, packets.payloads, capture.skipped, capture.info, packets.origin_s)
+                )
         assert results[0] == results[1], case
         read += isinstance(results[1], tuple)
     assert read > 20
