@@ -350,43 +350,10 @@ def _five_streams(tmp_path: Path) -> Path:
     return write_parts(tmp_path / "five.pcap", parts)
 
 
-def test_analyze_measures_half_the_streams_in_a_child_with_the_same_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = _five_streams(tmp_path)
-    alone = to_json(analyze_file(path))
-    forks: list[int] = []
-    real = analyze_module.Forked
-
-    def forked(*args: object) -> object:
-        forks.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
-    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)  # a thread left by a test
-    monkeypatch.setattr(analyze_module, "Forked", forked)
-    shared = to_json(analyze_file(path, AnalyzeOptions(workers=2)))
-    assert forks == [1]
-    assert sorted(s["ssrc"] for s in shared["streams"]) == [0x100 + k for k in range(5)]
-    assert shared == alone
-
-
-def test_analyze_measures_itself_what_a_dead_child_did_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = _five_streams(tmp_path)
-    alone = to_json(analyze_file(path))
-    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
-    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
-    monkeypatch.setattr(analyze_module, "_measure_without_rows", lambda *args: os._exit(3))
-    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
-
-
-@pytest.mark.parametrize(("jobs", "cores", "forks"), [(1, 2, 0), (2, 2, 1), (2, 1, 0)])
-def test_analyze_jobs_bound_the_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, cores: int, forks: int
-) -> None:
-    path = _five_streams(tmp_path)
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Any capture may be measured in two processes (even if an earlier test left a thread
+    running); returns a list that counts the children made."""
     made: list[int] = []
     real = analyze_module.Forked
 
@@ -397,13 +364,47 @@ def test_analyze_jobs_bound_the_processes(
     monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
     monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
     monkeypatch.setattr(analyze_module, "Forked", forked)
+    return made
+
+
+def test_analyze_measures_half_the_streams_in_a_child_with_the_same_result(
+    tmp_path: Path, forks: list[int]
+) -> None:
+    path = _five_streams(tmp_path)
+    alone = to_json(analyze_file(path))
+    shared = to_json(analyze_file(path, AnalyzeOptions(workers=2)))
+    assert forks == [1]
+    assert sorted(s["ssrc"] for s in shared["streams"]) == [0x100 + k for k in range(5)]
+    assert shared == alone
+
+
+def test_analyze_measures_itself_what_a_dead_child_did_not(
+    tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _five_streams(tmp_path)
+    alone = to_json(analyze_file(path))
+    monkeypatch.setattr(analyze_module, "_measure_without_rows", lambda *args: os._exit(3))
+    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+    assert forks == [1]
+
+
+@pytest.mark.parametrize(("jobs", "cores", "made"), [(1, 2, 0), (2, 2, 1), (2, 1, 0)])
+def test_analyze_jobs_bound_the_processes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    forks: list[int],
+    jobs: int,
+    cores: int,
+    made: int,
+) -> None:
+    path = _five_streams(tmp_path)
     monkeypatch.setattr(analyze_module, "_cores", lambda: cores)
     assert run_analyze(path, "text", 60.0, None, (), io.StringIO(), jobs=jobs) in (0, 1)
-    assert len(made) == forks
+    assert len(forks) == made
 
 
 def test_analyze_measures_alone_when_no_child_can_be_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _five_streams(tmp_path)
     alone = to_json(analyze_file(path))
@@ -411,10 +412,9 @@ def test_analyze_measures_alone_when_no_child_can_be_made(
     def refuse() -> int:
         raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(analyze_module, "_FORK_ROWS", 0)
-    monkeypatch.setattr(analyze_module, "may_fork", lambda: True)
     monkeypatch.setattr(os, "fork", refuse)
     assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+    assert forks == [1]
 
 
 def test_analyze_reads_the_sdp_of_a_fragmented_invite(tmp_path: Path) -> None:
