@@ -26,11 +26,11 @@ from sipprobe.analysis.packets import AddressTable, ColumnSink
 from sipprobe.analysis.reassembly import Fragment, reassemble
 from sipprobe.errors import CaptureError
 
-__all__ = ["MAX_CAPLEN", "FramingError", "Reader"]
+__all__ = ["MAX_CAPLEN", "MAX_EPB", "FramingError", "Reader", "pcapng_head"]
 
 MAX_CAPLEN = 256 * 1024
 MAX_BLOCK = 16 * 1024 * 1024
-_MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
+MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
 _BATCH = range(64)  # records walked between two looks for a run of eight equal lengths
 _LONG_RUN = 16  # records of one length in a row that make their length worth resuming
 # Rows the columns are first sized for at most (about 0.7 GiB of address space, which is
@@ -55,6 +55,10 @@ class _Interface:
     link_type: int
     ticks_per_s: int
     offset_s: int
+
+    def second(self, ticks: int) -> int:
+        """The Unix second of a packet block's timestamp."""
+        return ticks // self.ticks_per_s + self.offset_s
 
 
 class _Offsets:
@@ -151,6 +155,7 @@ class Reader:
         self.base = 0  # file offset of the current buffer
         self.endian = ""
         self.interfaces: list[_Interface] = []
+        self.sealed = False  # pcapng: the interfaces were given; a block changing them is fatal
         self.origin_s: int | None = None
 
     def loop(
@@ -293,7 +298,7 @@ class Reader:
             resume, length, other = offsets.expected(), 0, False
             for _ in _BATCH:  # consecutive enhanced packet blocks, the bulk of a file
                 btype, blen = block_at(buf, pos)
-                other = btype != _EPB or blen & 3 or not 32 <= blen <= _MAX_EPB
+                other = btype != _EPB or blen & 3 or not 32 <= blen <= MAX_EPB
                 if other:
                     break
                 add(pos)
@@ -318,6 +323,8 @@ class Reader:
     def _other_block(self, buf: bytearray, end: int, pos: int, offsets: _Offsets) -> int:
         """Handle one block that is not a plain EPB; its length, or 0 if it is incomplete."""
         btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
+        if self.sealed and btype in (_SHB, _IDB):
+            raise RuntimeError("a section or interface block where the interfaces were fixed")
         if btype == _SHB:  # the same in either byte order; it sets the order that follows
             self._packet_blocks(buf, end, offsets.take())
             order = bytes(buf[pos + 8 : pos + 12])
@@ -389,6 +396,8 @@ class Reader:
         if not len(starts):
             return cut
         ticks = (head[:, 3].astype(np.uint64) << np.uint64(32)) | head[:, 4].astype(np.uint64)
+        if self.origin_s is None:  # the whole second of the first packet block
+            self.origin_s = self.interfaces[int(iface[0])].second(int(ticks[0]))
         arrival = np.zeros(len(starts))
         links = np.zeros(len(starts), dtype=np.int64)
         for number in np.unique(iface):
@@ -396,8 +405,6 @@ class Reader:
             spec = self.interfaces[int(number)]
             per_s = np.uint64(spec.ticks_per_s)
             seconds, rest = ticks[which] // per_s, ticks[which] % per_s
-            if self.origin_s is None:
-                self.origin_s = int(seconds[0]) + spec.offset_s
             whole = seconds.astype(np.int64) + (spec.offset_s - self.origin_s)
             arrival[which] = whole + rest / spec.ticks_per_s
             links[which] = spec.link_type
@@ -410,3 +417,31 @@ def _u32_rows(buf: bytearray, starts: I64, words: int, endian: str) -> I64:
     raw = gather(buf, starts, np.dtype((np.void, words * 4))).view(np.uint8)
     fields_: I64 = raw.view(endian + "u4").reshape(-1, words).astype(np.int64)
     return fields_
+
+
+def pcapng_head(data: bytes) -> tuple[str, list[_Interface], int] | None:
+    """Byte order, interfaces and the first packet block's second, from the start of a pcapng
+    file (``data``), if its first section describes its interfaces before its first packet."""
+    if len(data) < 12 or data[8:12] not in _BYTE_ORDER:
+        return None
+    parser = Reader(Path(), 0, 0)
+    parser.endian = endian = _BYTE_ORDER[data[8:12]]
+    pos = struct.unpack_from(endian + "I", data, 4)[0]
+    while pos + 28 <= len(data):
+        btype, blen = struct.unpack_from(endian + "II", data, pos)
+        if blen < 12 or blen % 4 or btype == _SHB or pos + blen > len(data):
+            return None
+        if btype == _IDB:
+            try:
+                parser.interfaces.append(parser._interface(data[pos : pos + blen], pos))
+            except FramingError:
+                return None
+        elif btype == _EPB:
+            iface, high, low = struct.unpack_from(endian + "III", data, pos + 8)
+            if iface >= len(parser.interfaces):
+                return None
+            return endian, parser.interfaces, parser.interfaces[iface].second(high << 32 | low)
+        elif btype in (_OPB, _SPB):
+            return None
+        pos += blen
+    return None

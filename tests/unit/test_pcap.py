@@ -384,3 +384,17 @@ def test_read_capture_short_payloads_have_no_rtp_fields(tmp_path: Path, chunk_by
         assert not getattr(udp, name)[short].any(), name
     assert list(udp.rtp_seq[~short]) == list(range(30))
     assert udp.payloads == ()
+
+
+def test_read_capture_pcapng_origin_is_the_first_packets_second(tmp_path: Path) -> None:
+    # Interface 1 clocks in microseconds, interface 0 in nanoseconds; the first packet is
+    # on interface 1. Time counts from its whole second, whichever interface comes first in
+    # a chunk (before, the lowest-numbered interface of the first chunk set it).
+    data = bytes(frame(Rtp(T0, 1, 0).payload(), Path4(link="raw")))
+    body = pb.shb() + pb.idb(101, tsresol=9) + pb.idb(101)
+    body += pb.epb(1, 2_000 * 10**6 + 250_000, data)  # 2000.25 s
+    body += pb.epb(0, 1_999 * 10**9 + 500_000_000, data)  # 1999.5 s
+    (tmp_path / "o.pcapng").write_bytes(body)
+    udp = read_capture(tmp_path / "o.pcapng").packets
+    assert udp.origin_s == 2000
+    np.testing.assert_allclose(udp.arrival_s, [0.25, -0.5], atol=1e-9)

@@ -135,15 +135,16 @@ def test_fuzz_mutated_captures_never_crash_or_hang(
     assert outcomes["read"] > 0
 
 
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 def test_fuzz_two_processes_read_what_one_reads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     # Mutations in either half, near the boundary or in the headers the boundary scan
     # trusts: the two-process read must give the same rows or the same error as one process.
     monkeypatch.setattr(pcap, "SPLIT_MIN_BYTES", 0)
     monkeypatch.setattr(pcap, "may_fork", lambda: True)
     items = _items()[:2] + [(p.arrival, p.payload()) for p in stream(400, t0=T0 + 1)]
-    base = write(tmp_path / "base.pcap", items).read_bytes()
+    base = write(tmp_path / f"base.{fmt}", items, fmt=fmt).read_bytes()
     split: list[int] = []
     real = pcap.ColumnSink.over.__func__  # type: ignore[attr-defined]
 

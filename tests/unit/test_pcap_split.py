@@ -49,12 +49,14 @@ def _capture(
     records: int = 3000,
     absurd_at: int | None = None,
     inserts: dict[int, bytes] | None = None,
+    pcapng: dict[int, bytes] | None = None,
 ) -> bytes:
     """RTP of two sizes, with RTCP, SIP and VLAN-tagged frames among it; record
     ``absurd_at`` claims 2147483647 bytes (a framing error, fatal); ``inserts`` replace the
-    frames of the records they name."""
+    frames of the records they name. With ``pcapng`` (blocks to put before the records they
+    name), a pcapng file of one section with nanosecond Ethernet interface 0."""
     templates = _frames()
-    body = bytearray(pb.pcap_header())
+    body = bytearray(pb.pcap_header() if pcapng is None else pb.shb() + pb.idb(1, tsresol=9))
     for k in range(records):
         kind = (
             "sip"
@@ -72,6 +74,10 @@ def _capture(
             data, seq_at = inserts[k], -1
         if seq_at >= 0:
             data = data[:seq_at] + (k & 0xFFFF).to_bytes(2, "big") + data[seq_at + 2 :]
+        if pcapng is not None:
+            body += pcapng.get(k, b"")
+            body += pb.epb(0, (int(T0) + k // 50) * 10**9 + (k % 50) * 20_000_000, data)
+            continue
         record = pb.pcap_record(int(T0) + k // 50, (k % 50) * 20_000, data)
         if k == absurd_at:
             record = record[:8] + (0x7FFFFFFF).to_bytes(4, "little") + record[12:]
@@ -251,3 +257,24 @@ def test_fragments_on_both_sides_of_the_boundary_are_put_together(
     assert split.count(os.getpid()) == 1
     assert [data for _, data in shared.packets.payloads if len(data) > 4000] == [invite]
     _same(alone, shared)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "taken"),
+    [
+        ({}, 1),  # one section, its interface named up front: split
+        ({2900: pb.idb(113)}, 0),  # an interface added in the child's half: it gives up
+        ({100: pb.idb(113)}, 0),  # added in this process's half: the child's table was short
+        ({2900: pb.shb() + pb.idb(1, tsresol=9)}, 0),  # a new section in the child's half
+    ],
+)
+def test_pcapng_is_read_in_two_unless_its_interfaces_change(
+    tmp_path: Path, split: list[int], blocks: dict[int, bytes], taken: int
+) -> None:
+    _capture(tmp_path / "c.pcapng", pcapng=blocks)
+    alone = read_capture(tmp_path / "c.pcapng", chunk_bytes=4096)
+    shared = read_capture(tmp_path / "c.pcapng", chunk_bytes=4096, workers=2)
+    assert shared.info.format == "pcapng" and shared.info.udp_packets == 3000
+    assert split.count(os.getpid()) == taken
+    _same(alone, shared)
+    _no_child_left()
