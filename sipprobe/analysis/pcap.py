@@ -4,13 +4,15 @@ Why not scapy: dissecting every packet into Python objects runs at tens of thous
 per second, far too slow for a capture of a busy trunk. ``framing`` walks the records in
 chunks, ``frames`` decodes each chunk's headers as numpy columns, ``packets`` holds them.
 
-A large pcap file may be read by two processes (``workers=2``, what ``sipprobe analyze`` asks
+A large capture may be read by two processes (``workers=2``, what ``sipprobe analyze`` asks
 for): a child reads the second half while this process reads the first. The child starts at a
 record boundary found by a plausibility scan (a chain of record headers with sane lengths and
-times); that guess is then proven, since this process, walking from the start, must end its
-half exactly there, or it reads the whole file itself. So the result is the same as one
-process reading alone, row for row (a test holds it to that). pcapng stays in one process:
-its interfaces and byte order may change along the file.
+times, or of enhanced packet blocks whose two length fields agree); that guess is then proven,
+since this process, walking from the start, must end its half exactly there, or it reads the
+whole file itself. A pcapng file splits only if its one section names its interfaces before
+the first packet and neither half adds one (the child gives up on such a block, this process
+checks its own half). So the result is the same as one process reading alone, row for row
+(tests and a fuzz hold it to that), address numbers aside: they follow the reading order.
 
 A damaged file is either fatal (``CaptureError``, one sentence: wrong magic, a length field
 that makes the framing meaningless) or a per-packet skip counted by reason in
