@@ -12,6 +12,7 @@ big capture, ``--help`` and usage errors never load the SIP, history or report m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -267,5 +268,19 @@ def _responder(args: argparse.Namespace) -> int:
     return serve_responder(args)
 
 
+# Commands whose process may end without tearing the interpreter down: ``analyze`` holds
+# ~100 MB of numpy arrays and many small objects for a large capture, and freeing them one by
+# one at exit only costs time (measured: 10-25 ms of a 0.4 s run). Its files are closed and
+# its output is flushed here first; it starts no thread and registers nothing to run at exit.
+_QUICK_EXIT = frozenset({"analyze"})
+
+
 def console_main() -> None:
-    sys.exit(main())
+    code = main()
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    if command in _QUICK_EXIT:
+        with contextlib.suppress(OSError):  # a closed pipe: nothing more to say
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

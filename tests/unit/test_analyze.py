@@ -12,6 +12,8 @@ import json
 import os
 import platform
 import random
+import subprocess
+import sys
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -449,3 +451,22 @@ def test_analyze_cores_are_those_this_process_may_use() -> None:
     finally:
         os.sched_setaffinity(0, allowed)
     assert analyze_module._cores() == len(allowed)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_analyze_command_ends_quickly_with_all_its_output(tmp_path: Path, fmt: str) -> None:
+    # The analyze process leaves with os._exit after flushing: its output must be whole and
+    # its exit code the verdict's, whether stdout is a pipe or a file.
+    path = _five_streams(tmp_path)
+    expected = run_analyze(path, fmt, 60.0, None, (), io.StringIO())
+    command = [sys.executable, "-m", "sipprobe", "analyze", str(path), "--format", fmt]
+    piped = subprocess.run(command, capture_output=True, text=True, check=False)
+    with (tmp_path / "out").open("w") as out:
+        written = subprocess.run(command, stdout=out, check=False)
+    assert piped.returncode == written.returncode == expected
+    assert piped.stderr == ""
+    for text in (piped.stdout, (tmp_path / "out").read_text()):
+        if fmt == "json":
+            assert len(json.loads(text)["streams"]) == 5
+        else:
+            assert text.rstrip().endswith("(5 streams)")
