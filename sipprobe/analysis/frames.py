@@ -9,7 +9,6 @@ records and hands their offsets here. A frame that is not usable is a counted sk
 from __future__ import annotations
 
 import functools
-import struct
 from collections import Counter
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sipprobe.analysis.packets import AddressTable, Batch
-from sipprobe.analysis.reassembly import Fragment
+from sipprobe.analysis.reassembly import Fragment, fragments_in
 
 I64 = NDArray[np.int64]
 # Room past the data, so that a fixed-width window can start at any byte of the buffer. What
@@ -186,7 +185,9 @@ def decode_frames(
             skipped[problems[code - 1][0]] += int(count)
     if fragments is not None and skipped["ip-fragment"]:
         kept = np.flatnonzero(reason == 1 + [name for name, _ in problems].index("ip-fragment"))
-        fragments.extend(_fragments(buf, kept, ip, version, l3, udp_at, ip_payload, avail, arrival))
+        fragments.extend(
+            fragments_in(buf, kept, ip, version, l3, udp_at, ip_payload, avail, arrival)
+        )
         skipped["ip-fragment"] -= len(kept)  # counted when reassembly leaves them unused
     start, plen = l3 + udp_at + 8, udp["ulen"].astype(np.int64) - 8
     captured = np.minimum(plen, avail - udp_at - 8)
@@ -284,67 +285,6 @@ def _batch(
         keep = np.union1d(keep, sip) if len(sip) else keep
     payloads = [(int(i), bytes(buf[start[i] : start[i] + captured[i]])) for i in keep]
     return columns, payloads
-
-
-def _fragments(
-    buf: bytearray,
-    rows: I64,
-    ip: NDArray[np.void],
-    version: I64,
-    l3: I64,
-    at: I64,
-    remaining: I64,
-    avail: I64,
-    arrival: NDArray[np.float64],
-) -> list[Fragment]:
-    """The IP fragments among the frames, one by one: they are rare (RTP never fragments).
-
-    ``at`` is where the IPv4 payload or the IPv6 fragment header starts, ``remaining`` how
-    many bytes the IP header says follow from there.
-    """
-    found = []
-    for row in rows.tolist():
-        head = ip[row]
-        start, length, usable = (
-            int(l3[row] + at[row]),
-            int(remaining[row]),
-            int(avail[row] - at[row]),
-        )
-        if version[row] == 4:
-            flags = int(head["frag"])
-            fields = (4, int(head["src"]).to_bytes(4, "big"), int(head["dst"]).to_bytes(4, "big"))
-            ident, protocol = int(head["ident"]), int(head["proto"])
-            offset, more, tos, ttl = (
-                (flags & 0x1FFF) * 8,
-                bool(flags & 0x2000),
-                head["tos"],
-                head["ttl"],
-            )
-        else:
-            if usable < 8:
-                continue
-            protocol, _, flags, ident = struct.unpack_from("!BBHI", buf, start)
-            fields = (6, bytes(head["src6"]), bytes(head["dst6"]))
-            offset, more = flags & 0xFFF8, bool(flags & 1)
-            tos = ((int(head["vihl"]) & 15) << 4) | (int(head["tos"]) >> 4)
-            ttl = head["hop6"]
-            start, length, usable = start + 8, length - 8, usable - 8
-        data = bytes(buf[start : start + max(0, min(length, usable))])
-        found.append(
-            Fragment(
-                *fields,
-                ident=ident,
-                protocol=protocol,
-                offset=offset,
-                more=more,
-                data=data,
-                whole=usable >= length,
-                arrival_s=float(arrival[row]),
-                tos=int(tos),
-                ttl=int(ttl),
-            )
-        )
-    return found
 
 
 def _ipv6_extensions(

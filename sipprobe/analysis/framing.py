@@ -24,6 +24,7 @@ import numpy as np
 from sipprobe.analysis.frames import I64, PAD, decode_frames, gather
 from sipprobe.analysis.packets import AddressTable, ColumnSink
 from sipprobe.analysis.reassembly import Fragment, reassemble
+from sipprobe.analysis.runs import Offsets
 from sipprobe.errors import CaptureError
 
 __all__ = ["MAX_CAPLEN", "MAX_EPB", "FramingError", "Reader", "pcapng_head"]
@@ -32,7 +33,6 @@ MAX_CAPLEN = 256 * 1024
 MAX_BLOCK = 16 * 1024 * 1024
 MAX_EPB = MAX_CAPLEN + 32 + 64 * 1024  # larger ones (huge options) take the slow path
 _BATCH = range(64)  # records walked between two looks for a run of eight equal lengths
-_LONG_RUN = 16  # records of one length in a row that make their length worth resuming
 # Rows the columns are first sized for at most (about 0.7 GiB of address space, which is
 # only touched as packets arrive); a larger capture grows them by doubling.
 _MAX_GUESS_ROWS = 16 * 1024 * 1024
@@ -61,80 +61,6 @@ class _Interface:
         return ticks // self.ticks_per_s + self.offset_s
 
 
-class _Offsets:
-    """Record offsets in file order, from the plain walk and from runs of equal-length records.
-
-    The walker steps record by record and, when a record looks like the start of a run (its
-    length is the length of the last long run, or eight records in a row had one length),
-    ``run`` confirms the records that follow in one vectorised step: a record of length
-    ``stride`` ends where the next begins, so a run whose length fields all match is exact,
-    not a guess. Resuming the last run's length right away matters: RTP of equal-sized packets
-    with an RTCP report or a SIP message now and then is the usual capture. A guess that fails
-    early makes it wait longer before the next one, so a capture of mixed sizes keeps the plain
-    walk's speed. The state lasts across chunks; the offsets are taken per chunk.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[I64] = []
-        self.single: list[int] = []
-        self.resume = 0  # record length of the last long run
-        self.limit = 64  # records one look may confirm
-        self.wait = 0
-        self.backoff = 1
-
-    def expected(self) -> int:
-        """The record length that starts a look for a run during the next batch (-1: none)."""
-        if self.wait:
-            self.wait -= 1
-            return -1
-        return self.resume
-
-    def steady(self, pos: int) -> int:
-        """The common length of the last eight records, if they share one; else 0."""
-        single = self.single
-        if len(single) < 8 or single[-1] - single[-8] != 7 * (pos - single[-1]):
-            return 0
-        stride = pos - single[-1]
-        steps = zip(single[-8:-1], single[-7:], strict=True)
-        return stride if all(b - a == stride for a, b in steps) else 0
-
-    def run(
-        self, buf: bytearray, end: int, pos: int, stride: int, checks: list[tuple[int, str, int]]
-    ) -> int:
-        """How many records from ``pos`` on are ``stride`` long."""
-        count = min(self.limit, (end - pos) // stride)
-        if count < 1:
-            return 0
-        differ = np.zeros(count, dtype=bool)
-        for offset, dtype, value in checks:
-            view = np.ndarray((count,), dtype, buffer=buf, offset=pos + offset, strides=(stride,))
-            differ |= view != value
-        first = int(np.argmax(differ))  # the first record that differs, else 0
-        run = first if differ[first] else count
-        if run:
-            if self.single:
-                self._flush()
-            self.parts.append(np.arange(pos, pos + run * stride, stride, dtype=np.int64))
-        self.limit = min(self.limit * 2, 1 << 16) if run == count else max(64, 2 * run)
-        if run >= _LONG_RUN or run == count:
-            self.resume, self.backoff = stride, 1
-        else:  # no look at this length for a while, longer after each miss
-            self.backoff = min(self.backoff * 2, 64)
-            self.wait = self.backoff - 1
-        return run
-
-    def _flush(self) -> None:
-        if self.single:  # before a run's part, so that offsets stay in file order
-            self.parts.append(np.array(self.single, dtype=np.int64))
-            self.single.clear()
-
-    def take(self) -> I64:
-        self._flush()
-        out = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int64)
-        self.parts = []
-        return out
-
-
 class Reader:
     """Reads ``covers`` bytes of a capture chunk by chunk (``loop`` and a walk), decoding each
     chunk's packets into ``sink``: the whole file, or one part of it in a two-process read,
@@ -147,7 +73,7 @@ class Reader:
         self.chunk_bytes = chunk_bytes
         self.skipped: Counter[str] = Counter()
         self.addresses = AddressTable()
-        self.offsets = _Offsets()
+        self.offsets = Offsets()
         self.sink = ColumnSink()
         self.fragments: list[Fragment] = []  # IP fragments, put together at the end
         self.records = 0
@@ -320,7 +246,7 @@ class Reader:
                 pos += length * offsets.run(buf, end, pos, length, checks)
         return min(pos, self._packet_blocks(buf, end, offsets.take()))
 
-    def _other_block(self, buf: bytearray, end: int, pos: int, offsets: _Offsets) -> int:
+    def _other_block(self, buf: bytearray, end: int, pos: int, offsets: Offsets) -> int:
         """Handle one block that is not a plain EPB; its length, or 0 if it is incomplete."""
         btype, blen = struct.unpack_from(self.endian + "II", buf, pos)
         if self.sealed and btype in (_SHB, _IDB):

@@ -19,7 +19,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-__all__ = ["WINDOW_S", "Datagram", "Fragment", "reassemble"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["WINDOW_S", "Datagram", "Fragment", "fragments_in", "reassemble"]
+
+I64 = NDArray[np.int64]
 
 WINDOW_S = 30.0
 _MAX_PAYLOAD = 65535 - 20  # what the rebuilt packet's 16-bit length fields can say
@@ -133,3 +138,65 @@ def _rebuilt(first: Fragment, payload: bytes, arrival_s: float, whole: _Pending)
         first.dst,
     )
     return Datagram(header + payload, 229, arrival_s, len(whole.parts))
+
+
+def fragments_in(
+    buf: bytearray,
+    rows: I64,
+    ip: NDArray[np.void],
+    version: I64,
+    l3: I64,
+    at: I64,
+    remaining: I64,
+    avail: I64,
+    arrival: NDArray[np.float64],
+) -> list[Fragment]:
+    """The IP fragments at ``rows`` of a batch that ``frames`` decoded (``ip`` its gathered
+    IP headers), one by one: they are rare (RTP never fragments).
+
+    ``at`` is where the IPv4 payload or the IPv6 fragment header starts, ``remaining`` how
+    many bytes the IP header says follow from there.
+    """
+    found = []
+    for row in rows.tolist():
+        head = ip[row]
+        start, length, usable = (
+            int(l3[row] + at[row]),
+            int(remaining[row]),
+            int(avail[row] - at[row]),
+        )
+        if version[row] == 4:
+            flags = int(head["frag"])
+            fields = (4, int(head["src"]).to_bytes(4, "big"), int(head["dst"]).to_bytes(4, "big"))
+            ident, protocol = int(head["ident"]), int(head["proto"])
+            offset, more, tos, ttl = (
+                (flags & 0x1FFF) * 8,
+                bool(flags & 0x2000),
+                head["tos"],
+                head["ttl"],
+            )
+        else:
+            if usable < 8:
+                continue
+            protocol, _, flags, ident = struct.unpack_from("!BBHI", buf, start)
+            fields = (6, bytes(head["src6"]), bytes(head["dst6"]))
+            offset, more = flags & 0xFFF8, bool(flags & 1)
+            tos = ((int(head["vihl"]) & 15) << 4) | (int(head["tos"]) >> 4)
+            ttl = head["hop6"]
+            start, length, usable = start + 8, length - 8, usable - 8
+        data = bytes(buf[start : start + max(0, min(length, usable))])
+        found.append(
+            Fragment(
+                *fields,
+                ident=ident,
+                protocol=protocol,
+                offset=offset,
+                more=more,
+                data=data,
+                whole=usable >= length,
+                arrival_s=float(arrival[row]),
+                tos=int(tos),
+                ttl=int(ttl),
+            )
+        )
+    return found
