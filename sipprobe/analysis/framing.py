@@ -147,12 +147,12 @@ class Reader:
         self.skipped["ip-fragment"] += unused
         if not datagrams:
             return
-        starts = np.cumsum([0] + [len(d.packet) for d in datagrams[:-1]], dtype=np.int64)
+        lengths = np.array([len(d.packet) for d in datagrams], dtype=np.int64)
         buf = bytearray(b"".join(d.packet for d in datagrams) + PAD)
         batch = decode_frames(
             buf,
-            data_off=starts,
-            caplen=np.array([len(d.packet) for d in datagrams], dtype=np.int64),
+            data_off=np.cumsum(lengths) - lengths,
+            caplen=lengths,
             arrival=np.array([d.arrival_s for d in datagrams]),
             link=np.array([d.link_type for d in datagrams], dtype=np.int64),
             addresses=self.addresses,
@@ -267,31 +267,12 @@ class Reader:
         elif struct.unpack_from(self.endian + "I", buf, pos + blen - 4)[0] != blen:
             raise FramingError(f"a block of type {btype:#x} has mismatched lengths", pos)
         elif btype == _IDB:
-            self.interfaces.append(self._interface(bytes(buf[pos : pos + blen]), pos))
+            self.interfaces.append(_interface(bytes(buf[pos : pos + blen]), pos, self.endian))
         elif btype == _SPB:
             self.skipped["pcapng-simple-packet-without-timestamp"] += 1
         elif btype not in _IGNORED_BLOCKS and btype != _SHB:
             self.skipped["unknown-pcapng-block"] += 1
         return int(blen)
-
-    def _interface(self, block: bytes, pos: int) -> _Interface:
-        if len(block) < 20:
-            raise FramingError("an interface description block is too short", pos)
-        link = struct.unpack_from(self.endian + "H", block, 8)[0]
-        ticks, offset, at = 1_000_000, 0, 16
-        while at + 4 <= len(block) - 4:
-            code, size = struct.unpack_from(self.endian + "HH", block, at)
-            value = block[at + 4 : at + 4 + size]
-            if code == 0 or len(value) < size:
-                break
-            if code == 9 and size >= 1:  # if_tsresol: 10^-v, or 2^-v with the top bit set
-                ticks = 2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** value[0]
-            elif code == 14 and size >= 8:  # if_tsoffset, whole seconds
-                offset = struct.unpack_from(self.endian + "q", value)[0]
-            at += 4 + (size + 3) // 4 * 4
-        if ticks >= 2**63:
-            raise FramingError("an interface has a timestamp resolution finer than 2^-63 s", pos)
-        return _Interface(link, ticks, offset)
 
     def _packet_blocks(self, buf: bytearray, end: int, starts: I64) -> int:
         """Decode the packet blocks walked so far; return where an incomplete last one starts."""
@@ -350,8 +331,7 @@ def pcapng_head(data: bytes) -> tuple[str, list[_Interface], int] | None:
     file (``data``), if its first section describes its interfaces before its first packet."""
     if len(data) < 12 or data[8:12] not in _BYTE_ORDER:
         return None
-    parser = Reader(Path(), 0, 0)
-    parser.endian = endian = _BYTE_ORDER[data[8:12]]
+    endian, interfaces = _BYTE_ORDER[data[8:12]], []
     pos = struct.unpack_from(endian + "I", data, 4)[0]
     while pos + 28 <= len(data):
         btype, blen = struct.unpack_from(endian + "II", data, pos)
@@ -359,15 +339,36 @@ def pcapng_head(data: bytes) -> tuple[str, list[_Interface], int] | None:
             return None
         if btype == _IDB:
             try:
-                parser.interfaces.append(parser._interface(data[pos : pos + blen], pos))
+                interfaces.append(_interface(data[pos : pos + blen], pos, endian))
             except FramingError:
                 return None
         elif btype == _EPB:
             iface, high, low = struct.unpack_from(endian + "III", data, pos + 8)
-            if iface >= len(parser.interfaces):
+            if iface >= len(interfaces):
                 return None
-            return endian, parser.interfaces, parser.interfaces[iface].second(high << 32 | low)
+            return endian, interfaces, interfaces[iface].second(high << 32 | low)
         elif btype in (_OPB, _SPB):
             return None
         pos += blen
     return None
+
+
+def _interface(block: bytes, pos: int, endian: str) -> _Interface:
+    """An interface description block's link type and clock."""
+    if len(block) < 20:
+        raise FramingError("an interface description block is too short", pos)
+    link = struct.unpack_from(endian + "H", block, 8)[0]
+    ticks, offset, at = 1_000_000, 0, 16
+    while at + 4 <= len(block) - 4:
+        code, size = struct.unpack_from(endian + "HH", block, at)
+        value = block[at + 4 : at + 4 + size]
+        if code == 0 or len(value) < size:
+            break
+        if code == 9 and size >= 1:  # if_tsresol: 10^-v, or 2^-v with the top bit set
+            ticks = 2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** value[0]
+        elif code == 14 and size >= 8:  # if_tsoffset, whole seconds
+            offset = struct.unpack_from(endian + "q", value)[0]
+        at += 4 + (size + 3) // 4 * 4
+    if ticks >= 2**63:
+        raise FramingError("an interface has a timestamp resolution finer than 2^-63 s", pos)
+    return _Interface(link, ticks, offset)

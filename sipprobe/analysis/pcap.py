@@ -51,6 +51,8 @@ _PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1_000_000_000),
 }
 SPLIT_MIN_BYTES = 32 << 20  # below this a second process costs more than it saves
+_PARENT_SHARE = 55  # % of the file this process reads: the child, slower to start, gets 45
+_EPB = 6  # pcapng enhanced packet block
 _SYNC_WINDOW = 256 << 10  # bytes scanned for a record boundary after the middle
 _SYNC_RECORDS = 16  # plausible record headers in a row that make a boundary worth trying
 _SYNC_TIME_S = 366 * 86400  # record times this far from the first one are implausible
@@ -81,7 +83,7 @@ def read_capture(
     """Every UDP datagram of a pcap or pcapng file, as columns in file order, then the
     datagrams that IP fragments made whole.
 
-    ``workers=2`` lets a pcap file of ``SPLIT_MIN_BYTES`` or more be read by two processes
+    ``workers=2`` lets a file of ``SPLIT_MIN_BYTES`` or more be read by two processes
     (see the module docstring), where ``forked.may_fork()`` allows it.
     """
     path = Path(path)
@@ -91,33 +93,20 @@ def read_capture(
             header = stream.read(24)
             if not header:
                 raise CaptureError(f"{path} is empty: it holds no capture.")
+            parallel = workers > 1 and size >= SPLIT_MIN_BYTES and may_fork()
             if header[:4] in _PCAP_MAGICS:
                 if len(header) < 24:
                     raise CaptureError(f"{path} is cut short inside its pcap file header.")
-                kind = "pcap"
-                parallel = workers > 1 and size >= SPLIT_MIN_BYTES and may_fork()
-                in_two = (
-                    _read_pcap_in_two(path, size, stream, header, chunk_bytes) if parallel else None
-                )
-                reader = in_two or _read_pcap(path, size, stream, header, chunk_bytes)
+                kind, in_two, alone = "pcap", _read_pcap_in_two, _read_pcap
             elif header[:4] == b"\x0a\x0d\x0d\x0a":
-                kind = "pcapng"
-                parallel = workers > 1 and size >= SPLIT_MIN_BYTES and may_fork()
-                in_two = (
-                    _read_pcapng_in_two(path, size, stream, header, chunk_bytes)
-                    if parallel
-                    else None
-                )
-                if in_two is None:
-                    stream.seek(24)
-                    reader = Reader(path, size, chunk_bytes)
-                    reader.loop(stream, header, reader.walk_pcapng)
-                else:
-                    reader = in_two
+                kind, in_two, alone = "pcapng", _read_pcapng_in_two, _read_pcapng
             else:
                 raise CaptureError(
                     f"{path} is not a pcap or pcapng capture (it starts with 0x{header[:4].hex()})."
                 )
+            reader = (
+                in_two(path, size, stream, header, chunk_bytes) if parallel else None
+            ) or alone(path, size, stream, header, chunk_bytes)
     except OSError as exc:
         raise CaptureError(f"cannot read {path}: {exc.strerror or exc}.") from exc
     reader.reassemble()
@@ -134,22 +123,29 @@ def read_capture(
     return Capture(info, packets, skipped)
 
 
-def _pcap_reader(path: Path, size: int, header: bytes, chunk_bytes: int) -> tuple[Reader, Walk]:
-    """A reader of ``size`` bytes of a pcap file, set up for its byte order and link type, and
-    its walk."""
-    reader = Reader(path, size, chunk_bytes)
+def _pcap_walk(reader: Reader, header: bytes) -> Walk:
+    """Set ``reader`` up for a pcap file's byte order; its walk, for the file's link type."""
     reader.endian, ticks_per_s = _PCAP_MAGICS[header[:4]]
     link = struct.unpack_from(reader.endian + "I", header, 20)[0] & 0xFFFF
-    reader.base = 24
-    return reader, lambda buf, end: reader.walk_pcap(buf, end, ticks_per_s, link)
+    return lambda buf, end: reader.walk_pcap(buf, end, ticks_per_s, link)
 
 
 def _read_pcap(
     path: Path, size: int, stream: BufferedReader, header: bytes, chunk_bytes: int
 ) -> Reader:
     stream.seek(24)
-    reader, walk = _pcap_reader(path, size, header, chunk_bytes)
-    reader.loop(stream, b"", walk)
+    reader = Reader(path, size, chunk_bytes)
+    reader.base = 24
+    reader.loop(stream, b"", _pcap_walk(reader, header))
+    return reader
+
+
+def _read_pcapng(
+    path: Path, size: int, stream: BufferedReader, header: bytes, chunk_bytes: int
+) -> Reader:
+    stream.seek(24)
+    reader = Reader(path, size, chunk_bytes)
+    reader.loop(stream, header, reader.walk_pcapng)
     return reader
 
 
@@ -157,21 +153,21 @@ def _read_pcap_in_two(
     path: Path, size: int, stream: BufferedReader, header: bytes, chunk_bytes: int
 ) -> Reader | None:
     """The whole pcap file read by this process and a child; None if that cannot be done."""
-    reader, walk = _pcap_reader(path, size, header, chunk_bytes)
+    reader = Reader(path, size, chunk_bytes)
+    reader.base = 24
+    walk = _pcap_walk(reader, header)
     first = stream.read(16)
     if len(first) < 16:
         return None
-    endian, ticks_per_s = _PCAP_MAGICS[header[:4]]
-    origin_s = reader.origin_s = struct.unpack_from(endian + "I", first)[0]
-    split = _boundary_after_middle(stream, size, endian, ticks_per_s, origin_s)
+    origin_s = reader.origin_s = struct.unpack_from(reader.endian + "I", first)[0]
+    ticks_per_s = _PCAP_MAGICS[header[:4]][1]
+    split = _boundary_after_middle(stream, size, reader.endian, ticks_per_s, origin_s)
     if split is None:
         return None
 
-    link = struct.unpack_from(endian + "I", header, 20)[0] & 0xFFFF
-
     def setup(tail: Reader) -> Walk:
-        tail.endian, tail.origin_s = endian, origin_s
-        return lambda buf, end: tail.walk_pcap(buf, end, ticks_per_s, link)
+        tail.origin_s = origin_s
+        return _pcap_walk(tail, header)
 
     stream.seek(24)
     return _read_in_two(path, size, stream, b"", reader, walk, split, setup, chunk_bytes)
@@ -278,7 +274,7 @@ def _block_after_middle(stream: BufferedReader, size: int, endian: str) -> int |
     """The first offset past 55 % of the file where ``_SYNC_RECORDS`` enhanced packet blocks
     follow one another (type, length and trailing length agree), or None. A guess: the
     caller proves it."""
-    middle = (size * 11 // 20 + 3) // 4 * 4  # blocks start 4-byte aligned
+    middle = (size * _PARENT_SHARE // 100 + 3) // 4 * 4  # blocks start 4-byte aligned
     stream.seek(middle)
     window = stream.read(_SYNC_WINDOW)
     count = (len(window) - 8) // 4
@@ -286,12 +282,12 @@ def _block_after_middle(stream: BufferedReader, size: int, endian: str) -> int |
         return None
     words = np.frombuffer(window, endian + "u4", count=count + 2)
     lengths = words[1 : count + 1].astype(np.int64)
-    starts = np.flatnonzero((words[:count] == 6) & (lengths % 4 == 0) & (lengths >= 32))
+    starts = np.flatnonzero((words[:count] == _EPB) & (lengths % 4 == 0) & (lengths >= 32))
     for start in starts[:1000].tolist():
         at, hops = start * 4, 0
         while hops < _SYNC_RECORDS and at + 8 <= len(window):
             btype, blen = struct.unpack_from(endian + "II", window, at)
-            if btype != 6 or blen % 4 or not 32 <= blen <= MAX_EPB or at + blen > len(window):
+            if btype != _EPB or blen % 4 or not 32 <= blen <= MAX_EPB or at + blen > len(window):
                 break
             if struct.unpack_from(endian + "I", window, at + blen - 4)[0] != blen:
                 break
@@ -306,7 +302,7 @@ def _boundary_after_middle(
 ) -> int | None:
     """The first offset past 55 % of the file where ``_SYNC_RECORDS`` plausible record headers
     follow one another, or None. A guess: the caller proves it."""
-    middle = 24 + (size - 24) * 11 // 20  # the child, slower to start, gets 45 %
+    middle = 24 + (size - 24) * _PARENT_SHARE // 100
     stream.seek(middle)
     window = stream.read(_SYNC_WINDOW)
     count = len(window) - 15
