@@ -12,7 +12,6 @@ Goal (issue 2): overhead under 1.5 s. It is a benchmark, not a test: nothing her
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,11 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from sipprobe.demo import free_udp_port, start_responder, stop, wait_ready
 
 
 def timed(argv: list[str]) -> tuple[float, int]:
@@ -52,23 +47,10 @@ def main() -> None:
             f"target: sip:127.0.0.1:{port}\nsteps:\n"
             f"  - call: {{to: echo, duration_s: {args.duration}, answer_timeout_s: 10}}\n"
         )
-        log = (Path(work) / "responder.log").open("wb")
-        responder = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sipprobe",
-                "responder",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--transports",
-                "udp",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        log = Path(work) / "responder.log"
+        responder = start_responder("127.0.0.1", port, log)
         try:
-            time.sleep(1.0)
+            wait_ready(responder, log)
             probe = [
                 sys.executable,
                 "-m",
@@ -107,9 +89,7 @@ def main() -> None:
                 sipp_times.append(sipp_s)
                 print(f"{run:>3}  {probe_s:>10.3f}  {probe_rc:>4}  {sipp_s:>10.3f}  {sipp_rc:>4}")
         finally:
-            responder.terminate()
-            responder.wait(timeout=10)
-            log.close()
+            stop(responder)
     probe_median = statistics.median(probe_times)
     sipp_median = statistics.median(sipp_times)
     print(

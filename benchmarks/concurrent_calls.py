@@ -20,7 +20,6 @@ import math
 import os
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,41 +27,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from sipprobe.demo import free_udp_port, start_responder, stop, wait_ready
+
 PER_PROCESS = 4
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_responders(count: int, work: Path) -> list[tuple[int, subprocess.Popen[bytes]]]:
     responders = []
     for number in range(count):
         port = free_udp_port()
-        log = (work / f"responder-{number}.log").open("wb")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sipprobe",
-                "responder",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--transports",
-                "udp",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        responders.append((port, process))
-    deadline = time.monotonic() + 30
-    for number in range(count):
-        while "ready" not in (work / f"responder-{number}.log").read_text():
-            if time.monotonic() > deadline:
-                raise SystemExit("responders did not start")
-            time.sleep(0.05)
+        log = work / f"responder-{number}.log"
+        responders.append((port, start_responder("127.0.0.1", port, log)))
+    deadline = time.monotonic() + 30  # for all of them
+    for number, (_, process) in enumerate(responders):
+        left = max(0.0, deadline - time.monotonic())
+        wait_ready(process, work / f"responder-{number}.log", timeout_s=left)
     return responders
 
 
@@ -151,9 +130,7 @@ def run_size(calls: int, duration: float, work: Path) -> None:
     oracle.send_signal(signal.SIGINT)
     oracle.wait(timeout=10)
     for _, process in responders:
-        process.terminate()
-    for _, process in responders:
-        process.wait(timeout=10)
+        stop(process)
     answered = sum(1 for r in reports for c in r["calls"] if c["status_code"] == 200)
     rx = [s for r in reports for c in r["calls"] for s in c["streams"] if s["direction"] == "rx"]
     tx = [s for r in reports for c in r["calls"] for s in c["streams"] if s["direction"] == "tx"]
