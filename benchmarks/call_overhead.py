@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sipprobe.demo import free_udp_port, start_responder, stop, wait_ready
+from sipprobe.run.demo import free_udp_port, start_responder, stop, wait_ready
 
 
 def timed(argv: list[str]) -> tuple[float, int]:

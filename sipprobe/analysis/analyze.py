@@ -14,24 +14,19 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 from __future__ import annotations
 
 import itertools
-import math
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
 from sipprobe.analysis.forked import OK, Forked, may_fork
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
-from sipprobe.analysis.output import render_text, stream_json, to_json
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
 from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
 from sipprobe.analysis.sipsdp import SdpMedia, sdp_media_in
 from sipprobe.analysis.streams import RtpStream, find_streams
-from sipprobe.errors import UsageError
-from sipprobe.outcome import ExitCode, Quality
-from sipprobe.verdict.thresholds import Thresholds
+from sipprobe.model.outcome import ExitCode, Quality
+from sipprobe.model.thresholds import Thresholds
 
 __all__ = [
     "AnalysisResult",
@@ -39,10 +34,6 @@ __all__ = [
     "FarEndReport",
     "StreamResult",
     "analyze_file",
-    "render_text",
-    "run_analyze",
-    "stream_json",
-    "to_json",
 ]
 
 _RANK = {Quality.GOOD: 0, Quality.DEGRADED: 1, Quality.BAD: 2}
@@ -250,51 +241,3 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
             skipped[reason] = skipped.get(reason, 0) + count
     media = max((r.verdict for r in results), key=_RANK.__getitem__, default=Quality.UNKNOWN)
     return AnalysisResult(capture.info, packets.origin_s, results, reports, sdp, skipped, media)
-
-
-def _cores() -> int:
-    """Cores this process may run on (its CPU affinity, as ``taskset`` sets it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def run_analyze(
-    path: str | Path,
-    fmt: str,
-    jitter_buffer_ms: float,
-    one_way_delay_ms: float | None,
-    rtp_ports: tuple[int, ...],
-    stdout: TextIO,
-    jobs: int = 1,
-) -> int:
-    """``sipprobe analyze``: print the result, return the monitoring-plugins exit code.
-
-    ``jobs`` processes at most (no more than this machine has cores) read and measure a
-    large capture.
-
-    0 all streams good, 1 one degraded, 2 one bad, 3 no RTP stream found. A capture that
-    cannot be read raises ``CaptureError`` for the CLI to print; bad options raise
-    ``UsageError``.
-    """
-    if fmt not in ("text", "json"):
-        raise UsageError(f"unknown output format {fmt!r}: use text or json")
-    bad_ports = [p for p in rtp_ports if not 0 < p < 65536]
-    if bad_ports:
-        raise UsageError(f"--rtp-port {bad_ports[0]} is not a UDP port (1-65535)")
-    for name, value in (
-        ("--jitter-buffer-ms", jitter_buffer_ms),
-        ("--one-way-delay-ms", one_way_delay_ms),
-    ):
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
-    workers = min(jobs, _cores())
-    options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
-    result = analyze_file(path, options)
-    if fmt == "json":
-        from sipprobe import jsontext  # only here: the json module is not needed for text
-
-        stdout.write(jsontext.dumps(to_json(result)) + "\n")
-    else:
-        stdout.write(render_text(result))
-    return int(result.exit_code)

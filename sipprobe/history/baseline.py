@@ -18,7 +18,7 @@ from typing import Literal
 
 from sipprobe.history.figures import CallFigures, RunRecord, call_figures
 from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
-from sipprobe.models import Baseline, BaselineFigure, Finding, RunReport, Severity, Side
+from sipprobe.model.results import Baseline, BaselineFigure, Finding, RunReport, Severity, Side
 
 MAD_TO_SIGMA = 1.4826
 SIGMAS = 3.0

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sipprobe.models import CallResult, RunReport
+from sipprobe.model.results import CallResult, RunReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sipprobe.errors import SetupError
 from sipprobe.history.baseline import compare
 from sipprobe.history.store import HistoryStore
 from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
-from sipprobe.models import Baseline, RunReport
+from sipprobe.model.results import Baseline, RunReport
 from sipprobe.verdict.policy import with_findings
 
 Warn = Callable[[str], None]

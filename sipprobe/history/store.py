@@ -19,7 +19,7 @@ from typing import Any
 from sipprobe.errors import SetupError
 from sipprobe.history.figures import CallFigures, RunRecord, call_figures, unix_time
 from sipprobe.history.schema import MIGRATIONS, SCHEMA_VERSION
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 
 BUSY_TIMEOUT_S = 30.0
 _RUN_COLUMNS = (

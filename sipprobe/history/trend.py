@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sipprobe.history.figures import RunRecord
-from sipprobe.models import ExitCode
+from sipprobe.model.results import ExitCode
 
 
 def worst_figure(

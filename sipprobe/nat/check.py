@@ -24,11 +24,11 @@ from sipprobe.nat.diff import (
     via_parameters,
 )
 from sipprobe.signalling.binding import measure_binding
-from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.mirror import SOURCE_HEADER
 from sipprobe.signalling.options import OptionsOutcome, Request, TlsSettings, send_request
 from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.uri import SipUri
 
 RTP_PORT_OFFERED = 49170
 

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from sipprobe.signalling.message import SipMessage, parse_message
+from sipprobe.sip.message import SipMessage, parse_message
 
 _DISPLAY = {"call-id": "Call-ID", "cseq": "CSeq", "www-authenticate": "WWW-Authenticate"}
 _IGNORED = ("content-length",)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sipprobe.models import StepResult
+from sipprobe.model.results import StepResult
 from sipprobe.nat.check import NatCheckSettings, run_nat_check
 from sipprobe.scenario.model import NatCheckStep
 from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.uri import SipUri
 
 
 def nat_check_step(

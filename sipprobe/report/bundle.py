@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sipprobe.atomic import atomic_file, write_atomically
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 from sipprobe.report.formats import OutputFormat
+from sipprobe.report.siplog import render_sip_log
 from sipprobe.report.text import printable
-from sipprobe.signalling.timeline import render_sip_log
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1

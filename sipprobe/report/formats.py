@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
 
 if TYPE_CHECKING:  # the command line builds --format from this Enum before any report exists
-    from sipprobe.models import RunReport
+    from sipprobe.model.results import RunReport
 
 
 class OutputFormat(StrEnum):

@@ -15,11 +15,11 @@ from dataclasses import fields
 from html import escape
 from typing import Any
 
-from sipprobe.models import CallResult, ExitCode, RunReport, StepResult
+from sipprobe.model.results import CallResult, ExitCode, RunReport, StepResult
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.ladder import ladder_svg
 from sipprobe.report.plots import report_plots
 from sipprobe.report.text import format_ms, step_result, step_timings
-from sipprobe.verdict.thresholds import Thresholds
 
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _EXIT_CLASS = {

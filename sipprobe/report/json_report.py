@@ -6,7 +6,14 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from sipprobe.models import CallResult, CaptureSummary, Finding, RunReport, SipEvent, StepResult
+from sipprobe.model.results import (
+    CallResult,
+    CaptureSummary,
+    Finding,
+    RunReport,
+    SipEvent,
+    StepResult,
+)
 
 SCHEMA_VERSION = "1.0"
 

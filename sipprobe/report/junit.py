@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from sipprobe.models import Finding, Quality, RunReport, Severity, StepResult
-from sipprobe.signalling.timeline import render_sip_log
+from sipprobe.model.results import Finding, Quality, RunReport, Severity, StepResult
+from sipprobe.report.siplog import render_sip_log
 
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

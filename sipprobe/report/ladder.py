@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from sipprobe.models import SipEvent
+from sipprobe.model.results import SipEvent
 
 LANE_GAP = 300
 LEFT = 90  # room for the time column

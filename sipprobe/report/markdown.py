@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sipprobe.models import CallResult, Finding, RunReport
+from sipprobe.model.results import CallResult, Finding, RunReport
 from sipprobe.report.media import received_media
 from sipprobe.report.text import format_ms, printable, step_result, step_timings
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sipprobe.models import CallResult
+from sipprobe.model.results import CallResult
 
 
 @dataclass(frozen=True, slots=True)

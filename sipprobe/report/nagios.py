@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sipprobe.models import CallResult, RunReport, StepResult
+from sipprobe.model.results import CallResult, RunReport, StepResult
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.media import received_media
 from sipprobe.report.text import printable
-from sipprobe.verdict.thresholds import Thresholds
 
 
 @dataclass(frozen=True, slots=True)

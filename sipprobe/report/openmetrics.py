@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sipprobe.models import Quality, RunReport, Severity, Side
+from sipprobe.model.results import Quality, RunReport, Severity, Side
 from sipprobe.report.media import received_media
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 
 _PHASES = (
     ("100 Trying", "trying_ms", "#9e9e9e"),

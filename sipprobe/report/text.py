@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sipprobe.models import CallResult, Finding, RunReport, StepResult
+from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import yaml
 
 from sipprobe.errors import ScenarioError, UsageError
+from sipprobe.model.limits import MAX_CALLS
+from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
     SERVICES,
     STEP_KINDS,
@@ -30,10 +32,8 @@ from sipprobe.scenario.model import (
     TlsSpec,
     WaitStep,
 )
-from sipprobe.signalling.limits import MAX_CALLS
-from sipprobe.signalling.transports import TRANSPORTS
-from sipprobe.signalling.uri import parse_uri
-from sipprobe.verdict.thresholds import Thresholds, threshold_range
+from sipprobe.sip.transports import TRANSPORTS
+from sipprobe.sip.uri import parse_uri
 
 SRTP_CHOICES = ("off", "optional", "mandatory")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sipprobe.signalling.uri import SipUri
-from sipprobe.verdict.thresholds import Thresholds
+from sipprobe.model.thresholds import Thresholds
+from sipprobe.sip.uri import SipUri
 
 SERVICES = ("hosted-pbx", "sip-trunk", "internet")
 STEP_KINDS = ("options", "register", "call", "wait", "nat_check")

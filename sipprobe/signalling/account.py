@@ -8,11 +8,11 @@ from typing import Any
 
 import pjsua2 as pj
 
+from sipprobe.model.limits import RTP_PORT_SPAN
 from sipprobe.signalling.dialog import transaction_final
-from sipprobe.signalling.limits import RTP_PORT_SPAN
-from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.stack import SRTP_MODES, SipStack
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.uri import SipUri
 
 
 @dataclass(frozen=True, slots=True)

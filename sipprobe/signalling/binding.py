@@ -24,14 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.options import (
     Request,
     build_request,
     udp_transaction,
 )
 from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.uri import SipUri
 
 ANSWER_WAIT_S = 2.0
 _RETRANSMIT_S = 0.5

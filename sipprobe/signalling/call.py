@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
-from sipprobe.models import CallResult, RtcpSummary, SipEvent
+from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
 from sipprobe.signalling.stack import SipStack, hang_up

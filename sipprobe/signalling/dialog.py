@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sipprobe.models import SipEvent
-from sipprobe.signalling.message import parse_message, sdp_codecs
+from sipprobe.model.results import SipEvent
+from sipprobe.sip.message import parse_message, sdp_codecs
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from sipprobe.signalling.message import SipMessage, parse_message, split_stream
+from sipprobe.sip.message import SipMessage, parse_message, split_stream
 
 SOURCE_HEADER = "X-Sipprobe-Source"
 _MAX_DATAGRAM = 65535

@@ -17,9 +17,9 @@ from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError
-from sipprobe.signalling.message import SipMessage, parse_message, split_stream
 from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.message import SipMessage, parse_message, split_stream
+from sipprobe.sip.uri import SipUri
 
 Address = tuple[Any, ...]  # what getaddrinfo gives for AF_INET / AF_INET6
 T1_S = 0.5

@@ -18,16 +18,16 @@ from typing import Any, Literal
 
 import pjsua2 as pj
 
-from sipprobe.signalling import digest
 from sipprobe.signalling.account import (
     Credentials,
     configure_srtp,
     mark_expedited_forwarding,
     media_bind_address,
 )
-from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.stack import SipStack, StackSettings, hang_up
 from sipprobe.signalling.timeline import Timeline
+from sipprobe.sip import digest
+from sipprobe.sip.message import parse_message
 
 Say = Callable[[str], None]
 

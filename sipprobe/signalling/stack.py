@@ -26,7 +26,7 @@ import pjsua2 as pj
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError, SignallingError
-from sipprobe.signalling.limits import MAX_CALLS
+from sipprobe.model.limits import MAX_CALLS
 from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sipprobe.models import Direction, SipEvent
-from sipprobe.signalling.message import parse_message, redact
+from sipprobe.model.results import Direction, SipEvent
+from sipprobe.sip.message import parse_message, redact
 
 _PJSIP_MSG = re.compile(
     r"^(?P<dir>TX|RX) \d+ bytes (?:Request|Response) msg \S+ \(\S+\) (?:to|from) "
@@ -80,15 +80,3 @@ class Timeline:
 
     def since(self, index: int) -> tuple[SipEvent, ...]:
         return tuple(self._events[index:])
-
-
-def render_sip_log(events: tuple[SipEvent, ...]) -> str:
-    """The timeline as text, one block per message, for ``sip.log`` and ``-v`` output."""
-    blocks = []
-    for event in events:
-        arrow = "-->" if event.direction == "tx" else "<--"
-        blocks.append(
-            f"#{event.index} +{event.t_s:.6f}s {event.direction.upper()} {arrow} "
-            f"{event.transport} {event.peer}\n{event.text}\n"
-        )
-    return "\n".join(blocks)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sipprobe.models import CallResult, Finding, Severity, Side, StepResult
-from sipprobe.verdict.thresholds import Thresholds
+from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
+from sipprobe.model.thresholds import Thresholds
 
 
 def _finding(severity: Severity, side: Side, code: str, summary: str, step: StepResult) -> Finding:

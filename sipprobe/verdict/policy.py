@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sipprobe.models import (
+from sipprobe.model.results import (
     CallResult,
     Finding,
     Quality,
@@ -19,10 +19,10 @@ from sipprobe.models import (
     StepResult,
     Verdict,
 )
-from sipprobe.signalling.message import contact_hostport
+from sipprobe.model.thresholds import Thresholds
+from sipprobe.nat.findings import nat_findings
+from sipprobe.sip.message import contact_hostport
 from sipprobe.verdict.media import stream_findings
-from sipprobe.verdict.nat import nat_findings
-from sipprobe.verdict.thresholds import Thresholds
 
 _BUSY = {480, 486, 600, 603}
 _CREDENTIALS = {401, 403, 407}

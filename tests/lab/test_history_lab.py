@@ -19,7 +19,7 @@ from lab.environment import require_lab
 from lab.ports import free_port, is_listening
 from lab.probe import run_probe
 from lab.responder import Responder
-from sipprobe.fanout import run_child
+from sipprobe.run.fanout import run_child
 
 # The issue asks for 200 rounds. A round takes 0.3-0.37 s here (a 0.1 s call, plus starting
 # and stopping the SIP stack and the capture), so 120 keep the test under a minute. By hand,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sipprobe.models import (
+from sipprobe.model.results import (
     CallResult,
     Finding,
     Quality,

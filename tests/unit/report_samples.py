@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sipprobe.models import CallResult, RtcpSummary, RunReport, SipEvent, StepResult
+from sipprobe.model.results import CallResult, RtcpSummary, RunReport, SipEvent, StepResult
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.verdict.policy import decide
-from sipprobe.verdict.thresholds import Thresholds
 
 PEER = "192.0.2.10:5060"
 CALL_ID = "a84b4c76e66710@probe"

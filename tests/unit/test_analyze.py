@@ -27,17 +27,12 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from sipprobe.analysis import analyze as analyze_module
-from sipprobe.analysis.analyze import (
-    AnalysisResult,
-    AnalyzeOptions,
-    analyze_file,
-    render_text,
-    run_analyze,
-    to_json,
-)
-from sipprobe.analyze_cli import keep_freed_memory
+from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
+from sipprobe.cli import analyze as analyze_cli
+from sipprobe.cli.analyze import keep_freed_memory, run_analyze
 from sipprobe.errors import CaptureError, UsageError
-from sipprobe.models import Quality
+from sipprobe.model.results import Quality
+from sipprobe.report.analysis import render_text, to_json
 
 JITTER_TOLERANCE_MS = 0.0006  # tshark prints 3 decimals
 
@@ -400,7 +395,7 @@ def test_analyze_jobs_bound_the_processes(
     made: int,
 ) -> None:
     path = _five_streams(tmp_path)
-    monkeypatch.setattr(analyze_module, "_cores", lambda: cores)
+    monkeypatch.setattr(analyze_cli, "_cores", lambda: cores)
     assert run_analyze(path, "text", 60.0, None, (), io.StringIO(), jobs=jobs) in (0, 1)
     assert len(forks) == made
 
@@ -447,10 +442,10 @@ def test_analyze_cores_are_those_this_process_may_use() -> None:
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
-        assert analyze_module._cores() == 1
+        assert analyze_cli._cores() == 1
     finally:
         os.sched_setaffinity(0, allowed)
-    assert analyze_module._cores() == len(allowed)
+    assert analyze_cli._cores() == len(allowed)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

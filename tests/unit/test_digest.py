@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sipprobe.signalling import digest
+from sipprobe.sip import digest
 
 SECRET = b"0123456789abcdef"
 NOW = 1_800_000_000.0

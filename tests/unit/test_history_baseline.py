@@ -9,7 +9,7 @@ from history_samples import call, report, rtcp
 
 from sipprobe.history.baseline import METRICS, Spread, compare, limit, spread
 from sipprobe.history.figures import CallFigures, RunRecord
-from sipprobe.models import ExitCode, Quality, Severity, Side, Verdict
+from sipprobe.model.results import ExitCode, Quality, Severity, Side, Verdict
 from sipprobe.verdict.policy import with_findings
 
 PDD = next(m for m in METRICS if m.field == "pdd_ms")

@@ -12,10 +12,10 @@ import pytest
 from history_samples import call, report
 
 from sipprobe.cli import build_parser, main
+from sipprobe.cli.history import run_history_command
 from sipprobe.history.recording import HistorySettings, check_and_record
 from sipprobe.history.store import HistoryStore
-from sipprobe.history_cli import run_history_command
-from sipprobe.models import ExitCode, RunReport
+from sipprobe.model.results import ExitCode, RunReport
 
 
 def at(minute: int, pdd_ms: float = 400.0) -> RunReport:

@@ -19,7 +19,7 @@ from sipprobe.history.store import (
     migrate,
     schema_version,
 )
-from sipprobe.models import Baseline
+from sipprobe.model.results import Baseline
 
 
 def test_store_round_trip_keeps_every_key_figure(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sipprobe.jsontext import dumps
+from sipprobe.report.jsontext import dumps
 
 
 class _Level(enum.IntEnum):

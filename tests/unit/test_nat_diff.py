@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from sipprobe.errors import ScenarioError
-from sipprobe.models import Severity, Side, StepResult
+from sipprobe.model.results import Severity, Side, StepResult
 from sipprobe.nat.check import describe, nat_seen
 from sipprobe.nat.diff import (
     Rewrite,
@@ -14,12 +14,12 @@ from sipprobe.nat.diff import (
     mirrored_request,
     private_addresses,
 )
+from sipprobe.nat.findings import NatFinding, nat_findings
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.scenario.model import NatCheckStep
-from sipprobe.signalling.message import parse_message
 from sipprobe.signalling.mirror import mirror_response, response_address
 from sipprobe.signalling.options import OptionsOutcome
-from sipprobe.verdict.nat import NatFinding, nat_findings
+from sipprobe.sip.message import parse_message
 from sipprobe.verdict.policy import decide
 
 SENT = (

@@ -21,9 +21,10 @@ from scapy.packet import Raw
 
 from sipprobe.analysis import packets as packets_module
 from sipprobe.analysis import pcap
-from sipprobe.analysis.analyze import analyze_file, render_text, to_json
+from sipprobe.analysis.analyze import analyze_file
 from sipprobe.analysis.pcap import read_capture
 from sipprobe.errors import CaptureError
+from sipprobe.report.analysis import render_text, to_json
 
 CASES = 300
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sipprobe.models import (
+from sipprobe.model.results import (
     CallResult,
     ExitCode,
     Quality,

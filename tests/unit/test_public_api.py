@@ -10,8 +10,8 @@ from pathlib import Path
 from data.rtpcapture import stream, write
 
 import sipprobe
-from sipprobe import models
 from sipprobe.errors import SipProbeError
+from sipprobe.model import results as models
 
 # What probing, history and bundles need, and `analyze` never does.
 NOT_FOR_ANALYZE = (
@@ -22,7 +22,7 @@ NOT_FOR_ANALYZE = (
     "scapy",
     "sipprobe.history.store",
     "sipprobe.report.bundle",
-    "sipprobe.runner",
+    "sipprobe.run.runner",
     "socket",
     "sqlite3",
     "ssl",
@@ -62,7 +62,7 @@ def test_public_api_cli_import_loads_neither_sip_stack_nor_numpy() -> None:
 def test_public_api_cli_parser_loads_nothing_a_command_needs() -> None:
     # --help, --version and usage errors build the whole parser and nothing else.
     code = "from sipprobe.cli import build_parser\nbuild_parser()"
-    assert _loaded_by(code, ("numpy", "sipprobe.models", *NOT_FOR_ANALYZE)) == []
+    assert _loaded_by(code, ("numpy", "sipprobe.model.results", *NOT_FOR_ANALYZE)) == []
 
 
 def test_public_api_analyze_loads_no_probe_machinery(tmp_path: Path) -> None:
@@ -82,7 +82,8 @@ def test_public_api_models_export_their_records_and_the_outcome_enums() -> None:
     defined = {
         name
         for name, value in vars(models).items()
-        if isinstance(value, type) and value.__module__ in ("sipprobe.models", "sipprobe.outcome")
+        if isinstance(value, type)
+        and value.__module__ in ("sipprobe.model.results", "sipprobe.model.outcome")
     }
     assert defined <= set(models.__all__)
     assert all(hasattr(models, name) for name in models.__all__)

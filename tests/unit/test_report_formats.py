@@ -11,11 +11,11 @@ import pytest
 from report_samples import HOSTILE, captured_report, clean_report, troubled_report
 
 from sipprobe.cli import build_parser
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.formats import OutputFormat
 from sipprobe.report.html import render_html
 from sipprobe.report.markdown import render_markdown
-from sipprobe.verdict.thresholds import Thresholds
 
 REPORTS = {"clean": clean_report(), "troubled": troubled_report(), "captured": captured_report()}
 # any attribute or CSS that could make a browser fetch: src/href/action/srcset not pointing

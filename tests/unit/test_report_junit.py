@@ -9,7 +9,7 @@ import pytest
 import xmlschema
 from report_samples import HOSTILE, clean_report, troubled_report
 
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 from sipprobe.report.junit import render_junit, xml_text
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parents[1] / "data" / "junit.xsd")

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from report_samples import captured_report, clean_report, troubled_report
 
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.nagios import PerfData, render_nagios
-from sipprobe.verdict.thresholds import Thresholds
 
 # monitoring-plugins development guidelines, "Performance data":
 # 'label'=value[UOM];[warn];[crit];[min];[max], value U when it could not be determined;

@@ -8,7 +8,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 from report_samples import captured_report, clean_report, troubled_report
 
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 from sipprobe.report.openmetrics import render_openmetrics
 
 

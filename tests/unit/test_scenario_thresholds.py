@@ -6,10 +6,10 @@ import pytest
 from report_samples import call_result
 
 from sipprobe.errors import ScenarioError
-from sipprobe.models import Quality, Severity, StepResult
+from sipprobe.model.results import Quality, Severity, StepResult
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.verdict.policy import decide
-from sipprobe.verdict.thresholds import Thresholds
 
 HEAD = "target: sip:h\nsteps: [options]\n"
 

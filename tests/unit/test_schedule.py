@@ -15,17 +15,9 @@ import pytest
 
 from sipprobe.cli import build_parser
 from sipprobe.errors import UsageError
-from sipprobe.fanout import child_argv, kill_tree, read_targets
-from sipprobe.models import ExitCode
-from sipprobe.scenario.model import (
-    AccountSpec,
-    CallStep,
-    OptionsStep,
-    RegisterStep,
-    Scenario,
-    WaitStep,
-)
-from sipprobe.schedule import (
+from sipprobe.model.results import ExitCode
+from sipprobe.run.fanout import child_argv, kill_tree, read_targets
+from sipprobe.run.schedule import (
     footprint,
     next_slot,
     parse_duration,
@@ -34,7 +26,15 @@ from sipprobe.schedule import (
     time_bound_s,
     worst_exit,
 )
-from sipprobe.signalling.uri import parse_uri
+from sipprobe.scenario.model import (
+    AccountSpec,
+    CallStep,
+    OptionsStep,
+    RegisterStep,
+    Scenario,
+    WaitStep,
+)
+from sipprobe.sip.uri import parse_uri
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sipprobe.signalling.message import parse_message, redact, sdp_codecs, split_header_list
+from sipprobe.sip.message import parse_message, redact, sdp_codecs, split_header_list
 
 RESPONSE = (
     "SIP/2.0 200 OK\r\n"

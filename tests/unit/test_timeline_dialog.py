@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from sipprobe.report.siplog import render_sip_log
 from sipprobe.signalling.dialog import invite_timings
-from sipprobe.signalling.timeline import Timeline, render_sip_log
+from sipprobe.signalling.timeline import Timeline
 
 
 class FakeClock:

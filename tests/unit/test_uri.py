@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sipprobe.errors import UsageError
-from sipprobe.signalling.uri import parse_uri
+from sipprobe.sip.uri import parse_uri
 
 
 def test_parse_uri_full() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sipprobe.models import CallResult, Severity, Side, StepResult
+from sipprobe.model.results import CallResult, Severity, Side, StepResult
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.verdict.media import stream_findings
-from sipprobe.verdict.thresholds import Thresholds
 
 CALL = CallResult(
     target="sip:echo@p",

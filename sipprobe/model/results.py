@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sipprobe.outcome import ExitCode, Quality, Severity, Side
-from sipprobe.verdict.thresholds import Thresholds
+from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
+from sipprobe.model.thresholds import Thresholds
 
-# The enums live in sipprobe.outcome, so that start-up need not build these records; they
+# The enums live in sipprobe.model.outcome, so that start-up need not build these records; they
 # are still part of this module's interface.
 __all__ = [
     "Baseline",

@@ -14,14 +14,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from sipprobe.cli.history import history_settings
+from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
 from sipprobe.history.recording import check_and_record
-from sipprobe.history_cli import history_settings
-from sipprobe.models import RunReport
-from sipprobe.output import Progress, write_metrics_file, write_run_files
+from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
+from sipprobe.report.files import Progress, write_metrics_file, write_run_files
 from sipprobe.report.formats import OutputFormat
-from sipprobe.runner import run_scenario
+from sipprobe.run.runner import run_scenario
 from sipprobe.scenario.loader import load_scenario
 from sipprobe.scenario.model import (
     AccountSpec,
@@ -31,8 +32,7 @@ from sipprobe.scenario.model import (
     Scenario,
     TlsSpec,
 )
-from sipprobe.schedule_cli import run_checks
-from sipprobe.signalling.uri import parse_uri
+from sipprobe.sip.uri import parse_uri
 
 
 def run_probe_command(args: argparse.Namespace) -> int:
@@ -153,7 +153,7 @@ def _call(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sipprobe.demo import run_demo
+    from sipprobe.run.demo import run_demo
 
     with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
         with Progress(enabled=not args.quiet and args.format == "text") as progress:

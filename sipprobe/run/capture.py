@@ -16,8 +16,8 @@ from pathlib import Path
 from sipprobe.capture.live import LiveCapture, bpf_filter, interface_towards
 from sipprobe.capture.redact import redact_pcap
 from sipprobe.errors import CaptureError
-from sipprobe.models import CaptureSummary, SipEvent, StepResult
-from sipprobe.signalling.limits import RTP_PORT_SPAN
+from sipprobe.model.limits import RTP_PORT_SPAN
+from sipprobe.model.results import CaptureSummary, SipEvent, StepResult
 
 _RTP_PORT_LOW, _RTP_PORT_HIGH = 20000, 60000
 
@@ -85,7 +85,7 @@ class RunCapture:
     ) -> tuple[tuple[StepResult, ...], CaptureSummary]:
         """Stop, analyse, fill each call's streams; the capture file stays only with --out."""
         # numpy and the analysis engine load only for runs that captured something.
-        from sipprobe.callmedia import (
+        from sipprobe.run.callmedia import (
             analyse_run_capture,
             attach_echo,
             attach_streams,

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from sipprobe import __version__
-from sipprobe.credentials import describe_source, read_password
 from sipprobe.errors import SipProbeError
-from sipprobe.models import RunReport, StepResult
-from sipprobe.runcapture import RunCapture, choose_rtp_base
+from sipprobe.model.results import RunReport, StepResult
+from sipprobe.run.capture import RunCapture, choose_rtp_base
+from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     CallStep,
     NatCheckStep,
@@ -32,7 +32,7 @@ from sipprobe.scenario.model import (
 )
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
-from sipprobe.signalling.uri import parse_uri
+from sipprobe.sip.uri import parse_uri
 from sipprobe.verdict.policy import decide
 
 Progress = Callable[[str], None]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
+
+from sipprobe.errors import UsageError
 
 
 def add_analyze_parser(commands: Any) -> None:
@@ -61,8 +66,6 @@ def keep_freed_memory() -> bool:
 
 
 def run_analyze_command(args: argparse.Namespace) -> int:
-    from sipprobe.analysis.analyze import run_analyze
-
     keep_freed_memory()
     return run_analyze(
         args.file,
@@ -73,3 +76,54 @@ def run_analyze_command(args: argparse.Namespace) -> int:
         sys.stdout,
         jobs=args.jobs,
     )
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity, as ``taskset`` sets it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def run_analyze(
+    path: str | Path,
+    fmt: str,
+    jitter_buffer_ms: float,
+    one_way_delay_ms: float | None,
+    rtp_ports: tuple[int, ...],
+    stdout: TextIO,
+    jobs: int = 1,
+) -> int:
+    """``sipprobe analyze``: print the result, return the monitoring-plugins exit code.
+
+    ``jobs`` processes at most (no more than this machine has cores) read and measure a
+    large capture.
+
+    0 all streams good, 1 one degraded, 2 one bad, 3 no RTP stream found. A capture that
+    cannot be read raises ``CaptureError`` for the CLI to print; bad options raise
+    ``UsageError``.
+    """
+    if fmt not in ("text", "json"):
+        raise UsageError(f"unknown output format {fmt!r}: use text or json")
+    bad_ports = [p for p in rtp_ports if not 0 < p < 65536]
+    if bad_ports:
+        raise UsageError(f"--rtp-port {bad_ports[0]} is not a UDP port (1-65535)")
+    for name, value in (
+        ("--jitter-buffer-ms", jitter_buffer_ms),
+        ("--one-way-delay-ms", one_way_delay_ms),
+    ):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
+    from sipprobe.analysis.analyze import AnalyzeOptions, analyze_file
+    from sipprobe.report.analysis import render_text, to_json
+
+    workers = min(jobs, _cores())
+    options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
+    result = analyze_file(path, options)
+    if fmt == "json":
+        from sipprobe.report import jsontext  # only here: the json module is not needed for text
+
+        stdout.write(jsontext.dumps(to_json(result)) + "\n")
+    else:
+        stdout.write(render_text(result))
+    return int(result.exit_code)

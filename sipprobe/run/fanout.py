@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipprobe.errors import UsageError
-from sipprobe.models import ExitCode
-from sipprobe.signalling.uri import SipUri, parse_uri
+from sipprobe.model.results import ExitCode
+from sipprobe.sip.uri import SipUri, parse_uri
 
 # Options of `run` that the parent handles itself and never hands to a child.
 PARENT_ONLY = frozenset({"every", "count", "targets", "concurrency", "target", "out", "quiet"})

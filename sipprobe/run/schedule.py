@@ -8,7 +8,7 @@ so that round is still reported and recorded.
 
 A single target runs in this process: each run creates and destroys its own pjsua2
 Endpoint, which the soak test shows leaks no descriptor, thread or memory over hundreds of
-runs. Several targets run in child processes (``sipprobe.fanout``).
+runs. Several targets run in child processes (``sipprobe.run.fanout``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 from types import FrameType
 
 from sipprobe.errors import UsageError
-from sipprobe.models import ExitCode
+from sipprobe.model.results import ExitCode
 from sipprobe.scenario.model import CallStep, OptionsStep, RegisterStep, Scenario, WaitStep
-from sipprobe.signalling.uri import SipUri
+from sipprobe.sip.uri import SipUri
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")

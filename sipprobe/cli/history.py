@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sipprobe.errors import SetupError, UsageError
 from sipprobe.history.window import DEFAULT_WINDOW, MINIMUM_RUNS
-from sipprobe.outcome import ExitCode
+from sipprobe.model.outcome import ExitCode
 
 if TYPE_CHECKING:
     from sipprobe.history.recording import HistorySettings
@@ -70,8 +70,8 @@ def add_history_parser(commands: Any) -> None:
 def run_history_command(args: argparse.Namespace, clock: Callable[[], float] = time.time) -> int:
     from sipprobe.history.store import HistoryStore, default_history_path
     from sipprobe.history.trend import render_trend_json, render_trend_text
-    from sipprobe.schedule import parse_duration
-    from sipprobe.signalling.uri import parse_uri
+    from sipprobe.run.schedule import parse_duration
+    from sipprobe.sip.uri import parse_uri
 
     since_s = parse_duration(args.since, "--since") if args.since else None
     path = Path(args.history) if args.history else default_history_path()

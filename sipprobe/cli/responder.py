@@ -9,11 +9,11 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from sipprobe.credentials import read_password
 from sipprobe.errors import SetupError, UsageError
-from sipprobe.models import ExitCode
+from sipprobe.model.results import ExitCode
+from sipprobe.scenario.credentials import read_password
 from sipprobe.signalling.mirror import MirrorServer
-from sipprobe.signalling.transports import TRANSPORTS
+from sipprobe.sip.transports import TRANSPORTS
 
 
 def parse_listen(text: str) -> tuple[str, int]:

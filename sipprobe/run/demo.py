@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 
 from sipprobe.errors import SetupError
-from sipprobe.models import RunReport
-from sipprobe.runner import run_scenario
+from sipprobe.model.results import RunReport
+from sipprobe.run.runner import run_scenario
 from sipprobe.scenario.loader import load_scenario
 
 READY_TIMEOUT_S = 15.0

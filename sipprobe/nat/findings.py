@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sipprobe.models import Severity, Side
+from sipprobe.model.results import Severity, Side
 
 RFC4787_MIN_BINDING_S = 120.0
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sipprobe.errors import UsageError
-from sipprobe.signalling.transports import DEFAULT_PORTS, TRANSPORTS
+from sipprobe.sip.transports import DEFAULT_PORTS, TRANSPORTS
 
 _URI = re.compile(
     r"^(?P<scheme>sips?):(?:(?P<user>[^@;]+)@)?"

@@ -18,14 +18,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from sipprobe import __version__
-from sipprobe.analyze_cli import add_analyze_parser, run_analyze_command
+from sipprobe.cli.analyze import add_analyze_parser, run_analyze_command
+from sipprobe.cli.history import add_history_options, add_history_parser, run_history_command
+from sipprobe.cli.nat import add_nat_check_parser, run_nat_check_command
+from sipprobe.cli.schedule import add_schedule_options
 from sipprobe.errors import SipProbeError, UsageError
-from sipprobe.history_cli import add_history_options, add_history_parser, run_history_command
-from sipprobe.nat_cli import add_nat_check_parser, run_nat_check_command
-from sipprobe.outcome import ExitCode
+from sipprobe.model.outcome import ExitCode
 from sipprobe.report.formats import OutputFormat
-from sipprobe.schedule_cli import add_schedule_options
-from sipprobe.signalling.transports import TRANSPORTS
+from sipprobe.sip.transports import TRANSPORTS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,13 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from sipprobe.probe_cli import run_probe_command
+    from sipprobe.cli.probe import run_probe_command
 
     return run_probe_command(args)
 
 
 def _responder(args: argparse.Namespace) -> int:
-    from sipprobe.responder_cli import serve_responder
+    from sipprobe.cli.responder import serve_responder
 
     return serve_responder(args)
 

@@ -8,7 +8,7 @@ from types import TracebackType
 
 from sipprobe.atomic import write_atomically
 from sipprobe.errors import SetupError
-from sipprobe.models import RunReport
+from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import Bundle, write_bundle
 from sipprobe.report.formats import OutputFormat
 

@@ -13,14 +13,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file, stream_json
+from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
 from sipprobe.analysis.codecs import codec_by_name, planning_values
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
 from sipprobe.analysis.sipsdp import parse_sdp
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
-from sipprobe.models import SipEvent, StepResult
-from sipprobe.signalling.message import parse_message
+from sipprobe.model.results import SipEvent, StepResult
+from sipprobe.report.analysis import stream_json
+from sipprobe.sip.message import parse_message
 
 
 @dataclass(frozen=True, slots=True)

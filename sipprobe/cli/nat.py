@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sipprobe.errors import UsageError
 
 if TYPE_CHECKING:
-    from sipprobe.models import Finding, StepResult
+    from sipprobe.model.results import Finding, StepResult
 
 
 def add_nat_check_parser(commands: Any) -> None:
@@ -64,7 +64,7 @@ def run_nat_check_command(args: argparse.Namespace) -> int:
     from sipprobe.nat.step import nat_check_step
     from sipprobe.scenario.model import NatCheckStep
     from sipprobe.signalling.timeline import Timeline
-    from sipprobe.signalling.uri import parse_uri
+    from sipprobe.sip.uri import parse_uri
     from sipprobe.verdict.policy import decide
 
     target = parse_uri(args.uri)

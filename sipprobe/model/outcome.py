@@ -1,6 +1,6 @@
 """The words a result is told in: exit code, quality, side of the demarc, severity.
 
-Enums only, apart from the result records in ``sipprobe.models``: the command line and
+Enums only, apart from the result records in ``sipprobe.model.results``: the command line and
 ``sipprobe analyze`` need these at start-up and should not pay for building the dataclasses.
 """
 

@@ -1,7 +1,7 @@
 """``sipprobe run`` options for scheduled checks: ``--target``, ``--targets``, ``--every``.
 
 Without them a run is one run. With ``--every`` the process repeats the check (one target in
-this process; several in child processes, see ``sipprobe.fanout``). Each run prints its own
+this process; several in child processes, see ``sipprobe.run.fanout``). Each run prints its own
 report on stdout (``--format json``: one JSON object per run, a stream ``jq`` reads) and one
 ``sipprobe: round ...`` line on stderr; ``--out DIR`` gets a folder per run.
 
@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sipprobe.errors import UsageError
-from sipprobe.outcome import ExitCode
+from sipprobe.model.outcome import ExitCode
 
 if TYPE_CHECKING:
     import datetime as dt
 
-    from sipprobe.fanout import ChildRun
+    from sipprobe.run.fanout import ChildRun
     from sipprobe.scenario.model import Scenario
-    from sipprobe.signalling.uri import SipUri
+    from sipprobe.sip.uri import SipUri
 
 Check = Callable[["Scenario", argparse.Namespace], int]
 DEFAULT_CONCURRENCY = 4
@@ -57,7 +57,7 @@ def add_schedule_options(run: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> float | None:
-    from sipprobe.schedule import parse_duration
+    from sipprobe.run.schedule import parse_duration
 
     every = parse_duration(args.every, "--every") if args.every else None
     if args.count is not None and (every is None or args.count < 1):
@@ -76,9 +76,9 @@ def run_checks(
     run_parser: argparse.ArgumentParser,
 ) -> int:
     """One run, or the rounds that ``--every``, ``--count`` and ``--targets`` ask for."""
-    from sipprobe.fanout import read_targets
-    from sipprobe.schedule import repeat, retarget, stop_on_sigterm
-    from sipprobe.signalling.uri import parse_uri
+    from sipprobe.run.fanout import read_targets
+    from sipprobe.run.schedule import repeat, retarget, stop_on_sigterm
+    from sipprobe.sip.uri import parse_uri
 
     every = _validate(args)
     if args.target:
@@ -108,7 +108,7 @@ def _in_process(
     say: Callable[[str], None],
     of: str,
 ) -> Callable[[int], int]:
-    from sipprobe.schedule import footprint
+    from sipprobe.run.schedule import footprint
 
     def round_(number: int) -> int:
         out = _run_folder(args.out, scenario.target) if args.out else None
@@ -133,8 +133,8 @@ def _in_children(
     say: Callable[[str], None],
     of: str,
 ) -> Callable[[int], int]:
-    from sipprobe.fanout import child_argv, run_children
-    from sipprobe.schedule import footprint, time_bound_s, worst_exit
+    from sipprobe.run.fanout import child_argv, run_children
+    from sipprobe.run.schedule import footprint, time_bound_s, worst_exit
 
     bound = time_bound_s(scenario)
 
