@@ -1,6 +1,6 @@
 """Time ``sipprobe analyze`` against ``tshark -q -z rtp,streams`` on the same large capture.
 
-Not a test: it prints figures for issue 3's performance goal (at least 10x faster than tshark,
+Not a test: it prints figures for the performance goal (at least 10x faster than tshark,
 with lower peak memory). It writes a pcap of N RTP packets over S G.711 streams (1 % random
 loss, uniform extra delay of 0-4 ms, an RTCP sender report every 5 s per stream) into a
 temporary directory, then runs each tool several times as a child process, so wall time and

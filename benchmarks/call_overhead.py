@@ -6,7 +6,7 @@ loopback, and, as the peer measured in the same run, SIPp's built-in UAC placing
 
     python benchmarks/call_overhead.py [--runs 5] [--duration 5]
 
-Goal (issue 2): overhead under 1.5 s. It is a benchmark, not a test: nothing here fails.
+Goal: overhead under 1.5 s. It is a benchmark, not a test: nothing here fails.
 """
 
 from __future__ import annotations

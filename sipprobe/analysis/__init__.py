@@ -1,5 +1,5 @@
 """Media analysis on numpy arrays: sequence, jitter, bursts, de-jitter buffer and E-model.
 
 Nothing here imports pjsua2 or scapy, so every number is testable on hand-made arrays and fast
-on captures of millions of packets. ../shared/MEASUREMENT.md defines what each number means.
+on captures of millions of packets. docs/measurement.md says what each number means.
 """

@@ -3,7 +3,7 @@
     read_capture -> SDP from SIP payloads -> find_streams -> RTCP reports
                  -> stream_metrics per stream -> verdict per stream -> text table or JSON
 
-Each stream is judged against MEASUREMENT.md's default thresholds (``Thresholds``): loss,
+Each stream is judged against the default thresholds (``Thresholds``, docs/measurement.md): loss,
 mean jitter, MOS-LQ and, when known, one-way delay; the worst of them is the stream's verdict
 and the worst stream is the capture's media verdict. The one-way delay for MOS-CQ is the
 user's ``one_way_delay_ms`` when given, else half the median RTCP round trip of the stream's

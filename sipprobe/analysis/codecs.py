@@ -2,7 +2,7 @@
 
 The clock rate turns RTP timestamps into time, so jitter in milliseconds and the de-jitter
 buffer depend on it. The planning values (equipment impairment ``Ie`` and packet-loss
-robustness ``Bpl``, ITU-T G.113 Appendix I as quoted in MEASUREMENT.md) feed the E-model. A
+robustness ``Bpl``, ITU-T G.113 Appendix I; docs/measurement.md, "E-model") feed the E-model. A
 codec without a published value gets ``None``: a borrowed number would make MOS look precise
 when it is not.
 
@@ -51,9 +51,9 @@ _KNOWN: dict[str, CodecInfo] = {
     for codec in (
         CodecInfo("PCMU", 8000, 0.0, 25.1, 20.0),
         CodecInfo("PCMA", 8000, 0.0, 25.1, 20.0),
-        # RTP cannot tell G.729 from G.729A; MEASUREMENT.md lists G.729A (+VAD) only.
+        # RTP cannot tell G.729 from G.729A; G.113 planning values used here: G.729A (+VAD).
         CodecInfo("G729", 8000, 11.0, 19.0, 20.0),
-        # The header does not say 6.3 or 5.3 kbit/s; 6.3 is the value MEASUREMENT.md lists.
+        # The header does not say 6.3 or 5.3 kbit/s; the 6.3 kbit/s planning value is used.
         CodecInfo("G723", 8000, 15.0, 16.1, 30.0),
         CodecInfo("GSM-EFR", 8000, 5.0, 10.0, 20.0),
         CodecInfo("GSM", 8000, None, None, 20.0),

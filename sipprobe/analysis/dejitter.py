@@ -1,7 +1,7 @@
 """A simulated fixed de-jitter buffer: which packets arrive too late to be played.
 
 A packet that misses its playout time is as bad as a lost one for the listener, so the
-E-model's Ppl counts both. The buffer is fixed (MEASUREMENT.md): its reference is the smallest
+E-model's Ppl counts both. The buffer is fixed (docs/measurement.md): its reference is the smallest
 transit time (arrival minus media time) seen so far, and a packet whose transit exceeds that
 reference by more than the depth misses its slot. Transit is taken relative to the first
 packet, which keeps float64 precise to well under a microsecond for epoch timestamps.

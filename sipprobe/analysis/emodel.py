@@ -5,7 +5,7 @@ the popular shortcuts (``R = 93.2 - Id - Ie`` with a linear delay term), which d
 standard above 300 ms and hide where a number comes from. The intermediate values are part of
 the result so a report or a test can show the whole derivation.
 
-Delay enters as MEASUREMENT.md prescribes: one one-way delay ``Ta``, with the talker-echo path
+Delay enters as docs/measurement.md says: one one-way delay ``Ta``, with the talker-echo path
 ``T = Ta`` and the listener-echo round trip ``Tr = 2 Ta``. The advantage factor A is 0: a
 probe measures the network, not what a user of a particular service would forgive.
 """

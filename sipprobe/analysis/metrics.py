@@ -1,4 +1,4 @@
-"""Media metrics of one RTP stream, as ../shared/MEASUREMENT.md defines them.
+"""Media metrics of one RTP stream, as docs/measurement.md defines them.
 
 ``stream_metrics`` takes the header fields of one stream's packets as numpy arrays in arrival
 order and returns a frozen ``StreamMetrics``. Conventions that the parts share:
@@ -66,7 +66,7 @@ class MetricsOptions:
 
 @dataclass(frozen=True, slots=True)
 class StreamMetrics:
-    """Every media number of one stream; see MEASUREMENT.md for definitions."""
+    """Every media number of one stream; see docs/measurement.md for definitions."""
 
     packets: int
     expected: int
@@ -98,7 +98,7 @@ class StreamMetrics:
     duration_s: float
 
     def to_json(self) -> dict[str, object]:
-        """The metric keys of a stream object in the JSON report (issue 3 contract and more)."""
+        """The metric keys of a stream object in the JSON of ``analyze`` and of run reports."""
         jitter = self.jitter_ms
         return {
             "packets": self.packets,

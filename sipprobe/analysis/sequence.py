@@ -61,7 +61,7 @@ class ExtendedSequence:
 
 @dataclass(frozen=True, slots=True)
 class SequenceCounts:
-    """Loss accounting of one stream, as MEASUREMENT.md defines it.
+    """Loss accounting of one stream, as docs/measurement.md defines it.
 
     ``received`` counts the packets A.1 accepted; ``ignored`` the jumps it did not.
     ``lowest`` and ``highest`` are the extended numbers that bound ``expected``.

@@ -1,7 +1,7 @@
 """Group captured RTP packets into streams and decide which groups really are RTP.
 
 A stream is keyed by (source address, source port, destination address, destination port,
-SSRC), as MEASUREMENT.md says. Which UDP datagrams are RTP at all is decided in this order:
+SSRC) (docs/measurement.md, "Streams"). Which UDP datagrams are RTP at all is decided in this order:
 
 1. an endpoint announced in SDP (``c=``/``m=``) seen in the capture: RTP by the call's word,
    labelled with its Call-ID and decoded with its ``a=rtpmap``;

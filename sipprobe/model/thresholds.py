@@ -1,4 +1,4 @@
-"""Where good ends and degraded or bad begin (MEASUREMENT.md, "Default thresholds").
+"""Where good ends and degraded or bad begin (docs/measurement.md, "Thresholds").
 
 A scenario may override any of them (``thresholds:`` in its YAML); the verdict, the nagios
 warn/crit levels and the HTML report all use the same values.

@@ -1,6 +1,7 @@
 """What ``sipprobe analyze`` prints: the per-stream text table, and the JSON contract.
 
-``stream_json`` is the stream object of issue 3's JSON contract, also used in run reports.
+``stream_json`` is the stream object of ``sipprobe analyze --format json``, also used in run
+reports (``calls[].streams``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _clean(value: Any) -> Any:
 
 
 def stream_json(result: StreamResult) -> dict[str, Any]:
-    """The stream object of the JSON contract (issue 3), also used in run reports."""
+    """The stream object of ``sipprobe analyze --format json``, also used in run reports."""
     stream = result.stream
     head = {
         "ssrc": stream.ssrc,

@@ -1,6 +1,6 @@
 """The pjsua2 endpoint and its lifecycle: the one owner of every pjsua2 object.
 
-Rules this module keeps (see DESIGN.md, "pjsua2 in Python"):
+Rules this module keeps (see docs/architecture.md, "pjsua2"):
 
 * no pjsua2 worker threads: this thread polls with ``libHandleEvents``;
 * exceptions raised inside SWIG callbacks are caught, recorded and re-raised from the loop;

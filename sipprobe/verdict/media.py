@@ -3,8 +3,8 @@
 Directions are the probe's: ``rx`` is platform to probe, ``tx`` is probe to platform. The
 probe measures rx itself; for tx it relies on what the far end says in its RTCP reports
 (``far_end`` of the tx stream, or pjmedia's ``tx_lost_reported``). Loss seen only on the tx
-direction points at the customer's uplink (DESIGN.md: loss only on the customer's upstream
-direction is ``customer-network``); the rest stays ``unknown`` unless the evidence says more.
+direction points at the customer's uplink, ``customer-network`` (docs/demarc.md, "How a side
+is chosen"); the rest stays ``unknown`` unless the evidence says more.
 """
 
 from __future__ import annotations

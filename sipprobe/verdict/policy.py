@@ -1,6 +1,6 @@
 """The demarc policy: turning measured steps into findings and a verdict.
 
-Attribution follows DESIGN.md's demarcation model. A failure is pinned on the platform only
+Attribution follows docs/demarc.md, "How a side is chosen". A failure is pinned on the platform only
 when the platform demonstrably answered something in this run (so the path to it works); a
 target that never answered could be down or blocked on the way, and the finding says so
 instead of guessing.

@@ -3,8 +3,8 @@
 tshark is a test dependency only; sipprobe never runs it. Its table prints jitter and deltas
 to 3 decimals (so comparisons allow 0.0005 ms of rounding) and its "Lost" column is
 ``expected - received`` with ``expected`` taken from the *last* sequence number seen, not the
-highest (see MEASUREMENT.md): a reordered final packet or a duplicate makes it differ from
-RFC 3550's count, which the tests check on purpose.
+highest (docs/measurement.md, "Sequence numbers and loss"): a reordered final packet or a
+duplicate makes it differ from RFC 3550's count, which the tests check on purpose.
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ def test_e_model_derivation_constants_are_the_textbook_ones() -> None:
     assert round(NO, 4) == -61.1792
     assert round(RO, 4) == 94.7688
     assert is_(0) == pytest.approx(1.4136, abs=1e-4)
-    # MEASUREMENT.md says "Ro - Is = 93.2062"; in fact Ro - Is = 93.3553 and the 0.1490 of
-    # listener echo (Idle at Tr = 0) brings R to 93.2062.
+    # Ro - Is = 93.3553 (a popular misquote says 93.2062); the 0.1490 of listener echo
+    # (Idle at Tr = 0) brings R to 93.2062 (docs/measurement.md, "E-model").
     assert RO - is_(0) == pytest.approx(93.3553, abs=1e-4)
     assert idle(0) == pytest.approx(0.1490, abs=1e-4)
 

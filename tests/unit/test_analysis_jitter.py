@@ -70,7 +70,7 @@ def test_interarrival_jitter_of_perfect_stream_is_zero() -> None:
 
 
 def test_interarrival_jitter_uniform_delay_tends_to_a_third() -> None:
-    """MEASUREMENT.md sanity check: extra delay U(0, a) gives J near a/3."""
+    """docs/measurement.md sanity check: extra delay U(0, a) gives J near a/3."""
     a_s = 0.030
     arrival, rtp_ts = _stream(200_000, a_s, seed=3)
     jitter_ms = interarrival_jitter(arrival, rtp_ts, 8000) * 1000 / 8000

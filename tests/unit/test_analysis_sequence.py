@@ -164,7 +164,7 @@ def test_count_sequence_reorder_and_duplicate() -> None:
 
 
 def test_count_sequence_late_duplicate_counts_as_reordered_too() -> None:
-    # MEASUREMENT.md: reordered = number lower than the highest seen before it.
+    # docs/measurement.md: reordered = number lower than the highest seen before it.
     counts = _counts([0, 1, 2, 3, 1])
     assert (counts.duplicates, counts.reordered, counts.lost) == (1, 1, 0)
 
