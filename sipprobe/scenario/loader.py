@@ -92,7 +92,7 @@ class _Reader:
 
     def scalar(self, node: yaml.Node, key: str) -> Any:
         text = self.expanded(node, key)
-        if node.style is not None:
+        if isinstance(node, yaml.ScalarNode) and node.style is not None:  # quoted: text
             return text
         if not text.strip():
             return "" if text != node.value else None
