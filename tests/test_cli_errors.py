@@ -133,3 +133,18 @@ def test_cli_options_closed_port_json_matches_schema(tmp_path: Path) -> None:
         "report.txt",
         "sip.log",
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("x: " + "[" * 2000 + "]" * 2000, "nested more than"),
+        ("steps:\n  - wait: " + "9" * 4300, "characters long"),
+        ("codecs: [0, 8]", "codecs[0]: expected text"),
+    ],
+)
+def test_cli_hostile_scenario_is_one_line(tmp_path: Path, body: str, fragment: str) -> None:
+    text = "target: sip:127.0.0.1:5999\n" + body + "\n"
+    if not body.startswith("steps"):
+        text += "steps: [options]\n"
+    assert_one_line_error(sipprobe("run", write(tmp_path, text)), fragment)

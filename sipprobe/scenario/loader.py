@@ -36,6 +36,16 @@ from sipprobe.sip.transports import TRANSPORTS
 from sipprobe.sip.uri import parse_uri
 
 SRTP_CHOICES = ("off", "optional", "mandatory")
+
+# A scenario is a few dozen lines. These bounds keep a hostile or broken file (a generated
+# 20 MB name, thousands of nested lists, a 4,300-digit number, 200,000 keys) a one-line error
+# found in well under a second, before PyYAML's recursive composer or Python's int parser
+# meets it.
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 16  # mappings and lists inside each other (a scenario needs 5)
+MAX_NODES = 10_000  # scalars, mappings and lists in the whole file
+MAX_SCALAR_CHARS = 4096  # one value, also after ${VAR} substitution
+MAX_NUMBER_CHARS = 32  # digits, sign, point and exponent of a number
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 T = TypeVar("T")
 
@@ -69,15 +79,31 @@ class _Reader:
             entries[name] = (key_node, value_node)
         return entries
 
-    def scalar(self, node: yaml.Node, key: str) -> Any:
+    def expanded(self, node: yaml.Node, key: str) -> str:
+        """A scalar's text with ``${...}`` replaced, bounded in length."""
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, key, "expected a single value")
         text = _VARIABLE.sub(lambda m: self._variable(m, node, key), str(node.value))
-        if node.style is None and text != node.value:  # plain scalar: re-type after ${...}
-            return yaml.safe_load(text) if text.strip() else ""
-        if node.style is None:
-            return yaml.safe_load(text) if text.strip() else None
+        if len(text) > MAX_SCALAR_CHARS:
+            raise self.fail(
+                node, key, f"value is {len(text)} characters long (at most {MAX_SCALAR_CHARS})"
+            )
         return text
+
+    def scalar(self, node: yaml.Node, key: str) -> Any:
+        text = self.expanded(node, key)
+        if isinstance(node, yaml.ScalarNode) and node.style is not None:  # quoted: text
+            return text
+        if not text.strip():
+            return "" if text != node.value else None
+        try:  # plain scalar: typed as YAML types it (also after ${...} substitution)
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise self.fail(node, key, f"cannot read the value {text[:40]!r}") from exc
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and len(text.strip()) > MAX_NUMBER_CHARS:
+            raise self.fail(node, key, f"number has more than {MAX_NUMBER_CHARS} characters")
+        return value
 
     def _variable(self, match: re.Match[str], node: yaml.Node, key: str) -> str:
         name, default = match.group(1), match.group(2)
@@ -94,11 +120,15 @@ class _Reader:
             f"or set it in the environment)",
         )
 
-    def text(self, node: yaml.Node, key: str) -> str:
+    def text(self, node: yaml.Node, key: str, numbers: bool = False) -> str:
+        """A text value; ``numbers`` also takes a plain number as its digits (a user name
+        or a dialled number such as ``1001``), elsewhere a number is a mistake."""
         value = self.scalar(node, key)
-        if value is None or isinstance(value, bool | list | dict):
-            raise self.fail(node, key, "expected text")
-        return str(value)
+        if isinstance(value, str):
+            return value
+        if numbers and isinstance(value, int) and not isinstance(value, bool):
+            return self.expanded(node, key).strip()
+        raise self.fail(node, key, f"expected text, got {_yaml_type(value)}")
 
     def number(self, node: yaml.Node, key: str, low: float, high: float) -> float:
         value = self.scalar(node, key)
@@ -143,6 +173,61 @@ class _Reader:
         return str(value)
 
 
+def _yaml_type(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    return type(value).__name__
+
+
+def _line(mark: Any) -> int | None:
+    return int(mark.line) + 1 if mark is not None else None
+
+
+def _compose(text: str, path: str) -> yaml.Node | None:
+    """YAML nodes of ``text``, after checking size, nesting and node count on the parser's
+    event stream (which needs no recursion), so that only a bounded document is composed."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            path, None, "", f"the file is {size} bytes; a scenario is at most {MAX_FILE_BYTES}"
+        )
+    depth = nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ScenarioError(
+                        path,
+                        _line(event.start_mark),
+                        "",
+                        f"lists and mappings are nested more than {MAX_DEPTH} deep",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if isinstance(event, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise ScenarioError(
+                        path,
+                        _line(event.start_mark),
+                        "",
+                        f"the file has more than {MAX_NODES} values; a scenario needs far fewer",
+                    )
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ScenarioError(
+            path, mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from exc
+
+
 def _optional(
     entries: dict[str, tuple[yaml.Node, yaml.Node]],
     name: str,
@@ -164,15 +249,7 @@ def load_scenario(path: str, variables: Mapping[str, str] | None = None) -> Scen
 
 
 def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenario:
-    try:
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ScenarioError(
-            path, mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from exc
+    root = _compose(text, path)
     if root is None:
         raise ScenarioError(path, None, "", "the file is empty")
     reader = _Reader(path, variables)
@@ -208,7 +285,9 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
     steps, lines = _steps(reader, top["steps"][1])
     account = _optional(top, "account", lambda n: _account(reader, n, target.host), None)
     return Scenario(
-        name=_optional(top, "name", lambda n: reader.text(n, "name"), Path(path).stem),
+        name=_optional(
+            top, "name", lambda n: reader.text(n, "name", numbers=True), Path(path).stem
+        ),
         service=_optional(
             top, "service", lambda n: reader.choice(n, "service", SERVICES), "sip-trunk"
         ),
@@ -234,14 +313,14 @@ def _account(reader: _Reader, node: yaml.Node, default_domain: str) -> AccountSp
         raise reader.fail(node, "account.user", "required key is missing")
     if "password_env" in entries and "password_file" in entries:
         raise reader.fail(node, "account", "give password_env or password_file, not both")
-    user = reader.text(entries["user"][1], "account.user")
+    user = reader.text(entries["user"][1], "account.user", numbers=True)
     return AccountSpec(
         user=user,
         domain=_optional(
             entries, "domain", lambda n: reader.text(n, "account.domain"), default_domain
         ),
         auth_user=_optional(
-            entries, "auth_user", lambda n: reader.text(n, "account.auth_user"), user
+            entries, "auth_user", lambda n: reader.text(n, "account.auth_user", numbers=True), user
         ),
         realm=_optional(entries, "realm", lambda n: reader.text(n, "account.realm"), "*"),
         password_env=_optional(
@@ -350,7 +429,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             fields, "expect", lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200
         )
         return CallStep(
-            to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to"), "echo"),
+            to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
             duration_s=num("duration_s", 0, 86400, 5.0),
             answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
             expect_status=expect,

@@ -13,6 +13,14 @@ from collections.abc import Callable
 from sipprobe.model.results import Direction, SipEvent
 from sipprobe.sip.message import parse_message, redact
 
+# What one run keeps of its signalling. A misbehaving or hostile far end can send thousands of
+# provisional responses a second for the whole answer bound, or bodies of megabytes; the
+# timeline then keeps a bounded sample and counts the rest, so the run's memory, report and
+# bundle stay small and the flood itself is reported (see ``dropped``).
+MAX_EVENTS = 5000  # messages kept in all
+MAX_REPEATS = 3  # the same provisional response (call, CSeq, status) kept this often
+MAX_TEXT_CHARS = 16 * 1024  # of one message's text; the rest is cut with a marker
+
 _PJSIP_MSG = re.compile(
     r"^(?P<dir>TX|RX) \d+ bytes (?:Request|Response) msg \S+ \(\S+\) (?:to|from) "
     r"(?P<transport>[A-Za-z0-9]+) (?P<peer>\S+?):\r?\n(?P<text>.*?)\r?\n--end msg--",
@@ -27,7 +35,10 @@ class Timeline:
         self._clock = clock
         self._t0 = clock()
         self._events: list[SipEvent] = []
+        self._repeats: dict[tuple[str, int | None, int], int] = {}
         self.unparsed = 0
+        self.dropped: dict[str, int] = {}  # why -> messages not kept ("repeated-provisional", ...)
+        self.truncated = 0  # messages kept with their text cut at MAX_TEXT_CHARS
 
     @property
     def t0(self) -> float:
@@ -48,6 +59,15 @@ class Timeline:
         except ValueError:
             self.unparsed += 1
             return None
+        why = self._drop_reason(message.status_code, message.call_id, message.cseq_number)
+        if why is not None:
+            self.dropped[why] = self.dropped.get(why, 0) + 1
+            return None
+        if len(text) > MAX_TEXT_CHARS:
+            self.truncated += 1
+            text = (
+                f"{text[:MAX_TEXT_CHARS]}\n[... {len(text) - MAX_TEXT_CHARS} characters not kept]"
+            )
         moment = self._clock() if at is None else at
         event = SipEvent(
             index=len(self._events),
@@ -64,6 +84,25 @@ class Timeline:
         )
         self._events.append(event)
         return event
+
+    def _drop_reason(self, status: int | None, call_id: str, cseq: int | None) -> str | None:
+        """Why a message is not kept, or None. Requests and final responses are kept until
+        twice MAX_EVENTS (the call measurements need them); provisional responses only the
+        first few of each kind, and none once MAX_EVENTS messages are kept."""
+        provisional = status is not None and status < 200
+        if provisional:
+            key = (call_id, cseq, status or 0)
+            seen = self._repeats.get(key, 0)
+            if seen >= MAX_REPEATS:
+                return "repeated-provisional"
+            self._repeats[key] = seen + 1
+        if len(self._events) >= (MAX_EVENTS if provisional else 2 * MAX_EVENTS):
+            return "over-limit"
+        return None
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
 
     def add_pjsip_log(self, entry: str, at: float) -> SipEvent | None:
         """Record a pjsip message-log entry; other log lines are not ours and return None."""

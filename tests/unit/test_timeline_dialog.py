@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sipprobe.report.siplog import render_sip_log
+from sipprobe.signalling import timeline as timeline_module
 from sipprobe.signalling.dialog import invite_timings
 from sipprobe.signalling.timeline import Timeline
 
@@ -119,3 +122,48 @@ def test_invite_timings_remote_bye_and_failure() -> None:
     assert failed.final is not None and failed.final.status_code == 486
     assert failed.answer_ms is None
     assert failed.pdd_ms is None
+
+
+def test_timeline_keeps_a_bounded_sample_of_a_provisional_flood() -> None:
+    timeline = Timeline(FakeClock())
+    timeline.add("tx", "UDP", "10.0.0.2:5060", msg("INVITE sip:a@10.0.0.2 SIP/2.0", "1 INVITE"))
+    ringing = msg("SIP/2.0 180 Ringing", "1 INVITE")
+    for _ in range(10_000):
+        timeline.add("rx", "UDP", "10.0.0.2:5060", ringing)
+    timeline.add("rx", "UDP", "10.0.0.2:5060", msg("SIP/2.0 183 Session Progress", "1 INVITE"))
+    final = timeline.add("rx", "UDP", "10.0.0.2:5060", msg("SIP/2.0 200 OK", "1 INVITE"))
+    assert final is not None
+    kept = [event.first_line for event in timeline.snapshot()]
+    assert kept == [
+        "INVITE sip:a@10.0.0.2 SIP/2.0",
+        *["SIP/2.0 180 Ringing"] * timeline_module.MAX_REPEATS,
+        "SIP/2.0 183 Session Progress",
+        "SIP/2.0 200 OK",
+    ]
+    assert timeline.dropped == {"repeated-provisional": 10_000 - timeline_module.MAX_REPEATS}
+    assert final.index == len(kept) - 1
+
+
+def test_timeline_stops_keeping_provisionals_at_the_limit_but_not_finals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(timeline_module, "MAX_EVENTS", 4)
+    timeline = Timeline(FakeClock())
+    for call in range(6):  # each a new call: no repeats, only the limit applies
+        timeline.add("rx", "UDP", "p:1", msg("SIP/2.0 180 Ringing", "1 INVITE", f"c{call}"))
+    for call in range(6):
+        timeline.add("rx", "UDP", "p:1", msg("SIP/2.0 200 OK", "1 INVITE", f"c{call}"))
+    statuses = [event.status_code for event in timeline.snapshot()]
+    assert statuses == [180] * 4 + [200] * 4  # finals kept up to twice the limit
+    assert timeline.dropped == {"over-limit": 4}
+    assert timeline.dropped_total == 4
+
+
+def test_timeline_cuts_a_huge_body_and_says_so() -> None:
+    timeline = Timeline(FakeClock())
+    body = "x" * (2 * timeline_module.MAX_TEXT_CHARS)
+    event = timeline.add("rx", "TCP", "p:1", msg("SIP/2.0 200 OK", "1 INVITE", body=body))
+    assert event is not None
+    assert len(event.text) < timeline_module.MAX_TEXT_CHARS + 100
+    assert event.text.endswith("characters not kept]")
+    assert timeline.truncated == 1
