@@ -69,7 +69,9 @@ def announced_media(payloads: Iterable[tuple[float, bytes]]) -> tuple[AnnouncedM
     """All SDP media sections in (arrival time, UDP payload) pairs, in arrival order."""
     found: list[AnnouncedMedia] = []
     for arrival_s, data in payloads:
-        if b"SIP/2.0" not in data:  # the start line holds it: a quick no for RTCP and media
+        # Quick noes: the start line holds SIP/2.0, and an SDP body needs application/sdp in
+        # a Content-Type (most SIP messages in a capture have none).
+        if b"SIP/2.0" not in data or b"sdp" not in data.lower():
             continue
         try:
             message = parse_message(data, tolerant=True)

@@ -22,6 +22,7 @@ body's line ends are ``\n``. A multipart body (SIP-I/SIP-T) is searched for its 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -103,6 +104,7 @@ class SipMessage:
         return None
 
 
+@functools.lru_cache(maxsize=256)
 def _canonical(name: str) -> str:
     lowered = name.strip().lower()
     return _COMPACT.get(lowered, lowered)
@@ -169,18 +171,18 @@ def _parse_captured(data: bytes) -> SipMessage:
 def _headers(lines: list[str], *, tolerant: bool) -> tuple[tuple[str, str], ...]:
     headers: list[tuple[str, str]] = []
     for line in lines:
-        if not line.strip():
-            continue
-        if line[0] in " \t" and headers:  # folded continuation line (RFC 3261 7.3.1)
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}")
-            continue
         name, sep, value = line.partition(":")
-        if tolerant and (not sep or not name.strip() or line[0].isspace()):
+        key = name.strip().lower()
+        folded = bool(headers) and line[:1] in (" ", "\t")
+        if sep and key and not folded and not (tolerant and line[0].isspace()):
+            headers.append((_COMPACT.get(key, key), value.strip()))
+        elif not line.strip():
             continue
-        if not sep or not name.strip():
+        elif folded:  # a continuation line (RFC 3261 7.3.1)
+            previous, start = headers[-1]
+            headers[-1] = (previous, f"{start} {line.strip()}")
+        elif not tolerant:
             raise ValueError(f"SIP header line has no name: {line[:60]!r}")
-        headers.append((_canonical(name), value.strip()))
     return tuple(headers)
 
 
