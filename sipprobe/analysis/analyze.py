@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sipprobe.analysis.announced import AnnouncedMedia, announced_media
 from sipprobe.analysis.forked import OK, Forked, may_fork
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
 from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
-from sipprobe.analysis.sipsdp import SdpMedia, sdp_media_in
 from sipprobe.analysis.streams import RtpStream, find_streams
 from sipprobe.model.outcome import ExitCode, Quality
 from sipprobe.model.thresholds import Thresholds
@@ -80,7 +80,7 @@ class AnalysisResult:
     origin_s: int  # Unix second that arrival times count from
     streams: tuple[StreamResult, ...]
     rtcp: tuple[RtcpReport, ...]
-    sdp: tuple[SdpMedia, ...]
+    sdp: tuple[AnnouncedMedia, ...]
     skipped: dict[str, int]
     media: Quality
 
@@ -226,7 +226,7 @@ def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> Ana
     options = options or AnalyzeOptions()
     capture = read_capture(path, workers=options.workers)
     packets = capture.packets
-    sdp = sdp_media_in((float(packets.arrival_s[row]), data) for row, data in packets.payloads)
+    sdp = announced_media((float(packets.arrival_s[row]), data) for row, data in packets.payloads)
     streams = find_streams(packets, sdp, options.rtp_ports)
     reports, rtcp_skips = rtcp_reports(packets)
     rtcp = _index(reports)

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from sipprobe.sip.codecs import codec_for_payload_type
+
 SAMPLES_PER_S = 8000
 MAX_LAG_S = 2.0
 MIN_CORRELATION = 0.6  # below this the received audio is not an echo of the sent audio
 WINDOW_FRAMES = 25  # half a second of 20 ms packets: each window finds its own lag
 WINDOW_SEARCH_S = 0.2  # how far a window's lag may stray from the call's
-_G711 = {0: "PCMU", 8: "PCMA"}
 
 
 def _ulaw_table() -> NDArray[np.int16]:
@@ -45,6 +46,12 @@ def _alaw_table() -> NDArray[np.int16]:
 
 
 _DECODE = {"PCMU": _ulaw_table(), "PCMA": _alaw_table()}
+# The static payload types the decoders above read, as the codec table assigns them.
+_G711 = {
+    pt: codec.name
+    for pt in range(128)
+    if (codec := codec_for_payload_type(pt)) is not None and codec.name in _DECODE
+}
 
 
 @dataclass(frozen=True, slots=True)

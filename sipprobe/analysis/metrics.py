@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sipprobe.analysis.bursts import burst_metrics
-from sipprobe.analysis.codecs import CodecInfo, no_planning_value_reason, planning_values
+from sipprobe.analysis.codecs import no_planning_value_reason, planning_values
 from sipprobe.analysis.dejitter import discarded_numbers, late_packets
 from sipprobe.analysis.emodel import e_model
 from sipprobe.analysis.jitter import (
@@ -35,6 +35,7 @@ from sipprobe.analysis.jitter import (
 )
 from sipprobe.analysis.sequence import count_sequence, extend_sequence, sorted_unique
 from sipprobe.analysis.timeline import Timeline, build_timeline, seconds_of
+from sipprobe.sip.codecs import CodecInfo
 
 __all__ = [
     "COMFORT_NOISE_PAYLOAD_TYPES",

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sipprobe.analysis.codecs import CodecInfo
+from sipprobe.analysis.announced import AnnouncedMedia, codec_for
 from sipprobe.analysis.keys import dense
 from sipprobe.analysis.packets import UdpPackets, rtp_candidates
-from sipprobe.analysis.sipsdp import SdpMedia, codec_for
+from sipprobe.sip.codecs import CodecInfo
 
 __all__ = ["MIN_PACKETS", "RtpStream", "find_streams"]
 
@@ -102,8 +102,10 @@ def _plausible(seq: NDArray[np.uint16]) -> bool:
 
 
 def _sdp_for(
-    announced: dict[tuple[str, int], list[SdpMedia]], endpoint: tuple[str, int], first_s: float
-) -> SdpMedia | None:
+    announced: dict[tuple[str, int], list[AnnouncedMedia]],
+    endpoint: tuple[str, int],
+    first_s: float,
+) -> AnnouncedMedia | None:
     """The latest SDP for an endpoint sent before the stream began (else the first one)."""
     offers = announced.get(endpoint, [])
     before = [m for m in offers if m.arrival_s <= first_s]
@@ -111,11 +113,11 @@ def _sdp_for(
 
 
 def _label(
-    announced: dict[tuple[str, int], list[SdpMedia]],
+    announced: dict[tuple[str, int], list[AnnouncedMedia]],
     endpoints: tuple[tuple[str, int], tuple[str, int]],
     first_s: float,
     payload_type: int,
-) -> tuple[SdpMedia | None, CodecInfo | None]:
+) -> tuple[AnnouncedMedia | None, CodecInfo | None]:
     """The SDP that describes a stream and the codec its payload type means there.
 
     The receiver's SDP (destination) defines the payload numbers the sender must use (RFC
@@ -131,7 +133,7 @@ def _label(
 
 def find_streams(
     packets: UdpPackets,
-    sdp: Sequence[SdpMedia] = (),
+    sdp: Sequence[AnnouncedMedia] = (),
     rtp_ports: Collection[int] = (),
 ) -> tuple[RtpStream, ...]:
     """The RTP streams in a capture, ordered by first arrival."""
@@ -141,7 +143,7 @@ def find_streams(
     rows = np.flatnonzero(candidate)
     if not len(rows):
         return ()
-    announced: dict[tuple[str, int], list[SdpMedia]] = {}
+    announced: dict[tuple[str, int], list[AnnouncedMedia]] = {}
     for section in sdp:
         announced.setdefault(section.endpoint, []).append(section)
     stream, order = _group(packets, rows)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from sipprobe.errors import SetupError, UsageError
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import ExitCode
 from sipprobe.scenario.credentials import read_password
 from sipprobe.signalling.mirror import MirrorServer
@@ -17,11 +18,14 @@ from sipprobe.sip.transports import TRANSPORTS
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[V6]:PORT`` into a host and a port."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (all IPv4 addresses) into a host and a port."""
+    try:
+        listen = Endpoint.parse(f"0.0.0.0{text}" if text.startswith(":") else text)
+    except ValueError:
+        listen = Endpoint("")
+    if not listen.port:
         raise UsageError(f"--listen takes HOST:PORT (e.g. 127.0.0.1:5062), got {text!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    return listen.host, listen.port
 
 
 def serve_responder(args: argparse.Namespace) -> int:

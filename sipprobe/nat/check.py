@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.nat.diff import (
     diff_messages,
     mirrored_request,
@@ -59,14 +60,9 @@ def sdp_offer(local_host: str) -> str:
     )
 
 
-def _hostport(host: str, port: int | None) -> str:
-    text = f"[{host}]" if ":" in host else host
-    return f"{text}:{port}" if port is not None else text
-
-
-def _split_hostport(text: str) -> tuple[str, int | None]:
-    host, _, port = text.rpartition(":")
-    return host.strip("[]"), int(port) if port.isdigit() else None
+def _local(text: str) -> Endpoint:
+    """The probe's own address of an exchange ("" when it never had a socket)."""
+    return Endpoint.parse(text) if text else Endpoint("")
 
 
 def exchange(
@@ -125,7 +121,7 @@ def describe(transport: str, method: str, outcome: OptionsOutcome) -> dict[str, 
     record["via_received"] = params.get("received") or None
     record["via_rport"] = int(params["rport"]) if params.get("rport", "").isdigit() else None
     record["seen_by_far_end"] = response.header(SOURCE_HEADER.lower())
-    local_host, _ = _split_hostport(outcome.local)
+    local_host = _local(outcome.local).host
     answer_text = "\n".join(f"{n}: {v}" for n, v in response.headers) + "\n" + response.body
     record["private_in_answer"] = [
         {"address": address, "kind": kind}
@@ -146,12 +142,12 @@ def describe(transport: str, method: str, outcome: OptionsOutcome) -> dict[str, 
 
 def nat_seen(record: dict[str, Any]) -> bool:
     """Did the far end see another address or port than the probe's own?"""
-    local_host, local_port = _split_hostport(record["local"])
+    local = _local(record["local"])
     if record["seen_by_far_end"]:
-        return bool(record["seen_by_far_end"] != _hostport(local_host, local_port))
+        return bool(record["seen_by_far_end"] != str(local))
     received, rport = record["via_received"], record["via_rport"]
-    return (received is not None and received != local_host) or (
-        rport is not None and rport != local_port
+    return (received is not None and received != local.host) or (
+        rport is not None and rport != local.port
     )
 
 

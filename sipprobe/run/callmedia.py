@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
-from sipprobe.analysis.codecs import codec_by_name, planning_values
+from sipprobe.analysis.codecs import planning_values
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
-from sipprobe.analysis.sipsdp import parse_sdp
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import SipEvent, StepResult
 from sipprobe.report.analysis import stream_json
+from sipprobe.sip.codecs import codec_by_name
 from sipprobe.sip.message import parse_message
+from sipprobe.sip.sdp import parse_sdp
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +37,13 @@ class CallMediaEnds:
 
 def sdp_endpoint(body: str) -> str | None:
     """``addr:port`` of the first audio stream of an SDP body, written as the capture's stream
-    endpoints are (the same parser reads SDP out of captures)."""
-    audio = [
-        m
-        for m in parse_sdp(body.encode(), call_id="", message="", arrival_s=0.0)
-        if m.media == "audio"
-    ]
-    if not audio:
-        return None
-    address, port = audio[0].address, audio[0].port
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    endpoints are. Read as SDP in a capture is (tolerant), so that a line the far end got
+    wrong does not lose the stream the analysis finds."""
+    for media in parse_sdp(body, tolerant=True).media:
+        receiver = media.receive_endpoint() if media.media == "audio" else None
+        if receiver is not None:
+            return str(receiver)
+    return None
 
 
 def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
@@ -53,9 +52,10 @@ def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
         if event.call_id != call_id or "application/sdp" not in event.text.lower():
             continue
         try:
-            endpoint = sdp_endpoint(parse_message(event.text).body)
+            body = parse_message(event.text).sdp_body()
         except ValueError:
             continue
+        endpoint = sdp_endpoint(body) if body is not None else None
         if event.direction == "tx" and event.is_request and event.method == "INVITE":
             local = local or endpoint
         elif event.direction == "rx" and event.status_code is not None:
@@ -64,9 +64,7 @@ def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
 
 
 def _port(endpoint: str | None) -> int | None:
-    if endpoint is None:
-        return None
-    return int(endpoint.rsplit(":", 1)[1])
+    return None if endpoint is None else Endpoint.parse(endpoint).port
 
 
 def analyse_run_capture(

@@ -19,6 +19,7 @@ from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SipProbeError
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import RunReport, StepResult
 from sipprobe.run.capture import RunCapture, choose_rtp_base
 from sipprobe.scenario.credentials import describe_source, read_password
@@ -104,7 +105,7 @@ class _Run:
         """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
         if not any(isinstance(step, CallStep) for step in self.scenario.steps):
             return
-        sip_port = int(self.stack.local_sip.rsplit(":", 1)[1])
+        sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
         self.capture = RunCapture.start(
             self.target_address(), sip_port, self.stack.settings.rtp_port, workdir
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import RTP_PORT_SPAN
 from sipprobe.signalling.dialog import transaction_final
 from sipprobe.signalling.stack import SRTP_MODES, SipStack
@@ -33,8 +34,10 @@ class Identity:
 
     @property
     def aor(self) -> str:
-        bare_ipv6 = self.domain.count(":") >= 2 and not self.domain.startswith("[")
-        host = f"[{self.domain}]" if bare_ipv6 else self.domain
+        try:
+            host = str(Endpoint.parse(self.domain))  # a bare IPv6 address gets its brackets
+        except ValueError:
+            host = self.domain
         return f"sip:{self.user}@{host}"
 
 

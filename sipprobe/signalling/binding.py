@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.signalling.options import (
     Request,
     build_request,
@@ -82,7 +83,7 @@ def measure_binding(
         return BindingOutcome(None, None, (), f"cannot resolve {target.host}: {exc}", ())
     family, _, _, _, raw_address = infos[0]
     address = (str(raw_address[0]), int(raw_address[1]))
-    peer = f"{address[0]}:{address[1]}"
+    peer = str(Endpoint(*address))
     probes: list[BindingProbe] = []
     lower: float | None = None
     upper: float | None = None

@@ -15,6 +15,8 @@ from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
 from sipprobe.signalling.stack import SipStack, hang_up
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.sdp import parse_sdp
 
 Progress = Callable[[str], None]
 REFERENCE_AUDIO = Path(__file__).resolve().parent.parent / "media" / "reference-8k.wav"
@@ -298,11 +300,16 @@ def _outcome(
 
 
 def _answer_uses_srtp(final: SipEvent | None) -> bool | None:
-    """Whether the 2xx answer put the audio on a secure profile (RTP/SAVP, RTP/SAVPF)."""
-    if final is None or final.status_code != 200 or "m=audio" not in final.text:
+    """Whether the 2xx answer put the audio on a secure profile (RTP/SAVP, RTP/SAVPF); None
+    without a 200 whose SDP has audio."""
+    if final is None or final.status_code != 200:
         return None
-    audio = next(line for line in final.text.splitlines() if line.startswith("m=audio"))
-    return "/SAVP" in audio
+    try:
+        body = parse_message(final.text).sdp_body()
+        audio = parse_sdp(body, tolerant=True).audio if body is not None else None
+    except ValueError:
+        return None
+    return None if audio is None else audio.secure
 
 
 def parse_reason(status_line: str) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sipprobe.model.results import SipEvent
-from sipprobe.sip.message import parse_message, sdp_codecs
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.sdp import parse_sdp
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +124,6 @@ def offered_codecs(event: SipEvent | None) -> tuple[str, ...]:
     """Codecs in the SDP of a message (the INVITE offer or the answer)."""
     if event is None:
         return ()
-    return sdp_codecs(parse_message(event.text).body)
+    body = parse_message(event.text).sdp_body()
+    audio = parse_sdp(body, tolerant=True).audio if body is not None else None
+    return () if audio is None else audio.codec_names()

@@ -22,6 +22,7 @@ import socket
 import threading
 from collections.abc import Callable
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.sip.message import SipMessage, parse_message, split_stream
 
 SOURCE_HEADER = "X-Sipprobe-Source"
@@ -29,10 +30,6 @@ _MAX_DATAGRAM = 65535
 _MAX_STREAM_BUFFER = 256 * 1024
 
 Say = Callable[[str], None]
-
-
-def _hostport(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _top_via_with_source(via: str, host: str, port: int) -> str:
@@ -62,7 +59,7 @@ def mirror_response(raw: bytes, request: SipMessage, source: tuple[str, int]) ->
         to += f";tag={secrets.token_hex(4)}"
     lines += [f"From: {request.header('from') or ''}", f"To: {to}"]
     lines += [f"Call-ID: {request.call_id}", f"CSeq: {request.header('cseq') or ''}"]
-    lines.append(f"{SOURCE_HEADER}: {_hostport(*source)}")
+    lines.append(f"{SOURCE_HEADER}: {Endpoint(*source)}")
     lines.append("Server: sipprobe-responder (mirror)")
     body = base64.b64encode(raw)
     lines += ["Content-Type: message/sip", "Content-Transfer-Encoding: base64"]
@@ -78,10 +75,11 @@ def response_address(request: SipMessage, source: tuple[str, int]) -> tuple[str,
     if any(p.split("=")[0] == "rport" for p in params):
         return source
     sent_by = via.split(";")[0].split()[-1] if via.split() else ""
-    _, sep, port = sent_by.rpartition(":")
-    if sep and port.isdigit() and "]" not in port:
-        return source[0], int(port)
-    return source[0], 5060
+    try:
+        port = Endpoint.parse(sent_by, default_port=5060).port if sent_by else 5060
+    except ValueError:
+        port = 5060
+    return source[0], port or 5060
 
 
 class MirrorServer:
@@ -105,7 +103,7 @@ class MirrorServer:
         self._selector.register(self._tcp, selectors.EVENT_READ, "listen")
         self._buffers: dict[socket.socket, bytes] = {}
         self._stop = threading.Event()
-        self.address = _hostport(host, port)
+        self.address = str(Endpoint(host, port))
 
     def stop(self) -> None:
         self._stop.set()
@@ -145,7 +143,7 @@ class MirrorServer:
             try:
                 self._udp.sendto(response, destination)
             except OSError as exc:
-                self._say(f"mirror: cannot answer {_hostport(*destination)}: {exc}")
+                self._say(f"mirror: cannot answer {Endpoint(*destination)}: {exc}")
 
     def _stream(self, connection: socket.socket) -> None:
         try:
@@ -168,14 +166,14 @@ class MirrorServer:
                 try:
                     connection.sendall(response)
                 except OSError as exc:
-                    self._say(f"mirror: cannot answer {_hostport(*source)}: {exc}")
+                    self._say(f"mirror: cannot answer {Endpoint(*source)}: {exc}")
 
     def _parse(self, raw: bytes, source: tuple[str, int]) -> SipMessage | None:
         try:
             message = parse_message(raw.decode("utf-8", "replace"))
         except ValueError as exc:
-            self._say(f"mirror: not SIP from {_hostport(*source)}: {exc}")
+            self._say(f"mirror: not SIP from {Endpoint(*source)}: {exc}")
             return None
         if message.status_code is None:
-            self._say(f"mirror: {message.method} from {_hostport(*source)}")
+            self._say(f"mirror: {message.method} from {Endpoint(*source)}")
         return message

@@ -17,6 +17,7 @@ from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.message import SipMessage, parse_message, split_stream
 from sipprobe.sip.uri import SipUri
@@ -141,8 +142,9 @@ def build_request(
     rport: bool = True,
 ) -> tuple[str, str]:
     """The request's text and its Via branch; ``via`` puts another sent-by in the Via."""
-    host = f"[{local[0]}]" if ":" in local[0] else local[0]
-    via_host, via_port = via or (host, local[1])
+    own = Endpoint(local[0], local[1])
+    host = own.host_for_uri
+    sent_by = Endpoint(via[0].strip("[]"), via[1]) if via else own
     branch = "z9hG4bK" + secrets.token_hex(8)
     tag = secrets.token_hex(4)
     call_id = secrets.token_hex(10) + "@sipprobe"
@@ -152,14 +154,14 @@ def build_request(
     extra = "".join(f"{line}\r\n" for line in request.extra_headers)
     text = (
         f"{request.method} {request_uri} SIP/2.0\r\n"
-        f"Via: SIP/2.0/{transport.upper()} {via_host}:{via_port};branch={branch}"
+        f"Via: SIP/2.0/{transport.upper()} {sent_by};branch={branch}"
         f"{';rport' if rport else ''}\r\n"
         "Max-Forwards: 70\r\n"
         f"From: <sip:{request.from_user}@{host}>;tag={tag}\r\n"
         f"To: <{request_uri}>\r\n"
         f"Call-ID: {call_id}\r\n"
         f"CSeq: 1 {request.method}\r\n"
-        f"Contact: <sip:{request.from_user}@{host}:{local[1]};transport={transport}>\r\n"
+        f"Contact: <sip:{request.from_user}@{own};transport={transport}>\r\n"
         "Accept: application/sdp\r\n"
         f"User-Agent: sipprobe/{__version__}\r\n"
         f"{extra}{content_type}"
@@ -181,8 +183,7 @@ def build_ack(request_text: str, response: SipMessage) -> str:
 
 
 def _peer_text(address: Address) -> str:
-    host, port = address[0], address[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(Endpoint(address[0], address[1]))
 
 
 def _answer(

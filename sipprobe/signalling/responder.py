@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pjsua2 as pj
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.signalling.account import (
     Credentials,
     configure_srtp,
@@ -132,8 +133,7 @@ class Responder:
         with self.stack:
             account = _ResponderAccount(self)
             config = pj.AccountConfig()
-            host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
-            config.idUri = f"sip:responder@{host}"
+            config.idUri = f"sip:responder@{Endpoint(self.settings.host).host_for_uri}"
             mark_expedited_forwarding(config.mediaConfig.transportConfig)
             configure_srtp(config.mediaConfig, self.settings.srtp)
             config.mediaConfig.transportConfig.boundAddress = media_bind_address(self.settings.host)

@@ -26,6 +26,7 @@ import pjsua2 as pj
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError, SignallingError
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import MAX_CALLS
 from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
@@ -153,7 +154,7 @@ class SipStack:
         self.transport_id = self._open(self.settings.transport, self.settings.sip_port)
         local = self._endpoint.transportGetInfo(self.transport_id).localName
         self.local_sip = str(local)
-        port = int(str(local).rsplit(":", 1)[1])
+        port = Endpoint.parse(self.local_sip).port or self.settings.sip_port
         for extra in self.settings.also_listen:
             self._open(extra, port + 1 if extra == "tls" else port)
 

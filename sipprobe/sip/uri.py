@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sipprobe.errors import UsageError
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.sip.transports import DEFAULT_PORTS, TRANSPORTS
 
 _URI = re.compile(
@@ -25,11 +26,11 @@ class SipUri:
 
     @property
     def is_ipv6(self) -> bool:
-        return ":" in self.host
+        return self.endpoint().is_ipv6
 
     @property
     def host_for_uri(self) -> str:
-        return f"[{self.host}]" if self.is_ipv6 else self.host
+        return self.endpoint().host_for_uri
 
     def param(self, name: str) -> str | None:
         for key, value in self.params:
@@ -58,7 +59,11 @@ class SipUri:
         return replace(self, params=(*kept, ("transport", transport)))
 
     def hostport(self) -> str:
-        return f"{self.host_for_uri}:{self.port}" if self.port else self.host_for_uri
+        return str(self.endpoint())
+
+    def endpoint(self) -> Endpoint:
+        """Host and port as written (``port`` None when the URI has none)."""
+        return Endpoint(self.host, self.port)
 
     def __str__(self) -> str:
         user = f"{self.user}@" if self.user else ""
@@ -91,3 +96,22 @@ def parse_uri(text: str) -> SipUri:
     if uri.transport not in TRANSPORTS:
         raise UsageError(f"transport {uri.transport!r} in {text!r} is not one of udp, tcp, tls")
     return uri
+
+
+def contact_endpoint(value: str) -> Endpoint | None:
+    """Where the URI of a Contact (or From, To) value points: host lower-cased, port as
+    written or the transport's default; None when the value holds no SIP URI.
+
+    ``<sip:a@host:port;uri-params>;header-params`` or a bare ``sip:a@host;header-params``
+    (RFC 3261 20.10: without angle brackets every parameter belongs to the header).
+    """
+    start, end = value.find("<"), value.find(">")
+    text = value[start + 1 : end] if 0 <= start < end else value.partition(";")[0]
+    text = text.strip().partition("?")[0]  # URI headers say nothing about where it points
+    if not text.lower().startswith(("sip:", "sips:")):
+        return None
+    try:
+        uri = parse_uri(text)
+    except UsageError:
+        return None
+    return Endpoint(uri.host.lower(), uri.effective_port())

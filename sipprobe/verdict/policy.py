@@ -21,7 +21,7 @@ from sipprobe.model.results import (
 )
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import nat_findings
-from sipprobe.sip.message import contact_hostport
+from sipprobe.sip.uri import contact_endpoint
 from sipprobe.verdict.media import stream_findings
 
 _BUSY = {480, 486, 600, 603}
@@ -112,8 +112,8 @@ class _Collector:
         held = step.detail.get("contacts") or []
         if step.detail.get("action") != "register" or not sent or not held:
             return
-        sent_at = contact_hostport(sent)
-        if sent_at is None or any(contact_hostport(c) == sent_at for c in held):
+        sent_at = contact_endpoint(sent)
+        if sent_at is None or any(contact_endpoint(c) == sent_at for c in held):
             return
         self.add(
             Severity.INFO,

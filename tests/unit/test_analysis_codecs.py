@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sipprobe.analysis.codecs import (
-    CodecInfo,
-    PlanningValues,
-    codec_by_name,
-    codec_for_payload_type,
-    no_planning_value_reason,
-    planning_values,
-)
+from sipprobe.analysis.codecs import PlanningValues, no_planning_value_reason, planning_values
+from sipprobe.sip.codecs import CodecInfo, codec_by_name, codec_for_payload_type
 
 
 @pytest.mark.parametrize(

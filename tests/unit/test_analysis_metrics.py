@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from sipprobe.analysis.codecs import CodecInfo, codec_by_name
 from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
 from sipprobe.analysis.timeline import Timeline
+from sipprobe.sip.codecs import CodecInfo, codec_by_name
 
 PCMU = codec_by_name("PCMU", 8000)
 CONTRACT_KEYS = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sipprobe.cli.responder import parse_listen
+from sipprobe.errors import UsageError
 from sipprobe.model.endpoint import Endpoint
 
 
@@ -46,3 +48,21 @@ def test_endpoint_default_port_only_when_none_is_written() -> None:
 def test_endpoint_parse_rejects_with_a_sentence(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Endpoint.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "listen"),
+    [
+        ("127.0.0.1:5062", ("127.0.0.1", 5062)),
+        ("[::1]:5062", ("::1", 5062)),
+        (":5062", ("0.0.0.0", 5062)),
+    ],
+)
+def test_parse_listen_host_and_port(text: str, listen: tuple[str, int]) -> None:
+    assert parse_listen(text) == listen
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:x", "[::1", "::1"])
+def test_parse_listen_rejects_what_is_not_host_and_port(text: str) -> None:
+    with pytest.raises(UsageError, match="--listen takes HOST:PORT"):
+        parse_listen(text)

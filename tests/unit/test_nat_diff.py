@@ -18,8 +18,9 @@ from sipprobe.nat.findings import NatFinding, nat_findings
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.scenario.model import NatCheckStep
 from sipprobe.signalling.mirror import mirror_response, response_address
-from sipprobe.signalling.options import OptionsOutcome
+from sipprobe.signalling.options import OptionsOutcome, Request, build_request
 from sipprobe.sip.message import parse_message
+from sipprobe.sip.uri import parse_uri
 from sipprobe.verdict.policy import decide
 
 SENT = (
@@ -266,3 +267,29 @@ def test_scenario_nat_check_step_and_its_errors() -> None:
     bad = "target: sip:pbx.example.com\nsteps:\n  - nat_check: {transports: [tls]}\n"
     with pytest.raises(ScenarioError, match=r"s.yaml:3: steps\[0\].nat_check.transports: 'tls'"):
         parse_scenario(bad, "s.yaml", {})
+
+
+@pytest.mark.parametrize(
+    ("via", "port"),
+    [
+        ("SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK1", 5070),
+        ("SIP/2.0/UDP [2001:db8::1];branch=z9hG4bK1", 5060),
+        ("SIP/2.0/UDP 2001:db8::1;branch=z9hG4bK1", 5060),  # no brackets: no port either
+        ("SIP/2.0/UDP host.example:99999;branch=z9hG4bK1", 5060),
+    ],
+)
+def test_response_address_reads_the_sent_by_port(via: str, port: int) -> None:
+    request = parse_message(f"OPTIONS sip:x SIP/2.0\r\nVia: {via}\r\nCSeq: 1 OPTIONS\r\n\r\n")
+    assert response_address(request, ("2001:db8::9", 4000)) == ("2001:db8::9", port)
+
+
+def test_build_request_writes_ipv6_sent_by_and_contact_in_brackets() -> None:
+    text, _ = build_request(
+        parse_uri("sip:[2001:db8::2]:5060"), "udp", ("2001:db8::1", 4000), Request()
+    )
+    assert "Via: SIP/2.0/UDP [2001:db8::1]:4000;branch=" in text
+    assert "Contact: <sip:sipprobe@[2001:db8::1]:4000;transport=udp>" in text
+    asked, _ = build_request(
+        parse_uri("sip:192.0.2.2"), "udp", ("10.0.0.1", 4000), Request(), via=("2001:db8::7", 9)
+    )
+    assert "Via: SIP/2.0/UDP [2001:db8::7]:9;branch=" in asked

@@ -1,10 +1,12 @@
-"""SIP message reading and credential redaction."""
+"""SIP message reading (strict and tolerant) and credential redaction."""
 
 from __future__ import annotations
 
 import pytest
+from data import sipbuild
 
-from sipprobe.sip.message import parse_message, redact, sdp_codecs, split_header_list
+from sipprobe.sip.message import parse_message, redact, split_header_list
+from sipprobe.sip.sdp import parse_sdp
 
 RESPONSE = (
     "SIP/2.0 200 OK\r\n"
@@ -95,4 +97,18 @@ def test_sdp_codecs_from_rtpmap_and_static_table() -> None:
         "v=0\r\nm=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
         "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
     )
-    assert sdp_codecs(body) == ("PCMU/8000", "PCMA/8000", "telephone-event/8000")
+    audio = parse_sdp(body).audio
+    assert audio is not None
+    assert audio.codec_names() == ("PCMU/8000", "PCMA/8000", "telephone-event/8000")
+
+
+def test_parse_message_tolerant_headers_and_body() -> None:
+    raw = sipbuild.sip("INVITE sip:b@x SIP/2.0", "abc", "v=0\r\n", compact=True)
+    message = parse_message(raw, tolerant=True)
+    assert message.first_line == "INVITE sip:b@x SIP/2.0"
+    assert message.call_id == "abc"
+    assert message.header("content-type") == "application/sdp"
+    assert message.body == "v=0\n"
+    for not_sip in (b"\x80\x00garbage", b"HTTP/1.1 200 OK\r\n\r\n"):
+        with pytest.raises(ValueError, match="not a SIP message"):
+            parse_message(not_sip, tolerant=True)

@@ -1,4 +1,4 @@
-"""Stream discovery: SDP labels, the --rtp-port hint, RTP heuristics, and the SIP/SDP reader."""
+"""Stream discovery: SDP labels, the --rtp-port hint, RTP heuristics, and the SDP it reads."""
 
 import random
 from dataclasses import replace
@@ -11,8 +11,8 @@ from data.rtpcapture import T0, Items, Path4, stream, write_parts
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sipprobe.analysis.announced import announced_media, codec_for, media_of_sdp
 from sipprobe.analysis.pcap import UdpPackets, read_capture
-from sipprobe.analysis.sipsdp import codec_for, parse_sdp, parse_sip, sdp_media_in
 from sipprobe.analysis.streams import MIN_PACKETS, find_streams
 
 A = Path4(src="10.0.0.1", dst="10.0.0.2", sport=40000, dport=50000)
@@ -86,7 +86,7 @@ def test_find_streams_sdp_labels_call_codec_and_ptime(tmp_path: Path) -> None:
     backward = stream(40, t0=T0 + 1, pt=96, ssrc=8)
     back = replace(A, src="10.0.0.2", dst="10.0.0.1", sport=50000, dport=40000)
     packets = _capture(tmp_path, [(SIP, signalling), (A, forward), (back, backward)])
-    sdp = sdp_media_in((float(packets.arrival_s[r]), d) for r, d in packets.payloads)
+    sdp = announced_media((float(packets.arrival_s[r]), d) for r, d in packets.payloads)
     assert [(m.call_id, m.endpoint, m.ptime_ms) for m in sdp] == [
         ("call-1@host", ("10.0.0.1", 40000), 30.0),
         ("call-1@host", ("10.0.0.2", 50000), 30.0),
@@ -116,7 +116,7 @@ def test_find_streams_sdp_ipv6_and_on_hold(tmp_path: Path) -> None:
             (six, stream(2, t0=T0 + 1, pt=97)),
         ],
     )
-    sdp = sdp_media_in((float(packets.arrival_s[r]), d) for r, d in packets.payloads)
+    sdp = announced_media((float(packets.arrival_s[r]), d) for r, d in packets.payloads)
     assert [m.address for m in sdp] == ["2001:db8::2"]
     (found,) = find_streams(packets, sdp)
     assert (found.dst, found.call_id) == ("[2001:db8::2]:50000", "v6")
@@ -132,18 +132,7 @@ def test_find_streams_sorts_each_stream_by_arrival(tmp_path: Path) -> None:
     assert list(packets.rtp_seq[found.rows]) == [p.seq for p in sent]
 
 
-def test_parse_sip_headers_and_body() -> None:
-    message = parse_sip(sipbuild.sip("INVITE sip:b@x SIP/2.0", "abc", "v=0\r\n", compact=True))
-    assert message is not None
-    assert message.start_line == "INVITE sip:b@x SIP/2.0"
-    assert message.call_id == "abc"
-    assert message.headers["content-type"] == "application/sdp"
-    assert message.body == b"v=0\r\n"
-    assert parse_sip(b"\x80\x00garbage") is None
-    assert parse_sip(b"HTTP/1.1 200 OK\r\n\r\n") is None
-
-
-def test_parse_sdp_multipart_and_rejected_media() -> None:
+def test_announced_media_multipart_and_rejected_media() -> None:
     body = sipbuild.sdp("192.0.2.5", 30000, (0, 18), ("18 G729/8000",))
     body += "m=video 0 RTP/AVP 31\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.0.2.6\r\n"
     multipart = (
@@ -153,7 +142,7 @@ def test_parse_sdp_multipart_and_rejected_media() -> None:
     raw = sipbuild.sip("SIP/2.0 183 Session Progress", "mp", multipart).replace(
         b"Content-Type: application/sdp", b'Content-Type: multipart/mixed;boundary="b1"', 1
     )
-    media = sdp_media_in([(1.0, raw)])
+    media = announced_media([(1.0, raw)])
     assert [(m.endpoint, m.payload_types) for m in media] == [
         (("192.0.2.5", 30000), (0, 18)),
         (("192.0.2.6", 4000), (0,)),
@@ -161,17 +150,19 @@ def test_parse_sdp_multipart_and_rejected_media() -> None:
     assert codec_for(media[0], 18) is not None
     assert codec_for(media[0], 96) is None
     assert (
-        parse_sdp(b"m=\r\nm=audio x RTP/AVP\r\nc=IN\r\n", call_id="", message="", arrival_s=0) == []
+        media_of_sdp("m=\r\nm=audio x RTP/AVP\r\nc=IN\r\n", call_id="", message="", arrival_s=0)
+        == []
     )
 
 
 @given(st.binary(max_size=600))
-def test_parse_sip_and_sdp_never_raise_on_garbage(data: bytes) -> None:
-    parse_sip(data)
-    parse_sip(b"SIP/2.0 200 OK\r\nContent-Type: application/sdp\r\n\r\n" + data)
-    parse_sdp(data, call_id="x", message="x", arrival_s=0.0)
-    parse_sdp(
-        b"c=IN IP4 10.0.0.1\r\nm=audio 1 RTP/AVP 0\r\na=" + data,
+def test_announced_media_never_raises_on_garbage(data: bytes) -> None:
+    announced_media([(0.0, data)])
+    announced_media([(0.0, b"SIP/2.0 200 OK\r\nContent-Type: application/sdp\r\n\r\n" + data)])
+    text = data.decode("utf-8", "replace")
+    media_of_sdp(text, call_id="x", message="x", arrival_s=0.0)
+    media_of_sdp(
+        "c=IN IP4 10.0.0.1\r\nm=audio 1 RTP/AVP 0\r\na=" + text,
         call_id="",
         message="",
         arrival_s=0,
