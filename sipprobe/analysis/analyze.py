@@ -14,19 +14,20 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sipprobe.analysis.announced import AnnouncedMedia, announced_media
 from sipprobe.analysis.forked import OK, Forked, may_fork
-from sipprobe.analysis.metrics import MetricsOptions, StreamMetrics, stream_metrics
+from sipprobe.analysis.metrics import MetricsOptions, stream_metrics
 from sipprobe.analysis.pcap import CaptureInfo, UdpPackets, read_capture
-from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, VoipMetrics, rtcp_reports
+from sipprobe.analysis.rtcp import ReportBlock, RtcpReport, rtcp_reports
 from sipprobe.analysis.streams import RtpStream, find_streams
+from sipprobe.model.media import FarEndReport, StreamMetrics, StreamResult, VoipMetrics
 from sipprobe.model.outcome import ExitCode, Quality
-from sipprobe.model.thresholds import Thresholds
+from sipprobe.model.thresholds import Metric, Thresholds
 
 __all__ = [
     "AnalysisResult",
@@ -50,31 +51,6 @@ class AnalyzeOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class FarEndReport:
-    """What the stream's receiver said about it over RTCP (its latest report block)."""
-
-    reports: int
-    fraction_lost: float
-    cumulative_lost: int
-    jitter_ms: float | None  # None when the stream's clock rate is unknown
-    voip_metrics: VoipMetrics | None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamResult:
-    stream: RtpStream
-    metrics: StreamMetrics
-    start_s: float  # first and last arrival, on the capture's clock (see origin_s)
-    end_s: float
-    one_way_delay_ms: float | None
-    delay_source: str | None  # "option" or "rtcp"
-    rtt_ms: float | None
-    far_end: FarEndReport | None
-    verdict: Quality
-    reasons: tuple[str, ...]  # why it is not good
-
-
-@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     capture: CaptureInfo
     origin_s: int  # Unix second that arrival times count from
@@ -93,28 +69,31 @@ class AnalysisResult:
         }.get(self.media, ExitCode.UNKNOWN)
 
 
+_CHECKS: tuple[tuple[str, Metric, str], ...] = (  # name in the reason, metric, unit
+    ("loss", "loss", "%"),
+    ("mean jitter", "jitter", " ms"),
+    ("one-way delay", "delay", " ms"),
+    ("MOS-LQ", "mos", ""),
+)
+
+
 def _judge(
     metrics: StreamMetrics, delay_ms: float | None, t: Thresholds
 ) -> list[tuple[Quality, str]]:
     """Each figure beyond a threshold, with the quality it implies."""
     jitter = metrics.jitter_ms.mean if metrics.jitter_ms else None
-    checks = [  # name, value, degraded, bad limits, unit; MOS is the one where lower is worse
-        ("loss", metrics.loss_pct, t.loss_degraded_pct, t.loss_bad_pct, "%"),
-        ("mean jitter", jitter, t.jitter_degraded_ms, t.jitter_bad_ms, " ms"),
-        ("one-way delay", delay_ms, t.delay_degraded_ms, t.delay_bad_ms, " ms"),
-        ("MOS-LQ", metrics.mos_lq, t.mos_degraded, t.mos_bad, ""),
-    ]
-    found = []
-    for name, value, degraded, bad, unit in checks:
-        for quality, limit in ((Quality.BAD, bad), (Quality.DEGRADED, degraded)):
-            if value is None:
-                break
-            if name == "MOS-LQ" and value < limit:
-                found.append((quality, f"{name} {value:.2f} < {limit:g}"))
-                break
-            if name != "MOS-LQ" and value >= limit:
-                found.append((quality, f"{name} {value:.3g}{unit} >= {limit:g}{unit}"))
-                break
+    values = (metrics.loss_pct, jitter, delay_ms, metrics.mos_lq)
+    found: list[tuple[Quality, str]] = []
+    for (name, metric, unit), value in zip(_CHECKS, values, strict=True):
+        quality = t.grade(metric, value)
+        if value is None or quality not in (Quality.DEGRADED, Quality.BAD):
+            continue
+        degraded, bad = t.limits(metric)
+        limit = bad if quality is Quality.BAD else degraded
+        if metric == "mos":
+            found.append((quality, f"{name} {value:.2f} < {limit:g}"))
+        else:
+            found.append((quality, f"{name} {value:.3g}{unit} >= {limit:g}{unit}"))
     return found
 
 
@@ -176,7 +155,7 @@ def _measure(
     problems = _judge(metrics, delay_ms, options.thresholds)
     verdict = max((q for q, _ in problems), key=_RANK.__getitem__, default=Quality.GOOD)
     return StreamResult(
-        stream=stream,
+        stream=stream.info(),
         metrics=metrics,
         start_s=float(packets.arrival_s[rows[0]]),  # rows are in arrival order
         end_s=float(packets.arrival_s[rows[-1]]),
@@ -198,27 +177,20 @@ def _measure_all(
     if options.workers < 2 or len(streams) < 2 or rows < _FORK_ROWS or not may_fork():
         return tuple(_measure(s, packets, rtcp, options) for s in streams)
     theirs = streams[1::2]
-    with Forked(_measure_without_rows, theirs, packets, rtcp, options) as child:
+    with Forked(_measure_each, theirs, packets, rtcp, options) as child:
         mine = [_measure(s, packets, rtcp, options) for s in streams[0::2]]
         status, measured = child.result()
-    if status == OK:  # the rows stayed here: the child need not send them back
-        done = [replace(r, stream=s) for r, s in zip(measured, theirs, strict=True)]
-    else:
-        done = [_measure(s, packets, rtcp, options) for s in theirs]
+    done = measured if status == OK else [_measure(s, packets, rtcp, options) for s in theirs]
     results: list[StreamResult] = []
     for pair in itertools.zip_longest(mine, done):
         results.extend(r for r in pair if r is not None)
     return tuple(results)
 
 
-def _measure_without_rows(
+def _measure_each(
     streams: tuple[RtpStream, ...], packets: UdpPackets, rtcp: _RtcpBySsrc, options: AnalyzeOptions
 ) -> list[StreamResult]:
-    nothing = np.zeros(0, dtype=np.int64)
-    return [
-        replace(result, stream=replace(result.stream, rows=nothing))
-        for result in (_measure(s, packets, rtcp, options) for s in streams)
-    ]
+    return [_measure(s, packets, rtcp, options) for s in streams]
 
 
 def analyze_file(path: str | Path, options: AnalyzeOptions | None = None) -> AnalysisResult:

@@ -11,22 +11,13 @@ block to the next goes through a loop (one step per block). The growth ``a^-m`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
+from sipprobe.model.media import JitterMs
+
 JITTER_DECAY = 15.0 / 16.0
 _BLOCK = 512
-
-
-@dataclass(frozen=True, slots=True)
-class JitterMs:
-    """Interarrival jitter in milliseconds: largest and mean value reached, and the last one."""
-
-    max: float
-    mean: float
-    final: float
 
 
 def timestamp_steps(rtp_ts: NDArray[np.uint32]) -> NDArray[np.int64]:

@@ -27,19 +27,14 @@ from sipprobe.analysis.bursts import burst_metrics
 from sipprobe.analysis.codecs import no_planning_value_reason, planning_values
 from sipprobe.analysis.dejitter import discarded_numbers, late_packets
 from sipprobe.analysis.emodel import e_model
-from sipprobe.analysis.jitter import (
-    JitterMs,
-    interarrival_jitter,
-    summarise_jitter,
-    timestamp_steps,
-)
+from sipprobe.analysis.jitter import interarrival_jitter, summarise_jitter, timestamp_steps
 from sipprobe.analysis.sequence import count_sequence, extend_sequence, sorted_unique
-from sipprobe.analysis.timeline import Timeline, build_timeline, seconds_of
+from sipprobe.analysis.timeline import build_timeline, seconds_of
+from sipprobe.model.media import JitterMs, StreamMetrics
 from sipprobe.sip.codecs import CodecInfo
 
 __all__ = [
     "COMFORT_NOISE_PAYLOAD_TYPES",
-    "JitterMs",
     "MetricsOptions",
     "StreamMetrics",
     "stream_metrics",
@@ -63,76 +58,6 @@ class MetricsOptions:
         ):
             if value is not None and not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be a finite number of ms >= 0, not {value}")
-
-
-@dataclass(frozen=True, slots=True)
-class StreamMetrics:
-    """Every media number of one stream; see docs/measurement.md for definitions."""
-
-    packets: int
-    expected: int
-    lost: int
-    duplicates: int
-    reordered: int
-    rfc3550_cumulative_lost: int
-    sequence_jumps_ignored: int
-    sequence_restarts: int
-    loss_pct: float
-    jitter_ms: JitterMs | None
-    jitter_null_reason: str | None
-    max_delta_ms: float
-    ptime_ms: float | None
-    discarded: int | None
-    burst_density: float
-    gap_density: float
-    burst_mean_ms: float | None
-    gap_mean_ms: float | None
-    burst_r: float
-    ppl_pct: float
-    r_factor: float | None
-    mos_lq: float | None
-    r_factor_cq: float | None
-    mos_cq: float | None
-    cq_delay_ms: float | None
-    mos_null_reason: str | None
-    timeline: Timeline
-    duration_s: float
-
-    def to_json(self) -> dict[str, object]:
-        """The metric keys of a stream object in the JSON of ``analyze`` and of run reports."""
-        jitter = self.jitter_ms
-        return {
-            "packets": self.packets,
-            "expected": self.expected,
-            "lost": self.lost,
-            "loss_pct": self.loss_pct,
-            "duplicates": self.duplicates,
-            "reordered": self.reordered,
-            "rfc3550_cumulative_lost": self.rfc3550_cumulative_lost,
-            "sequence_jumps_ignored": self.sequence_jumps_ignored,
-            "sequence_restarts": self.sequence_restarts,
-            "jitter_ms": None
-            if jitter is None
-            else {"max": jitter.max, "mean": jitter.mean, "final": jitter.final},
-            "jitter_null_reason": self.jitter_null_reason,
-            "max_delta_ms": self.max_delta_ms,
-            "ptime_ms": self.ptime_ms,
-            "discarded": self.discarded,
-            "burst_density": self.burst_density,
-            "gap_density": self.gap_density,
-            "burst_mean_ms": self.burst_mean_ms,
-            "gap_mean_ms": self.gap_mean_ms,
-            "burst_r": self.burst_r,
-            "ppl_pct": self.ppl_pct,
-            "r_factor": self.r_factor,
-            "mos_lq": self.mos_lq,
-            "r_factor_cq": self.r_factor_cq,
-            "mos_cq": self.mos_cq,
-            "cq_delay_ms": self.cq_delay_ms,
-            "mos_null_reason": self.mos_null_reason,
-            "duration_s": self.duration_s,
-            "timeline": self.timeline.to_json(),
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sipprobe.analysis.pcap import UdpPackets
+from sipprobe.model.media import VoipMetrics
 
 __all__ = ["ReportBlock", "RtcpReport", "VoipMetrics", "parse_rtcp", "rtcp_reports"]
 
@@ -48,32 +49,6 @@ class ReportBlock:
     dlsr_s: float
     rtt_ms: float | None = None
     capture_rtt_ms: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VoipMetrics:
-    """RFC 3611 VoIP metrics report block; ``None`` where the reporter says "unavailable"."""
-
-    source_ssrc: int
-    loss_rate: float  # fraction 0..1
-    discard_rate: float
-    burst_density: float
-    gap_density: float
-    burst_duration_ms: int
-    gap_duration_ms: int
-    round_trip_delay_ms: int
-    end_system_delay_ms: int
-    signal_level_dbm: int | None
-    noise_level_dbm: int | None
-    rerl_db: int | None
-    gmin: int
-    r_factor: int | None
-    ext_r_factor: int | None
-    mos_lq: float | None
-    mos_cq: float | None
-    jb_nominal_ms: int
-    jb_maximum_ms: int
-    jb_abs_max_ms: int
 
 
 @dataclass(frozen=True, slots=True)

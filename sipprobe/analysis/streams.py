@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from sipprobe.analysis.announced import AnnouncedMedia, codec_for
 from sipprobe.analysis.keys import dense
 from sipprobe.analysis.packets import UdpPackets, rtp_candidates
+from sipprobe.model.media import RtpStreamInfo
 from sipprobe.sip.codecs import CodecInfo
 
 __all__ = ["MIN_PACKETS", "RtpStream", "find_streams"]
@@ -53,6 +54,20 @@ class RtpStream:
     found_by: str  # "sdp", "rtp-port" or "heuristic"
     dscp: tuple[int, ...]  # DSCP values seen, ascending
     rows: I64
+
+    def info(self) -> RtpStreamInfo:
+        """The stream without its packet rows, as the measured result records it."""
+        return RtpStreamInfo(
+            src=self.src,
+            dst=self.dst,
+            ssrc=self.ssrc,
+            payload_type=self.payload_type,
+            codec=self.codec.name if self.codec else None,
+            clock_rate=self.codec.clock_rate if self.codec else None,
+            call_id=self.call_id,
+            found_by=self.found_by,
+            dscp=self.dscp,
+        )
 
 
 _FIELDS = ("src_addr", "src_port", "dst_addr", "dst_port", "rtp_ssrc")

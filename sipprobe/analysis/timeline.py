@@ -9,20 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from sipprobe.model.media import TimelinePoint
+
 __all__ = ["Timeline", "TimelinePoint", "build_timeline", "seconds_of"]
 
 # A timeline longer than this (11 days) comes from broken capture timestamps, not a call.
 _MAX_TIMELINE_SECONDS = 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class TimelinePoint:
-    """One second of the stream, counted from its first packet (see ``Timeline``)."""
-
-    second: int
-    expected: int
-    lost: int
-    jitter_ms: float | None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -71,14 +63,10 @@ class Timeline:
     def __hash__(self) -> int:
         return hash((self.expected.tobytes(), self.lost.tobytes()))
 
-    def to_json(self) -> list[dict[str, int | float | None]]:
-        """One object per second, ``null`` for no jitter."""
+    def columns(self) -> tuple[list[int], list[int], list[float | None]]:
+        """Expected, lost and peak jitter (None: no jitter) per second, as plain lists."""
         jitter = [v if math.isfinite(v) else None for v in self.jitter_ms.tolist()]
-        columns = zip(self.expected.tolist(), self.lost.tolist(), jitter, strict=True)
-        return [
-            {"second": second, "expected": expected, "lost": lost, "jitter_ms": jitter_ms}
-            for second, (expected, lost, jitter_ms) in enumerate(columns)
-        ]
+        return self.expected.tolist(), self.lost.tolist(), jitter
 
 
 def seconds_of(arrival_s: NDArray[np.float64]) -> NDArray[np.int64]:

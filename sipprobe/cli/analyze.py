@@ -115,7 +115,7 @@ def run_analyze(
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{name} must be a number of milliseconds >= 0, not {value}")
     from sipprobe.analysis.analyze import AnalyzeOptions, analyze_file
-    from sipprobe.report.analysis import render_text, to_json
+    from sipprobe.report.analysis import analysis_json, render_analysis_text
 
     workers = min(jobs, _cores())
     options = AnalyzeOptions(jitter_buffer_ms, one_way_delay_ms, tuple(rtp_ports), workers)
@@ -123,7 +123,7 @@ def run_analyze(
     if fmt == "json":
         from sipprobe.report import jsontext  # only here: the json module is not needed for text
 
-        stdout.write(jsontext.dumps(to_json(result)) + "\n")
+        stdout.write(jsontext.dumps(analysis_json(result)) + "\n")
     else:
-        stdout.write(render_text(result))
+        stdout.write(render_analysis_text(result))
     return int(result.exit_code)

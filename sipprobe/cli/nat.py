@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sipprobe.errors import UsageError
-
-if TYPE_CHECKING:
-    from sipprobe.model.results import Finding, StepResult
 
 
 def add_nat_check_parser(commands: Any) -> None:
@@ -59,9 +56,9 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 def run_nat_check_command(args: argparse.Namespace) -> int:
-    import json
-
+    from sipprobe.model.steps import NatCheckDetail
     from sipprobe.nat.step import nat_check_step
+    from sipprobe.report.nat import render_nat_json, render_nat_text
     from sipprobe.scenario.model import NatCheckStep
     from sipprobe.signalling.timeline import Timeline
     from sipprobe.sip.uri import parse_uri
@@ -83,58 +80,11 @@ def run_nat_check_command(args: argparse.Namespace) -> int:
     timeline = Timeline(time.monotonic)
     result = nat_check_step(0, target, step, timeline, args.register_expires)
     verdict = decide((result,))
-    document = nat_document(str(target), result, verdict.findings)
+    if not isinstance(result.detail, NatCheckDetail):
+        raise TypeError("a nat_check step records a NatCheckDetail")
+    check = result.detail.result
     if args.format == "json":
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(render_nat_json(str(target), check, verdict.findings))
     else:
-        sys.stdout.write(render_text(document))
+        sys.stdout.write(render_nat_text(str(target), check, verdict.findings))
     return int(verdict.exit_code)
-
-
-def nat_document(target: str, step: StepResult, findings: tuple[Finding, ...]) -> dict[str, Any]:
-    detail = step.detail
-    return {
-        "target": target,
-        "nat_detected": detail["nat_detected"],
-        "alg_detected": detail["alg_detected"],
-        "binding_lifetime_s": detail["binding_lifetime_s"],
-        "binding_lifetime_upper_s": detail["binding_lifetime_upper_s"],
-        "mirror": detail["mirror"],
-        "findings": [
-            {
-                "severity": f.severity.value,
-                "side": f.side.value,
-                "area": f.area,
-                "code": f.code,
-                "summary": f.summary,
-            }
-            for f in findings
-        ],
-        "evidence": {"exchanges": detail["exchanges"], "binding": detail["binding"]},
-    }
-
-
-def render_text(document: dict[str, Any]) -> str:
-    lines = [f"NAT check of {document['target']}"]
-    yes = {True: "yes", False: "no"}
-    lines.append(f"  NAT detected: {yes[document['nat_detected']]}")
-    alg = yes[document["alg_detected"]]
-    lines.append(f"  SIP ALG detected: {alg}" + ("" if document["mirror"] else " (no mirror)"))
-    lower, upper = document["binding_lifetime_s"], document["binding_lifetime_upper_s"]
-    if upper is not None:
-        lines.append(f"  UDP binding lifetime: {lower or 0:g} s to {upper:g} s")
-    elif lower is not None:
-        lines.append(f"  UDP binding lifetime: at least {lower:g} s")
-    else:
-        lines.append("  UDP binding lifetime: not measured")
-    for record in document["evidence"]["exchanges"]:
-        status = record["status_code"] or record["error"]
-        seen = record["seen_by_far_end"] or record["via_received"]
-        lines.append(
-            f"  {record['method']} over {record['transport'].upper()}: {status}; "
-            f"from {record['local']}, far end saw {seen or '?'}"
-        )
-    lines.append("findings:" if document["findings"] else "findings: none")
-    for finding in document["findings"]:
-        lines.append(f"  [{finding['severity']}] ({finding['side']}) {finding['summary']}")
-    return "\n".join(lines) + "\n"

@@ -53,9 +53,9 @@ class RunRecord:
 def worst_mos(call: CallResult) -> float | None:
     """The lowest MOS-LQ among the call's streams, or None when no stream has one."""
     values = [
-        float(value)
+        value
         for stream in call.streams
-        if isinstance(value := stream.get("mos_lq"), int | float) and math.isfinite(value)
+        if (value := stream.measured.metrics.mos_lq) is not None and math.isfinite(value)
     ]
     return min(values) if values else None
 

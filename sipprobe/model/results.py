@@ -7,9 +7,11 @@ report shows exactly what was measured. Units are part of field names (``_ms``, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
+from sipprobe.model.steps import StepDetail
 from sipprobe.model.thresholds import Thresholds
 
 # The enums live in sipprobe.model.outcome, so that start-up need not build these records; they
@@ -102,9 +104,17 @@ class CallResult:
     codec: str | None
     rtcp: RtcpSummary | None
     local_disconnect: str | None = None  # why the probe's own stack ended an answered call
-    echo: dict[str, Any] | None = None  # round trip through an echoing far end (capture)
+    echo: CallEcho | None = None  # round trip through an echoing far end (capture)
     srtp: bool | None = None  # the answer's audio profile is RTP/SAVP(F); None: no answer SDP
-    streams: tuple[dict[str, Any], ...] = ()
+    streams: tuple[CallStream, ...] = ()  # measured from the run's capture, rx first
+
+    def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
+        return tuple(s for s in self.streams if s.direction == direction)
+
+    @property
+    def rx_stream(self) -> CallStream | None:
+        """The first stream the probe received in the call, if the run captured one."""
+        return next((s for s in self.streams if s.direction == "rx"), None)
 
     @property
     def disconnect_reason(self) -> str:
@@ -128,7 +138,7 @@ class StepResult:
     reason: str
     origin: Literal["network", "local", "none"]
     timings_ms: dict[str, float]
-    detail: dict[str, Any]
+    detail: StepDetail  # one record per kind: OptionsDetail for "options", ...
     expected_status: int | None = None
     reachable: bool | None = None  # did the target send us any SIP at all in this step
     call: CallResult | None = None

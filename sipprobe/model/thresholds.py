@@ -7,6 +7,11 @@ warn/crit levels and the HTML report all use the same values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from sipprobe.model.outcome import Quality
+
+Metric = Literal["loss", "jitter", "delay", "pdd", "mos"]
 
 # (degraded, bad) pairs of the metrics where a higher value is worse
 _HIGHER_IS_WORSE = (
@@ -44,6 +49,37 @@ class Thresholds:
                 f"mos_degraded ({self.mos_degraded:g}) is below mos_bad ({self.mos_bad:g}); "
                 "a lower MOS is worse, so degraded must be the higher value"
             )
+
+    def limits(self, metric: Metric) -> tuple[float, float]:
+        """The (degraded, bad) limits of ``metric``: loss in %, jitter, delay and post-dial
+        delay in ms, MOS-LQ/CQ as a score (lower is worse)."""
+        if metric == "loss":
+            return self.loss_degraded_pct, self.loss_bad_pct
+        if metric == "jitter":
+            return self.jitter_degraded_ms, self.jitter_bad_ms
+        if metric == "delay":
+            return self.delay_degraded_ms, self.delay_bad_ms
+        if metric == "pdd":
+            return self.pdd_degraded_ms, self.pdd_bad_ms
+        return self.mos_degraded, self.mos_bad
+
+    def grade(self, metric: Metric, value: float | None) -> Quality:
+        """``value`` against the limits of ``metric``: at or beyond ``*_bad`` is bad, at or
+        beyond ``*_degraded`` degraded (for MOS: below), else good; ``None`` is unknown.
+
+        The one place a figure is graded: ``sipprobe analyze``'s stream verdicts, the run's
+        media and signalling findings and the report formats all ask here
+        (docs/measurement.md, "Default thresholds")."""
+        if value is None:
+            return Quality.UNKNOWN
+        degraded, bad = self.limits(metric)
+        if metric == "mos":
+            worse_than_bad, worse_than_degraded = value < bad, value < degraded
+        else:
+            worse_than_bad, worse_than_degraded = value >= bad, value >= degraded
+        if worse_than_bad:
+            return Quality.BAD
+        return Quality.DEGRADED if worse_than_degraded else Quality.GOOD
 
 
 def threshold_range(name: str) -> tuple[float, float]:

@@ -14,10 +14,15 @@ from __future__ import annotations
 import secrets
 import socket
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.nat import (
+    BindingMeasurement,
+    NatCheckResult,
+    NatExchange,
+    PrivateAddress,
+)
 from sipprobe.nat.diff import (
     diff_messages,
     mirrored_request,
@@ -67,7 +72,7 @@ def _local(text: str) -> Endpoint:
 
 def exchange(
     target: SipUri, transport: str, method: str, settings: NatCheckSettings, timeline: Timeline
-) -> dict[str, Any]:
+) -> NatExchange:
     """One request with the SDP offer, and what its answer says about the path."""
     local_host = _local_host(target, transport)
     request = Request(method=method, body=sdp_offer(local_host))
@@ -95,95 +100,97 @@ def _local_host(target: SipUri, transport: str) -> str:
         return "0.0.0.0"
 
 
-def describe(transport: str, method: str, outcome: OptionsOutcome) -> dict[str, Any]:
-    """The evidence of one exchange as JSON-ready data (pure: from the outcome's texts)."""
-    record: dict[str, Any] = {
-        "transport": transport,
-        "method": method,
-        "status_code": outcome.status_code,
-        "reason": outcome.reason,
-        "error": outcome.error,
-        "local": outcome.local,
-        "via_received": None,
-        "via_rport": None,
-        "seen_by_far_end": None,
-        "mirrored": False,
-        "rewrites": [],
-        "private_in_answer": [],
-        "sent": outcome.sent,
-        "received": outcome.received,
-        "mirrored_request": None,
-    }
+def describe(transport: str, method: str, outcome: OptionsOutcome) -> NatExchange:
+    """The evidence of one exchange (pure: from the outcome's texts)."""
+    exchange = NatExchange(
+        transport=transport,
+        method=method,
+        status_code=outcome.status_code,
+        reason=outcome.reason,
+        error=outcome.error,
+        local=outcome.local,
+        via_received=None,
+        via_rport=None,
+        seen_by_far_end=None,
+        mirrored=False,
+        rewrites=(),
+        private_in_answer=(),
+        sent=outcome.sent,
+        received=outcome.received,
+        mirrored_request=None,
+    )
     if outcome.status_code is None or not outcome.received:
-        return record
+        return exchange
     response = parse_message(outcome.received)
     params = via_parameters(response.header("via") or "")
-    record["via_received"] = params.get("received") or None
-    record["via_rport"] = int(params["rport"]) if params.get("rport", "").isdigit() else None
-    record["seen_by_far_end"] = response.header(SOURCE_HEADER.lower())
     local_host = _local(outcome.local).host
     answer_text = "\n".join(f"{n}: {v}" for n, v in response.headers) + "\n" + response.body
-    record["private_in_answer"] = [
-        {"address": address, "kind": kind}
-        for address, kind in private_addresses(answer_text)
-        if address != local_host
-    ]
+    exchange = replace(
+        exchange,
+        via_received=params.get("received") or None,
+        via_rport=int(params["rport"]) if params.get("rport", "").isdigit() else None,
+        seen_by_far_end=response.header(SOURCE_HEADER.lower()),
+        private_in_answer=tuple(
+            PrivateAddress(address, kind)
+            for address, kind in private_addresses(answer_text)
+            if address != local_host
+        ),
+    )
     mirrored = mirrored_request(response)
-    if mirrored is not None:
-        record["mirrored"] = True
-        record["mirrored_request"] = mirrored
-        record["private_in_answer"] = []  # the mirror's body is our own request
-        try:
-            record["rewrites"] = [asdict(r) for r in diff_messages(outcome.sent, mirrored)]
-        except ValueError as exc:
-            record["error"] = f"the mirrored request does not parse: {exc}"
-    return record
+    if mirrored is None:
+        return exchange
+    # the mirror's body is our own request: its private addresses are the probe's
+    exchange = replace(exchange, mirrored=True, mirrored_request=mirrored, private_in_answer=())
+    try:
+        return replace(exchange, rewrites=diff_messages(outcome.sent, mirrored))
+    except ValueError as exc:
+        return replace(exchange, error=f"the mirrored request does not parse: {exc}")
 
 
-def nat_seen(record: dict[str, Any]) -> bool:
+def nat_seen(exchange: NatExchange) -> bool:
     """Did the far end see another address or port than the probe's own?"""
-    local = _local(record["local"])
-    if record["seen_by_far_end"]:
-        return bool(record["seen_by_far_end"] != str(local))
-    received, rport = record["via_received"], record["via_rport"]
+    local = _local(exchange.local)
+    if exchange.seen_by_far_end:
+        return exchange.seen_by_far_end != str(local)
+    received, rport = exchange.via_received, exchange.via_rport
     return (received is not None and received != local.host) or (
         rport is not None and rport != local.port
     )
 
 
-def run_nat_check(target: SipUri, settings: NatCheckSettings, timeline: Timeline) -> dict[str, Any]:
-    """Every exchange, the binding measurement and the summary flags, JSON-ready."""
-    exchanges = []
+def run_nat_check(target: SipUri, settings: NatCheckSettings, timeline: Timeline) -> NatCheckResult:
+    """Every exchange, the binding measurement and the summary flags."""
+    exchanges: list[NatExchange] = []
     for transport in settings.transports:
-        record = exchange(target, transport, "OPTIONS", settings, timeline)
-        exchanges.append(record)
-        if record["mirrored"]:
+        first = exchange(target, transport, "OPTIONS", settings, timeline)
+        exchanges.append(first)
+        if first.mirrored:
             exchanges.append(exchange(target, transport, "INVITE", settings, timeline))
-    binding: dict[str, Any] | None = None
-    answered = any(r["status_code"] is not None for r in exchanges)
+    binding: BindingMeasurement | None = None
+    answered = any(r.status_code is not None for r in exchanges)
     if settings.binding_max_s > 0 and "udp" in settings.transports and answered:
         started = time.monotonic()
         outcome = measure_binding(
             target, settings.binding_intervals_s, settings.binding_max_s, timeline
         )
-        binding = {
-            "lower_s": outcome.lower_s,
-            "upper_s": outcome.upper_s,
-            "error": outcome.error,
-            "probes": [asdict(p) for p in outcome.probes],
-            "elapsed_s": round(time.monotonic() - started, 3),
-            "intervals_s": list(settings.binding_intervals_s),
-            "max_total_s": settings.binding_max_s,
-        }
-    alg = any(r["rewrites"] for r in exchanges)
-    return {
-        "nat_detected": alg or any(nat_seen(r) for r in exchanges if r["status_code"]),
-        "alg_detected": alg,
-        "mirror": any(r["mirrored"] for r in exchanges),
-        "binding_lifetime_s": binding["lower_s"] if binding else None,
-        "binding_lifetime_upper_s": binding["upper_s"] if binding else None,
-        "keepalive_s": settings.keepalive_s,
-        "register_expires_s": settings.register_expires_s,
-        "exchanges": exchanges,
-        "binding": binding,
-    }
+        binding = BindingMeasurement(
+            lower_s=outcome.lower_s,
+            upper_s=outcome.upper_s,
+            error=outcome.error,
+            probes=outcome.probes,
+            elapsed_s=round(time.monotonic() - started, 3),
+            intervals_s=settings.binding_intervals_s,
+            max_total_s=settings.binding_max_s,
+        )
+    alg = any(r.rewrites for r in exchanges)
+    return NatCheckResult(
+        nat_detected=alg or any(nat_seen(r) for r in exchanges if r.status_code),
+        alg_detected=alg,
+        mirror=any(r.mirrored for r in exchanges),
+        binding_lifetime_s=binding.lower_s if binding else None,
+        binding_lifetime_upper_s=binding.upper_s if binding else None,
+        keepalive_s=settings.keepalive_s,
+        register_expires_s=settings.register_expires_s,
+        exchanges=tuple(exchanges),
+        binding=binding,
+    )

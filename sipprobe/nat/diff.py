@@ -11,8 +11,8 @@ import base64
 import binascii
 import ipaddress
 import re
-from dataclasses import dataclass
 
+from sipprobe.model.nat import Rewrite
 from sipprobe.sip.message import SipMessage, parse_message
 
 _DISPLAY = {"call-id": "Call-ID", "cseq": "CSeq", "www-authenticate": "WWW-Authenticate"}
@@ -22,21 +22,6 @@ _IPV6 = re.compile(r"\[([0-9A-Fa-f:]+)\]|(?<![\w:])((?:[0-9A-Fa-f]{1,4}:){2,7}[0
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598, carrier-grade NAT
 _ULA = ipaddress.ip_network("fc00::/7")  # RFC 4193
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-
-
-@dataclass(frozen=True, slots=True)
-class Rewrite:
-    """One line that differs: ``before`` None when the path added it, ``after`` None when it
-    removed it. ``part`` names a header (``Via``) or an SDP line type (``SDP c=``)."""
-
-    part: str
-    before: str | None
-    after: str | None
-
-    def describe(self) -> str:
-        before = self.before if self.before is not None else "(absent)"
-        after = self.after if self.after is not None else "(removed)"
-        return f"{self.part}: {before} -> {after}"
 
 
 def display_name(name: str) -> str:

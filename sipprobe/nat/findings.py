@@ -8,9 +8,9 @@ rewrites and a binding lifetime shorter than the 2 minutes RFC 4787 (REQ-5) asks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sipprobe.model.results import Severity, Side
+from sipprobe.model.nat import NatCheckResult
+from sipprobe.model.outcome import Severity, Side
 
 RFC4787_MIN_BINDING_S = 120.0
 
@@ -23,78 +23,72 @@ class NatFinding:
     summary: str
 
 
-def nat_findings(detail: dict[str, Any], register_expires_s: tuple[int, ...]) -> list[NatFinding]:
-    """Findings for one nat_check step's ``detail``; ``register_expires_s``: the refresh
-    intervals of the run's registrations, compared with the measured binding lifetime."""
+def nat_findings(result: NatCheckResult, register_expires_s: tuple[int, ...]) -> list[NatFinding]:
+    """Findings for one nat_check step; ``register_expires_s``: the refresh intervals of the
+    run's registrations, compared with the measured binding lifetime."""
     found: list[NatFinding] = []
-    for record in detail.get("exchanges", []):
-        where = f"{record['method']} over {record['transport'].upper()}"
-        for rewrite in record.get("rewrites", []):
-            before = rewrite["before"] if rewrite["before"] is not None else "(absent)"
-            after = rewrite["after"] if rewrite["after"] is not None else "(removed)"
+    for exchange in result.exchanges:
+        where = f"{exchange.method} over {exchange.transport.upper()}"
+        for rewrite in exchange.rewrites:
+            before = rewrite.before if rewrite.before is not None else "(absent)"
+            after = rewrite.after if rewrite.after is not None else "(removed)"
             found.append(
                 NatFinding(
                     Severity.WARNING,
                     Side.CUSTOMER_NETWORK,
                     "sip-alg-rewrite",
-                    f"SIP ALG rewrote {rewrite['part']} ({where}): {before} -> {after}",
+                    f"SIP ALG rewrote {rewrite.part} ({where}): {before} -> {after}",
                 )
             )
-        for private in record.get("private_in_answer", []):
+        for private in exchange.private_in_answer:
             found.append(
                 NatFinding(
                     Severity.INFO,
                     Side.UNKNOWN,
                     "private-address-in-answer",
-                    f"the answer to {where} names the private ({private['kind']}) address "
-                    f"{private['address']}",
+                    f"the answer to {where} names the private ({private.kind}) address "
+                    f"{private.address}",
                 )
             )
-    found.extend(_nat(detail))
-    found.extend(_binding(detail, register_expires_s))
+    found.extend(_nat(result))
+    found.extend(_binding(result, register_expires_s))
     return list(dict.fromkeys(found))  # a refresh named twice is one finding
 
 
-def _nat(detail: dict[str, Any]) -> list[NatFinding]:
-    if not detail.get("nat_detected"):
+def _nat(result: NatCheckResult) -> list[NatFinding]:
+    if not result.nat_detected:
         return []
     seen = next(
-        (
-            r
-            for r in detail.get("exchanges", [])
-            if r.get("status_code") is not None and r.get("transport") == "udp"
-        ),
+        (r for r in result.exchanges if r.status_code is not None and r.transport == "udp"),
         None,
-    ) or next((r for r in detail.get("exchanges", []) if r.get("status_code")), None)
+    ) or next((r for r in result.exchanges if r.status_code), None)
     if seen is None:
         return []
-    far = seen.get("seen_by_far_end") or (
-        f"{seen.get('via_received') or '?'}:{seen.get('via_rport') or '?'}"
-    )
+    far = seen.seen_by_far_end or f"{seen.via_received or '?'}:{seen.via_rport or '?'}"
     return [
         NatFinding(
             Severity.INFO,
             Side.CUSTOMER_NETWORK,
             "nat-detected",
-            f"NAT on the path: the probe sent from {seen['local']}, the far end saw {far} "
-            f"({seen['transport'].upper()})",
+            f"NAT on the path: the probe sent from {seen.local}, the far end saw {far} "
+            f"({seen.transport.upper()})",
         )
     ]
 
 
-def _binding(detail: dict[str, Any], register_expires_s: tuple[int, ...]) -> list[NatFinding]:
-    binding = detail.get("binding")
-    if not binding:
+def _binding(result: NatCheckResult, register_expires_s: tuple[int, ...]) -> list[NatFinding]:
+    binding = result.binding
+    if binding is None:
         return []
-    lower, upper = binding.get("lower_s"), binding.get("upper_s")
+    lower, upper = binding.lower_s, binding.upper_s
     found: list[NatFinding] = []
-    if binding.get("error"):
+    if binding.error:
         found.append(
             NatFinding(
                 Severity.INFO,
                 Side.UNKNOWN,
                 "binding-lifetime-unmeasured",
-                f"UDP binding lifetime not measured: {binding['error']}",
+                f"UDP binding lifetime not measured: {binding.error}",
             )
         )
     if upper is None:
@@ -122,8 +116,8 @@ def _binding(detail: dict[str, Any], register_expires_s: tuple[int, ...]) -> lis
         )
     )
     limit = lower if lower is not None else 0.0
-    intervals = [("keepalive interval", detail.get("keepalive_s"))]
-    intervals += [("registration refresh", detail.get("register_expires_s"))]
+    intervals: list[tuple[str, float | None]] = [("keepalive interval", result.keepalive_s)]
+    intervals += [("registration refresh", result.register_expires_s)]
     intervals += [("registration refresh", expires) for expires in register_expires_s]
     for name, value in intervals:
         if value is not None and value > limit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sipprobe.model.results import StepResult
+from sipprobe.model.steps import NatCheckDetail
 from sipprobe.nat.check import NatCheckSettings, run_nat_check
 from sipprobe.scenario.model import NatCheckStep
 from sipprobe.signalling.timeline import Timeline
@@ -26,19 +27,19 @@ def nat_check_step(
         keepalive_s=step.keepalive_s,
         register_expires_s=register_expires_s,
     )
-    detail = run_nat_check(target, settings, timeline)
-    answered = [r for r in detail["exchanges"] if r["status_code"] is not None]
-    first = answered[0] if answered else detail["exchanges"][0]
+    result = run_nat_check(target, settings, timeline)
+    answered = [r for r in result.exchanges if r.status_code is not None]
+    first = answered[0] if answered else result.exchanges[0]
     return StepResult(
         index=index,
         kind="nat_check",
         name=f"NAT check {target.with_transport('udp')}",
         ok=bool(answered),
-        status_code=first["status_code"],
-        reason=first["reason"] if answered else (first["error"] or "no response"),
+        status_code=first.status_code,
+        reason=first.reason if answered else (first.error or "no response"),
         origin="network" if answered else "none",
         timings_ms={},
-        detail=detail,
+        detail=NatCheckDetail(result),
         reachable=bool(answered),
         events=tuple(range(first_event, len(timeline))),
     )

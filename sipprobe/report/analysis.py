@@ -1,4 +1,4 @@
-"""What ``sipprobe analyze`` prints: the per-stream text table, and the JSON contract.
+"""What ``sipprobe analyze`` prints: the per-stream text table, and the JSON document.
 
 ``stream_json`` is the stream object of ``sipprobe analyze --format json``, also used in run
 reports (``calls[].streams``).
@@ -10,10 +10,12 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from sipprobe.analysis.analyze import AnalysisResult, StreamResult
+from sipprobe.model.media import StreamMetrics, StreamResult
 
-__all__ = ["render_text", "stream_json", "to_json"]
+if TYPE_CHECKING:
+    from sipprobe.analysis.analyze import AnalysisResult
+
+__all__ = ["analysis_json", "metrics_json", "render_analysis_text", "stream_json", "timeline_json"]
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -35,6 +37,54 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def timeline_json(metrics: StreamMetrics) -> list[dict[str, int | float | None]]:
+    """One object per second, ``null`` for no jitter."""
+    expected, lost, jitter = metrics.timeline.columns()
+    return [
+        {"second": second, "expected": count, "lost": missing, "jitter_ms": jitter_ms}
+        for second, (count, missing, jitter_ms) in enumerate(
+            zip(expected, lost, jitter, strict=True)
+        )
+    ]
+
+
+def metrics_json(metrics: StreamMetrics) -> dict[str, Any]:
+    """The metric keys of a stream object."""
+    jitter = metrics.jitter_ms
+    return {
+        "packets": metrics.packets,
+        "expected": metrics.expected,
+        "lost": metrics.lost,
+        "loss_pct": metrics.loss_pct,
+        "duplicates": metrics.duplicates,
+        "reordered": metrics.reordered,
+        "rfc3550_cumulative_lost": metrics.rfc3550_cumulative_lost,
+        "sequence_jumps_ignored": metrics.sequence_jumps_ignored,
+        "sequence_restarts": metrics.sequence_restarts,
+        "jitter_ms": None
+        if jitter is None
+        else {"max": jitter.max, "mean": jitter.mean, "final": jitter.final},
+        "jitter_null_reason": metrics.jitter_null_reason,
+        "max_delta_ms": metrics.max_delta_ms,
+        "ptime_ms": metrics.ptime_ms,
+        "discarded": metrics.discarded,
+        "burst_density": metrics.burst_density,
+        "gap_density": metrics.gap_density,
+        "burst_mean_ms": metrics.burst_mean_ms,
+        "gap_mean_ms": metrics.gap_mean_ms,
+        "burst_r": metrics.burst_r,
+        "ppl_pct": metrics.ppl_pct,
+        "r_factor": metrics.r_factor,
+        "mos_lq": metrics.mos_lq,
+        "r_factor_cq": metrics.r_factor_cq,
+        "mos_cq": metrics.mos_cq,
+        "cq_delay_ms": metrics.cq_delay_ms,
+        "mos_null_reason": metrics.mos_null_reason,
+        "duration_s": metrics.duration_s,
+        "timeline": timeline_json(metrics),
+    }
+
+
 def stream_json(result: StreamResult) -> dict[str, Any]:
     """The stream object of ``sipprobe analyze --format json``, also used in run reports."""
     stream = result.stream
@@ -43,8 +93,8 @@ def stream_json(result: StreamResult) -> dict[str, Any]:
         "src": stream.src,
         "dst": stream.dst,
         "payload_type": stream.payload_type,
-        "codec": stream.codec.name if stream.codec else None,
-        "clock_rate": stream.codec.clock_rate if stream.codec else None,
+        "codec": stream.codec,
+        "clock_rate": stream.clock_rate,
         "call_id": stream.call_id,
         "found_by": stream.found_by,
         "dscp": list(stream.dscp),
@@ -59,12 +109,12 @@ def stream_json(result: StreamResult) -> dict[str, Any]:
         "verdict": result.verdict.value,
         "verdict_reasons": list(result.reasons),
     }
-    fields = {**head, **result.metrics.to_json(), **tail}
+    fields = {**head, **metrics_json(result.metrics), **tail}
     # The timeline is JSON-safe as made, and long (86,400 rows a day): not walked again.
     return {k: v if k == "timeline" else _clean(v) for k, v in fields.items()}
 
 
-def to_json(result: AnalysisResult) -> dict[str, Any]:
+def analysis_json(result: AnalysisResult) -> dict[str, Any]:
     return {
         "file": _clean(result.capture),
         "start_time": _when(result.origin_s, 0.0),
@@ -89,7 +139,7 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def render_text(result: AnalysisResult) -> str:
+def render_analysis_text(result: AnalysisResult) -> str:
     """A per-stream table an engineer reads at a glance, then why each stream is not good."""
     info = result.capture
     start = _when(result.origin_s, 0.0) or f"Unix time {result.origin_s}"
@@ -130,7 +180,7 @@ def render_text(result: AnalysisResult) -> str:
                 str(number),
                 f"{s.src} -> {s.dst}",
                 f"0x{s.ssrc:08x}",
-                s.codec.name if s.codec else f"PT{s.payload_type}",
+                s.codec or f"PT{s.payload_type}",
                 str(m.packets),
                 str(m.lost),
                 f"{m.loss_pct:.2f}",

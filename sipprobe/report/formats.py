@@ -28,9 +28,9 @@ class OutputFormat(StrEnum):
     def render(self, report: RunReport) -> str:
         match self:
             case OutputFormat.TEXT:
-                from sipprobe.report.text import render_text
+                from sipprobe.report.text import render_run_text
 
-                return render_text(report)
+                return render_run_text(report)
             case OutputFormat.JSON:
                 from sipprobe.report.json_report import render_json
 

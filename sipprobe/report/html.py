@@ -10,11 +10,12 @@ the thresholds used, and every SIP message (the ones findings cite are opened).
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from html import escape
-from typing import Any
 
+from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.results import CallResult, ExitCode, RunReport, StepResult
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.ladder import ladder_svg
@@ -181,22 +182,28 @@ def _media(call: CallResult) -> str:
     return f"{table}<p>{extra}; source: {_e(rtcp.source)}.</p>"
 
 
-def _stream_row(stream: dict[str, Any]) -> tuple[str, ...]:
-    def figure(value: Any, spec: str, unit: str = "") -> str:
-        return "-" if not isinstance(value, int | float) else _e(f"{value:{spec}}{unit}")
+def _stream_row(stream: CallStream) -> tuple[str, ...]:
+    def figure(value: float | None, spec: str, unit: str = "") -> str:
+        # not finite: what the JSON report writes as null
+        if value is None or not math.isfinite(value):
+            return "-"
+        return _e(f"{value:{spec}}{unit}")
 
-    jitter = stream.get("jitter_ms") or {}
-    verdict = str(stream.get("verdict") or "unknown")
-    reasons = "; ".join(str(r) for r in stream.get("verdict_reasons") or ())
+    measured = stream.measured
+    metrics, info = measured.metrics, measured.stream
+    jitter = metrics.jitter_ms
+    verdict = measured.verdict.value
+    reasons = "; ".join(measured.reasons)
     return (
-        _e("rx (to the probe)" if stream.get("direction") == "rx" else "tx (from the probe)"),
-        f"<code>{_e(stream.get('src'))} → {_e(stream.get('dst'))}</code>",
-        _e(stream.get("codec") or "-"),
-        f"{figure(stream.get('packets'), 'd')} ({figure(stream.get('lost'), 'd')} lost)",
-        figure(stream.get("loss_pct"), ".2f", " %"),
-        f"{figure(jitter.get('mean'), '.2f')} / {figure(jitter.get('max'), '.2f', ' ms')}",
-        figure(stream.get("mos_lq"), ".2f"),
-        _e(", ".join(str(d) for d in stream.get("dscp") or ()) or "-"),
+        _e("rx (to the probe)" if stream.direction == "rx" else "tx (from the probe)"),
+        f"<code>{_e(info.src)} → {_e(info.dst)}</code>",
+        _e(info.codec or "-"),
+        f"{figure(metrics.packets, 'd')} ({figure(metrics.lost, 'd')} lost)",
+        figure(metrics.loss_pct, ".2f", " %"),
+        f"{figure(jitter.mean if jitter else None, '.2f')} / "
+        f"{figure(jitter.max if jitter else None, '.2f', ' ms')}",
+        figure(metrics.mos_lq, ".2f"),
+        _e(", ".join(str(d) for d in info.dscp) or "-"),
         f'<span class="q {_e(verdict)}">{_e(verdict)}</span> {_e(reasons)}',
     )
 
@@ -219,15 +226,15 @@ def _streams(call: CallResult) -> str:
     return "<h4>Streams in the capture</h4>" + _table(headers, rows)
 
 
-def _echo(echo: dict[str, Any] | None) -> str:
+def _echo(echo: CallEcho | None) -> str:
     """The audio round trip through an echoing far end, and the MOS-CQ it gives."""
     if echo is None:
         return "not an echo (or not measured)"
-    rtt = echo["rtt_ms"]
-    mos = f"; MOS-CQ {echo['mos_cq']:.2f}" if echo.get("mos_cq") is not None else ""
+    rtt = echo.rtt_ms
+    mos = f"; MOS-CQ {echo.mos_cq:.2f}" if echo.mos_cq is not None else ""
     return _e(
-        f"median {rtt['median']:.1f} ms, p95 {rtt['p95']:.1f} ms, max {rtt['max']:.1f} ms "
-        f"over {echo['packets']} packets{mos}"
+        f"median {rtt.median:.1f} ms, p95 {rtt.p95:.1f} ms, max {rtt.max:.1f} ms "
+        f"over {echo.packets} packets{mos}"
     )
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.results import (
     CallResult,
     CaptureSummary,
@@ -14,6 +15,8 @@ from sipprobe.model.results import (
     SipEvent,
     StepResult,
 )
+from sipprobe.report.analysis import stream_json
+from sipprobe.report.json_detail import detail_json
 
 SCHEMA_VERSION = "1.0"
 
@@ -28,6 +31,39 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "step": finding.step,
         "evidence": {"sip_messages": list(finding.evidence)},
     }
+
+
+def _echo(echo: CallEcho | None) -> dict[str, Any] | None:
+    if echo is None:
+        return None
+    data = {
+        "lag_ms": echo.lag_ms,
+        "correlation": echo.correlation,
+        "packets": echo.packets,
+        "rtt_ms": {
+            "min": echo.rtt_ms.min,
+            "median": echo.rtt_ms.median,
+            "p95": echo.rtt_ms.p95,
+            "max": echo.rtt_ms.max,
+        },
+        "histogram_ms": [list(bucket) for bucket in echo.histogram_ms],
+        "one_way_delay_ms": echo.one_way_delay_ms,
+        "mos_cq": echo.mos_cq,
+        "mos_cq_null_reason": echo.mos_cq_null_reason,
+    }
+    if echo.r_factor_cq is not None:  # only with a score: the key has always been optional
+        data["r_factor_cq"] = echo.r_factor_cq
+    return data
+
+
+def call_stream_json(stream: CallStream) -> dict[str, Any]:
+    """A stream of ``sipprobe analyze``'s JSON, with the call's view of it."""
+    data = stream_json(stream.measured)
+    data["direction"] = stream.direction
+    data["source"] = stream.source
+    data["sdp_remote"] = str(stream.announced_rtp) if stream.announced_rtp else None
+    data["from_announced_address"] = stream.from_announced_address
+    return data
 
 
 def _call(call: CallResult) -> dict[str, Any]:
@@ -49,12 +85,12 @@ def _call(call: CallResult) -> dict[str, Any]:
         "bye_status": call.bye_status,
         "hangup_by": call.hangup_by,
         "local_disconnect": call.local_disconnect,
-        "echo": call.echo,
+        "echo": _echo(call.echo),
         "srtp": call.srtp,
         "offered_codecs": list(call.offered_codecs),
         "codec": call.codec,
         "rtcp": asdict(call.rtcp) if call.rtcp is not None else None,
-        "streams": list(call.streams),
+        "streams": [call_stream_json(s) for s in call.streams],
     }
     return data
 
@@ -70,7 +106,7 @@ def _step(step: StepResult) -> dict[str, Any]:
         "origin": step.origin,
         "expected_status": step.expected_status,
         "timings_ms": dict(step.timings_ms),
-        "detail": dict(step.detail),
+        "detail": detail_json(step.detail),
         "sip_messages": list(step.events),
     }
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from sipprobe.model.results import CallResult
 
@@ -23,27 +22,21 @@ class MediaFigures:
     mos_lq: float | None  # only a capture gives one
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def rx_stream(call: CallResult) -> dict[str, Any] | None:
-    """The first stream the probe received in the call, if the run captured one."""
-    return next((s for s in call.streams if s.get("direction") == "rx"), None)
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def received_media(call: CallResult) -> MediaFigures | None:
-    stream = rx_stream(call)
+    stream = call.rx_stream
     if stream is not None:
-        jitter = stream.get("jitter_ms") or {}
+        metrics = stream.measured.metrics
+        jitter = metrics.jitter_ms
         return MediaFigures(
             "capture",
-            _number(stream.get("loss_pct")),
-            _number(jitter.get("mean")),
-            _number(jitter.get("max")),
-            _number(stream.get("mos_lq")),
+            _finite(metrics.loss_pct),
+            _finite(jitter.mean if jitter else None),
+            _finite(jitter.max if jitter else None),
+            _finite(metrics.mos_lq),
         )
     rtcp = call.rtcp
     if rtcp is None:

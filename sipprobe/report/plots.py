@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from sipprobe.model.media import CallStream
 from sipprobe.model.results import RunReport
 
 _PHASES = (
@@ -71,21 +71,21 @@ def _call_timings(report: RunReport) -> Plot | None:
     )
 
 
-def _per_second(stream: dict[str, Any]) -> tuple[list[float], list[float], list[float]]:
+def _per_second(stream: CallStream) -> tuple[list[float], list[float], list[float]]:
     """Seconds, jitter (ms) and loss (%) of a stream's per-second timeline."""
-    rows = [row for row in stream.get("timeline") or () if row.get("expected")]
-    seconds = [float(row["second"]) for row in rows]
-    jitter = [float(row.get("jitter_ms") or 0.0) for row in rows]
-    loss = [100.0 * float(row.get("lost") or 0) / float(row["expected"]) for row in rows]
+    rows = [row for row in stream.measured.metrics.timeline if row.expected]
+    seconds = [float(row.second) for row in rows]
+    jitter = [float(row.jitter_ms or 0.0) for row in rows]
+    loss = [100.0 * float(row.lost) / float(row.expected) for row in rows]
     return seconds, jitter, loss
 
 
 def _media_over_time(report: RunReport) -> Plot | None:
     series = [
-        (f"call {number} {stream.get('direction', '?')}", _per_second(stream))
+        (f"call {number} {stream.direction}", _per_second(stream))
         for number, call in enumerate(report.calls, 1)
         for stream in call.streams
-        if stream.get("timeline")
+        if len(stream.measured.metrics.timeline)
     ]
     if not series:
         return None

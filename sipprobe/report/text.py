@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
 
+from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
+from sipprobe.model.steps import OptionsDetail, RegisterDetail
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -44,21 +46,23 @@ def step_timings(step: StepResult) -> str:
     return "  ".join(f"{labels.get(k, k)} {format_ms(v)}" for k, v in step.timings_ms.items())
 
 
-def _number(value: Any, spec: str, unit: str = "") -> str:
-    return "-" if value is None else f"{value:{spec}}{unit}"
+def _number(value: float | None, spec: str, unit: str = "") -> str:
+    # not finite: what the JSON report writes as null
+    return "-" if value is None or not math.isfinite(value) else f"{value:{spec}}{unit}"
 
 
-def _stream_line(stream: dict[str, Any]) -> str:
+def _stream_line(stream: CallStream) -> str:
     """One captured stream: direction, ends, loss, jitter, MOS-LQ and DSCP."""
-    jitter = stream.get("jitter_ms") or {}
-    label = "rx (from far end)" if stream.get("direction") == "rx" else "tx (probe's own)"
-    loss = _number(stream.get("loss_pct"), ".2f", "%")
-    mean = _number(jitter.get("mean"), ".2f", " ms")
-    peak = _number(jitter.get("max"), ".2f", " ms")
-    mos = _number(stream.get("mos_lq"), ".2f")
+    metrics, info = stream.measured.metrics, stream.measured.stream
+    jitter = metrics.jitter_ms
+    label = "rx (from far end)" if stream.direction == "rx" else "tx (probe's own)"
+    loss = _number(metrics.loss_pct, ".2f", "%")
+    mean = _number(jitter.mean if jitter else None, ".2f", " ms")
+    peak = _number(jitter.max if jitter else None, ".2f", " ms")
+    mos = _number(metrics.mos_lq, ".2f")
     return (
-        f"{label} {stream.get('src')} -> {stream.get('dst')}: {stream.get('packets')} pkts, "
-        f"loss {loss}, jitter mean {mean} max {peak}, MOS-LQ {mos}, DSCP {stream.get('dscp')}"
+        f"{label} {info.src} -> {info.dst}: {metrics.packets} pkts, "
+        f"loss {loss}, jitter mean {mean} max {peak}, MOS-LQ {mos}, DSCP {list(info.dscp)}"
     )
 
 
@@ -95,12 +99,12 @@ def _step_lines(step: StepResult) -> list[str]:
     if timings:
         lines.append(f"      {timings}")
     detail = step.detail
-    if step.kind == "options" and (detail.get("server") or detail.get("user_agent")):
-        lines.append(f"      server: {detail.get('server') or detail.get('user_agent')}")
-    if step.kind == "register" and step.ok and detail.get("action") == "register":
+    if isinstance(detail, OptionsDetail) and (detail.server or detail.user_agent):
+        lines.append(f"      server: {detail.server or detail.user_agent}")
+    if isinstance(detail, RegisterDetail) and step.ok and detail.action == "register":
         lines.append(
-            f"      expires {detail.get('expires_s')} s; contacts: "
-            f"{', '.join(detail.get('contacts') or []) or '-'}"
+            f"      expires {detail.expires_s} s; contacts: "
+            f"{', '.join(c.text for c in detail.contacts) or '-'}"
         )
     if step.call is not None:
         lines.extend(f"      {line}" for line in _call_lines(step.call))
@@ -111,7 +115,7 @@ def _finding_line(finding: Finding) -> str:
     return f"  [{finding.severity.value}] {finding.side.value}: {finding.summary}"
 
 
-def render_text(report: RunReport) -> str:
+def render_run_text(report: RunReport) -> str:
     verdict = report.verdict
     lines = [
         f"sipprobe {report.probe.get('version', '')}: scenario {report.scenario} "

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
 from sipprobe.analysis.codecs import planning_values
@@ -19,8 +18,8 @@ from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.results import SipEvent, StepResult
-from sipprobe.report.analysis import stream_json
+from sipprobe.model.media import CallEcho, CallStream, EchoRttMs
+from sipprobe.model.results import Direction, SipEvent, StepResult
 from sipprobe.sip.codecs import codec_by_name
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -74,26 +73,24 @@ def analyse_run_capture(
     return analyze_file(path, AnalyzeOptions(jitter_buffer_ms=jitter_buffer_ms, rtp_ports=ports))
 
 
-def streams_of_call(analysis: AnalysisResult, ends: CallMediaEnds) -> tuple[dict[str, Any], ...]:
-    """The call's streams as report objects, rx first, each with direction and source."""
+def streams_of_call(analysis: AnalysisResult, ends: CallMediaEnds) -> tuple[CallStream, ...]:
+    """The call's streams, rx first, each with its direction seen from the probe."""
     if ends.local is None:
         return ()
-    found: list[dict[str, Any]] = []
+    announced = Endpoint.parse(ends.remote) if ends.remote is not None else None
+    found: list[CallStream] = []
     for result in analysis.streams:
         stream = result.stream
+        direction: Direction
         if stream.dst == ends.local:
             direction = "rx"
         elif stream.src == ends.local:
             direction = "tx"
         else:
             continue
-        data = stream_json(result)
-        data["direction"] = direction
-        data["source"] = "capture"
-        data["sdp_remote"] = ends.remote
-        data["from_announced_address"] = stream.src == ends.remote if direction == "rx" else None
-        found.append(data)
-    return tuple(sorted(found, key=lambda s: (s["direction"] != "rx", s.get("start_s") or 0)))
+        from_announced = stream.src == ends.remote if direction == "rx" else None
+        found.append(CallStream(direction, "capture", announced, from_announced, result))
+    return tuple(sorted(found, key=lambda s: (s.direction != "rx", s.measured.start_s)))
 
 
 def attach_streams(
@@ -133,9 +130,9 @@ def _echo_packets(packets: list[RtpPayload], local_port: int, sent: bool) -> lis
 def echo_report(
     packets: list[RtpPayload],
     local_port: int,
-    rx: dict[str, Any] | None,
+    rx: CallStream | None,
     jitter_buffer_ms: float,
-) -> dict[str, Any] | None:
+) -> CallEcho | None:
     """The call's echo round trip and the MOS-CQ it implies, or None without an echo."""
     result = measure_echo(
         _echo_packets(packets, local_port, sent=True),
@@ -143,46 +140,40 @@ def echo_report(
     )
     if result is None:
         return None
-    report: dict[str, Any] = {
-        "lag_ms": result.lag_ms,
-        "correlation": result.correlation,
-        "packets": result.packets,
-        "rtt_ms": {
-            "min": result.rtt_ms_min,
-            "median": result.rtt_ms_median,
-            "p95": result.rtt_ms_p95,
-            "max": result.rtt_ms_max,
-        },
-        "histogram_ms": [list(bucket) for bucket in result.histogram_ms],
-        "one_way_delay_ms": None,
-        "mos_cq": None,
-        "mos_cq_null_reason": None,
-    }
+    echo = CallEcho(
+        lag_ms=result.lag_ms,
+        correlation=result.correlation,
+        packets=result.packets,
+        rtt_ms=EchoRttMs(
+            result.rtt_ms_min, result.rtt_ms_median, result.rtt_ms_p95, result.rtt_ms_max
+        ),
+        histogram_ms=result.histogram_ms,
+        one_way_delay_ms=None,
+        mos_cq=None,
+        mos_cq_null_reason=None,
+    )
     if rx is None:
-        report["mos_cq_null_reason"] = "no received stream to score"
-        return report
-    ptime = float(rx.get("ptime_ms") or 20.0)
+        return replace(echo, mos_cq_null_reason="no received stream to score")
+    metrics, stream = rx.measured.metrics, rx.measured.stream
+    ptime = metrics.ptime_ms or 20.0
     ta_ms = result.rtt_ms_median / 2.0 + jitter_buffer_ms + ptime
-    report["one_way_delay_ms"] = round(ta_ms, 3)
-    codec_name, clock = rx.get("codec"), rx.get("clock_rate")
+    echo = replace(echo, one_way_delay_ms=round(ta_ms, 3))
+    codec_name, clock = stream.codec, stream.clock_rate
     values = (
-        planning_values(codec_by_name(str(codec_name), int(clock)), plc=True)
+        planning_values(codec_by_name(codec_name, clock), plc=True)
         if codec_name and clock
         else None
     )
     if values is None:
-        report["mos_cq_null_reason"] = f"no E-model planning value for codec {codec_name}"
-        return report
+        return replace(echo, mos_cq_null_reason=f"no E-model planning value for codec {codec_name}")
     score = e_model(
         ie=values.ie,
         bpl=values.bpl,
-        ppl_pct=float(rx.get("ppl_pct") or 0.0),
-        burst_r=max(1.0, float(rx.get("burst_r") or 1.0)),
+        ppl_pct=metrics.ppl_pct,
+        burst_r=max(1.0, metrics.burst_r or 1.0),
         ta_ms=ta_ms,
     )
-    report["mos_cq"] = round(score.mos, 4)
-    report["r_factor_cq"] = round(score.r, 4)
-    return report
+    return replace(echo, mos_cq=round(score.mos, 4), r_factor_cq=round(score.r, 4))
 
 
 def attach_echo(
@@ -204,7 +195,6 @@ def attach_echo(
         if call is None or local is None:
             updated.append(step)
             continue
-        rx = next((s for s in call.streams if s.get("direction") == "rx"), None)
-        echo = echo_report(packets, local, rx, jitter_buffer_ms)
+        echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
         updated.append(replace(step, call=replace(call, echo=echo)))
     return tuple(updated)

@@ -21,6 +21,7 @@ from sipprobe import __version__
 from sipprobe.errors import SipProbeError
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import RunReport, StepResult
+from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
 from sipprobe.run.capture import RunCapture, choose_rtp_base
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
@@ -33,6 +34,7 @@ from sipprobe.scenario.model import (
 )
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
+from sipprobe.sip.contact import contact_binding
 from sipprobe.sip.uri import parse_uri
 from sipprobe.verdict.policy import decide
 
@@ -146,15 +148,15 @@ class _Run:
             reason=outcome.reason if code else (outcome.error or ""),
             origin="network" if code else "none",
             timings_ms={"rtt": outcome.rtt_ms} if outcome.rtt_ms is not None else {},
-            detail={
-                "server": outcome.server,
-                "user_agent": outcome.user_agent,
-                "allow": list(outcome.allow),
-                "supported": list(outcome.supported),
-                "retransmissions": outcome.retransmissions,
-                "error": outcome.error,
-                "timeout_s": step.timeout_s,
-            },
+            detail=OptionsDetail(
+                server=outcome.server,
+                user_agent=outcome.user_agent,
+                allow=outcome.allow,
+                supported=outcome.supported,
+                retransmissions=outcome.retransmissions,
+                error=outcome.error,
+                timeout_s=step.timeout_s,
+            ),
             reachable=outcome.reachable,
             events=outcome.events,
         )
@@ -187,17 +189,19 @@ class _Run:
             if outcome.origin == "network"
             else ("local" if outcome.origin == "local" else "none"),
             timings_ms=timings,
-            detail={
-                "action": action,
-                "expires_s": outcome.expires_s,
-                "requested_expires_s": step.expires_s if renew else 0,
-                "contacts": list(outcome.contacts),
-                "contact_sent": outcome.contact_sent,
-                "challenge": outcome.challenge,
-                "credentials": describe_source(spec.password_env, spec.password_file)
+            detail=RegisterDetail(
+                action="register" if renew else "unregister",
+                expires_s=outcome.expires_s,
+                requested_expires_s=step.expires_s if renew else 0,
+                contacts=tuple(contact_binding(c) for c in outcome.contacts),
+                contact_sent=contact_binding(outcome.contact_sent)
+                if outcome.contact_sent is not None
+                else None,
+                challenge=outcome.challenge,
+                credentials=describe_source(spec.password_env, spec.password_file)
                 if spec and spec.has_password
                 else None,
-            },
+            ),
             reachable=outcome.origin == "network",
             events=outcome.events,
         )
@@ -260,13 +264,13 @@ class _Run:
                     reason=call.reason,
                     origin=origin,  # type: ignore[arg-type]
                     timings_ms=timings,
-                    detail={
-                        "duration_s": step.duration_s,
-                        "expect_dscp": step.expect_dscp,
-                        "srtp": self.scenario.srtp,
-                        "timed_out": outcome.timed_out,
-                        "credentials": credentials,
-                    },
+                    detail=CallDetail(
+                        duration_s=step.duration_s,
+                        expect_dscp=step.expect_dscp,
+                        srtp=self.scenario.srtp,
+                        timed_out=outcome.timed_out,
+                        credentials=credentials,
+                    ),
                     expected_status=step.expect_status,
                     reachable=any(timeline[i].direction == "rx" for i in outcome.events),
                     call=call,
@@ -297,7 +301,7 @@ class _Run:
             reason="",
             origin="none",
             timings_ms={"total": round((time.monotonic() - started) * 1000, 3)},
-            detail={"seconds": step.seconds},
+            detail=WaitDetail(step.seconds),
         )
 
     def unregister_at_end(self) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.nat import BindingProbe
 from sipprobe.signalling.options import (
     Request,
     build_request,
@@ -36,15 +37,6 @@ from sipprobe.sip.uri import SipUri
 
 ANSWER_WAIT_S = 2.0
 _RETRANSMIT_S = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class BindingProbe:
-    """One idle interval tried: was the mapping still open after ``idle_s``?"""
-
-    idle_s: float
-    mapping: str  # A's public address and port before the idle time
-    alive: bool
 
 
 @dataclass(frozen=True, slots=True)

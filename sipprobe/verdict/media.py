@@ -9,9 +9,10 @@ is chosen"); the rest stays ``unknown`` unless the evidence says more.
 
 from __future__ import annotations
 
-from typing import Any
-
+from sipprobe.model.media import CallStream
+from sipprobe.model.outcome import Quality
 from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
+from sipprobe.model.steps import CallDetail
 from sipprobe.model.thresholds import Thresholds
 
 
@@ -19,32 +20,20 @@ def _finding(severity: Severity, side: Side, code: str, summary: str, step: Step
     return Finding(severity, side, "media", code, summary, step.index, step.events)
 
 
-def _graded(value: float | None, degraded: float, bad: float) -> Severity | None:
-    if value is None or value < degraded:
-        return None
-    return Severity.CRITICAL if value >= bad else Severity.WARNING
+def severity_of(quality: Quality) -> Severity | None:
+    """The severity of a finding about a figure graded ``quality`` (none when it is good)."""
+    if quality is Quality.BAD:
+        return Severity.CRITICAL
+    if quality is Quality.DEGRADED:
+        return Severity.WARNING
+    return None
 
 
-def _far_end_loss_pct(stream: dict[str, Any]) -> float | None:
-    """Loss of a tx stream as the far end's RTCP receiver reports give it, over the call.
-
-    The cumulative count against what the probe sent, not the last report's fraction: at
-    hang-up pjmedia sends a second report covering no new packets, whose fraction is 0.
-    """
-    far_end = stream.get("far_end")
-    if not far_end or not far_end.get("reports"):
-        return None
-    expected = int(stream.get("expected") or 0)
-    cumulative = far_end.get("cumulative_lost")
-    if cumulative is not None and expected > 0:
-        return 100.0 * max(0, int(cumulative)) / expected
-    return 100.0 * float(far_end["fraction_lost"])
-
-
-def stream_findings(step: StepResult, call: CallResult, limits: Thresholds) -> list[Finding]:
-    streams = call.streams
-    rx = [s for s in streams if s.get("direction") == "rx"]
-    tx = [s for s in streams if s.get("direction") == "tx"]
+def stream_findings(
+    step: StepResult, detail: CallDetail, call: CallResult, limits: Thresholds
+) -> list[Finding]:
+    rx = call.streams_towards("rx")
+    tx = call.streams_towards("tx")
     held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "the call"
     if not rx and not tx:
         return [
@@ -58,8 +47,8 @@ def stream_findings(step: StepResult, call: CallResult, limits: Thresholds) -> l
         ]
     found: list[Finding] = []
     if not rx:
-        sent = sum(int(s.get("packets") or 0) for s in tx)
-        where = tx[0].get("sdp_remote") or tx[0].get("dst")
+        sent = sum(s.measured.metrics.packets for s in tx)
+        where = tx[0].announced_rtp or tx[0].measured.stream.dst
         found.append(
             _finding(
                 Severity.CRITICAL,
@@ -70,46 +59,46 @@ def stream_findings(step: StepResult, call: CallResult, limits: Thresholds) -> l
                 step,
             )
         )
-    expect_dscp = step.detail.get("expect_dscp")
     for stream in rx:
-        found.extend(_rx_findings(step, stream, limits, expect_dscp))
-    rx_loss = max((float(s.get("loss_pct") or 0.0) for s in rx), default=0.0)
+        found.extend(_rx_findings(step, stream, limits, detail.expect_dscp))
+    rx_loss = max((s.measured.metrics.loss_pct for s in rx), default=0.0)
     for stream in tx:
         found.extend(_tx_findings(step, stream, limits, rx_loss))
     return found
 
 
 def _rx_findings(
-    step: StepResult, stream: dict[str, Any], limits: Thresholds, expect_dscp: int | None
+    step: StepResult, stream: CallStream, limits: Thresholds, expect_dscp: int | None
 ) -> list[Finding]:
     found = []
-    source = f"RTP from {stream['src']}"
-    if stream.get("from_announced_address") is False and stream.get("sdp_remote"):
+    metrics, info = stream.measured.metrics, stream.measured.stream
+    source = f"RTP from {info.src}"
+    if stream.from_announced_address is False and stream.announced_rtp is not None:
         found.append(
             _finding(
                 Severity.WARNING,
                 Side.UNKNOWN,
                 "rtp-source-mismatch",
                 f"{source} arrives from another address than the SDP announced "
-                f"({stream['sdp_remote']}): NAT on the path or a media relay",
+                f"({stream.announced_rtp}): NAT on the path or a media relay",
                 step,
             )
         )
-    loss = stream.get("loss_pct")
-    severity = _graded(loss, limits.loss_degraded_pct, limits.loss_bad_pct)
+    loss = metrics.loss_pct
+    severity = severity_of(limits.grade("loss", loss))
     if severity is not None:
         found.append(
             _finding(
                 severity,
                 Side.UNKNOWN,
                 "rx-loss",
-                f"{loss:.2f}% of {source} lost ({stream['lost']} of {stream['expected']} packets; "
-                f"burst ratio {stream.get('burst_r') or 1:.2f})",
+                f"{loss:.2f}% of {source} lost ({metrics.lost} of {metrics.expected} packets; "
+                f"burst ratio {metrics.burst_r or 1:.2f})",
                 step,
             )
         )
-    jitter = (stream.get("jitter_ms") or {}).get("mean")
-    severity = _graded(jitter, limits.jitter_degraded_ms, limits.jitter_bad_ms)
+    jitter = metrics.jitter_ms.mean if metrics.jitter_ms is not None else None
+    severity = severity_of(limits.grade("jitter", jitter))
     if severity is not None:
         found.append(
             _finding(
@@ -120,18 +109,19 @@ def _rx_findings(
                 step,
             )
         )
-    mos = stream.get("mos_lq")
-    if mos is not None and mos < limits.mos_degraded:
+    mos = metrics.mos_lq
+    severity = severity_of(limits.grade("mos", mos))
+    if severity is not None:
         found.append(
             _finding(
-                Severity.CRITICAL if mos < limits.mos_bad else Severity.WARNING,
+                severity,
                 Side.UNKNOWN,
                 "rx-mos",
                 f"MOS-LQ {mos:.2f} on {source} (good from {limits.mos_degraded:g})",
                 step,
             )
         )
-    dscp = stream.get("dscp") or []
+    dscp = list(info.dscp)
     if expect_dscp is not None and dscp and expect_dscp not in dscp:
         found.append(
             _finding(
@@ -148,13 +138,13 @@ def _rx_findings(
 
 
 def _tx_findings(
-    step: StepResult, stream: dict[str, Any], limits: Thresholds, rx_loss_pct: float
+    step: StepResult, stream: CallStream, limits: Thresholds, rx_loss_pct: float
 ) -> list[Finding]:
-    loss = _far_end_loss_pct(stream)
-    severity = _graded(loss, limits.loss_degraded_pct, limits.loss_bad_pct)
+    loss = stream.far_end_loss_pct()
+    severity = severity_of(limits.grade("loss", loss))
     if severity is None or loss is None:
         return []
-    upstream_only = rx_loss_pct < limits.loss_degraded_pct
+    upstream_only = limits.grade("loss", rx_loss_pct) is Quality.GOOD
     side = Side.CUSTOMER_NETWORK if upstream_only else Side.UNKNOWN
     why = (
         "loss only on the upstream direction (probe to platform) points at the customer's "
@@ -167,7 +157,7 @@ def _tx_findings(
             severity,
             side,
             "tx-loss",
-            f"the far end reports {loss:.1f}% of the probe's RTP to {stream['dst']} "
+            f"the far end reports {loss:.1f}% of the probe's RTP to {stream.measured.stream.dst} "
             f"lost (RTCP receiver report): {why}",
             step,
         )

@@ -19,10 +19,15 @@ from sipprobe.model.results import (
     StepResult,
     Verdict,
 )
+from sipprobe.model.steps import (
+    CallDetail,
+    NatCheckDetail,
+    OptionsDetail,
+    RegisterDetail,
+)
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import nat_findings
-from sipprobe.sip.uri import contact_endpoint
-from sipprobe.verdict.media import stream_findings
+from sipprobe.verdict.media import severity_of, stream_findings
 
 _BUSY = {480, 486, 600, 603}
 _CREDENTIALS = {401, 403, 407}
@@ -74,9 +79,9 @@ class _Collector:
             )
         )
 
-    def options(self, step: StepResult, reachable: bool) -> None:
+    def options(self, step: StepResult, detail: OptionsDetail, reachable: bool) -> None:
         if step.status_code is None:
-            error = step.detail.get("error") or "no response"
+            error = detail.error or "no response"
             side, hint = _no_answer(error, reachable)
             self.add(
                 Severity.CRITICAL,
@@ -96,40 +101,41 @@ class _Collector:
                 step,
             )
 
-    def nat_check(self, step: StepResult, reachable: bool, expires: tuple[int, ...]) -> None:
+    def nat_check(
+        self, step: StepResult, detail: NatCheckDetail, reachable: bool, expires: tuple[int, ...]
+    ) -> None:
         if step.status_code is None:
             error = step.reason or "no response"
             side, hint = _no_answer(error, reachable)
             summary = f"NAT check got no answer: {error}; {hint}"
             self.add(Severity.CRITICAL, side, "messaging", "nat-check-no-answer", summary, step)
             return
-        for found in nat_findings(step.detail, expires):
+        for found in nat_findings(detail.result, expires):
             self.add(found.severity, found.side, "messaging", found.code, found.summary, step)
 
-    def _contact_binding(self, step: StepResult) -> None:
+    def _contact_binding(self, step: StepResult, detail: RegisterDetail) -> None:
         """The registrar's binding against the Contact the probe sent (NAT/ALG evidence)."""
-        sent = step.detail.get("contact_sent")
-        held = step.detail.get("contacts") or []
-        if step.detail.get("action") != "register" or not sent or not held:
+        sent, held = detail.contact_sent, detail.contacts
+        if detail.action != "register" or sent is None or not sent.text or not held:
             return
-        sent_at = contact_endpoint(sent)
-        if sent_at is None or any(contact_endpoint(c) == sent_at for c in held):
+        if sent.address is None or any(c.address == sent.address for c in held):
             return
         self.add(
             Severity.INFO,
             Side.UNKNOWN,
             "messaging",
             "contact-rewritten",
-            f"the registrar holds {', '.join(held)} for the probe, which sent Contact {sent}: "
+            f"the registrar holds {', '.join(c.text for c in held)} for the probe, which sent "
+            f"Contact {sent.text}: "
             "NAT or a SIP ALG on the path, or the registrar's own NAT handling, changed it",
             step,
         )
 
-    def register(self, step: StepResult, reachable: bool) -> None:
-        action = step.detail.get("action", "register")
+    def register(self, step: StepResult, detail: RegisterDetail, reachable: bool) -> None:
+        action = detail.action
         if step.ok:
-            self._contact_binding(step)
-            granted, asked = step.detail.get("expires_s"), step.detail.get("requested_expires_s")
+            self._contact_binding(step, detail)
+            granted, asked = detail.expires_s, detail.requested_expires_s
             if action == "register" and granted is not None and asked and granted < asked:
                 self.add(
                     Severity.INFO,
@@ -152,7 +158,7 @@ class _Collector:
                 step,
             )
         elif code in _CREDENTIALS:
-            has_password = step.detail.get("credentials") is not None
+            has_password = detail.credentials is not None
             why = (
                 "the credentials configured for the account were rejected"
                 if has_password
@@ -176,7 +182,7 @@ class _Collector:
                 step,
             )
 
-    def call(self, step: StepResult, reachable: bool) -> None:
+    def call(self, step: StepResult, detail: CallDetail, reachable: bool) -> None:
         call = step.call
         if call is None:
             return
@@ -191,13 +197,13 @@ class _Collector:
                 step,
             )
         elif not step.ok:
-            self._unexpected_status(step, call)
+            self._unexpected_status(step, detail, call)
         self._timings(step, call)
         if call.answered and step.ok:
-            self._hangup(step, call)
-            self._media(step, call)
+            self._hangup(step, detail, call)
+            self._media(step, detail, call)
 
-    def _unexpected_status(self, step: StepResult, call: CallResult) -> None:
+    def _unexpected_status(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         code = step.status_code or 0
         expected = step.expected_status
         if code in _BUSY:
@@ -205,11 +211,11 @@ class _Collector:
         elif code in _CREDENTIALS:
             why = (
                 "the platform wants credentials and none were configured"
-                if call.challenge is None or step.detail.get("credentials") is None
+                if call.challenge is None or detail.credentials is None
                 else "the configured credentials were rejected"
             )
         elif code in (488, 415):
-            profile = "SRTP" if step.detail.get("srtp", "off") != "off" else "plain RTP, no SRTP"
+            profile = "SRTP" if detail.srtp != "off" else "plain RTP, no SRTP"
             why = (
                 f"the far end accepted none of the offered media: codecs "
                 f"{list(call.offered_codecs)} over {profile}"
@@ -231,10 +237,10 @@ class _Collector:
 
     def _timings(self, step: StepResult, call: CallResult) -> None:
         limits = self.thresholds
-        if call.pdd_ms is not None and call.pdd_ms >= limits.pdd_degraded_ms:
-            bad = call.pdd_ms >= limits.pdd_bad_ms
+        severity = severity_of(limits.grade("pdd", call.pdd_ms))
+        if call.pdd_ms is not None and severity is not None:
             self.add(
-                Severity.CRITICAL if bad else Severity.WARNING,
+                severity,
                 Side.PLATFORM,
                 "messaging",
                 "post-dial-delay",
@@ -253,8 +259,8 @@ class _Collector:
                 step,
             )
 
-    def _hangup(self, step: StepResult, call: CallResult) -> None:
-        planned = step.detail.get("duration_s")
+    def _hangup(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
+        planned = detail.duration_s
         if call.local_disconnect is not None:
             self.add(
                 Severity.CRITICAL,
@@ -284,9 +290,9 @@ class _Collector:
                 Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed", f"BYE got {got}", step
             )
 
-    def _media(self, step: StepResult, call: CallResult) -> None:
+    def _media(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         if call.streams:  # measured from the capture: the better evidence
-            self.findings.extend(stream_findings(step, call, self.thresholds))
+            self.findings.extend(stream_findings(step, detail, call, self.thresholds))
             return
         rtcp = call.rtcp
         if rtcp is None:
@@ -303,9 +309,10 @@ class _Collector:
             )
             return
         loss = rtcp.rx_loss_pct
-        if loss is not None and loss >= limits.loss_degraded_pct:
+        severity = severity_of(limits.grade("loss", loss))
+        if loss is not None and severity is not None:
             self.add(
-                Severity.CRITICAL if loss >= limits.loss_bad_pct else Severity.WARNING,
+                severity,
                 Side.UNKNOWN,
                 "media",
                 "rx-loss",
@@ -314,9 +321,10 @@ class _Collector:
                 step,
             )
         jitter = rtcp.rx_jitter_mean_ms
-        if jitter is not None and jitter >= limits.jitter_degraded_ms:
+        severity = severity_of(limits.grade("jitter", jitter))
+        if jitter is not None and severity is not None:
             self.add(
-                Severity.CRITICAL if jitter >= limits.jitter_bad_ms else Severity.WARNING,
+                severity,
                 Side.UNKNOWN,
                 "media",
                 "rx-jitter",
@@ -329,8 +337,9 @@ def _register_refreshes(steps: tuple[StepResult, ...]) -> tuple[int, ...]:
     """The refresh intervals of the run's registrations (granted, else asked for)."""
     refreshes = []
     for step in steps:
-        if step.kind == "register" and step.detail.get("action") == "register":
-            expires = step.detail.get("expires_s") or step.detail.get("requested_expires_s")
+        detail = step.detail
+        if isinstance(detail, RegisterDetail) and detail.action == "register":
+            expires = detail.expires_s or detail.requested_expires_s
             if expires:
                 refreshes.append(int(expires))
     return tuple(refreshes)
@@ -353,14 +362,15 @@ def decide(steps: tuple[StepResult, ...], thresholds: Thresholds | None = None) 
     reachable = False
     for step in steps:
         reachable = reachable or bool(step.reachable)
-        if step.kind == "options":
-            collector.options(step, reachable)
-        elif step.kind == "register":
-            collector.register(step, reachable)
-        elif step.kind == "call":
-            collector.call(step, reachable)
-        elif step.kind == "nat_check":
-            collector.nat_check(step, reachable, _register_refreshes(steps))
+        detail = step.detail
+        if isinstance(detail, OptionsDetail):
+            collector.options(step, detail, reachable)
+        elif isinstance(detail, RegisterDetail):
+            collector.register(step, detail, reachable)
+        elif isinstance(detail, CallDetail):
+            collector.call(step, detail, reachable)
+        elif isinstance(detail, NatCheckDetail):
+            collector.nat_check(step, detail, reachable, _register_refreshes(steps))
     findings = tuple(collector.findings)
     signalled = any(step.kind != "wait" for step in steps)
     media_measured = any(

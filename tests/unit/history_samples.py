@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from media_samples import call_detail, options_detail
 
+from sipprobe.model.media import CallStream
 from sipprobe.model.results import (
     CallResult,
     Finding,
@@ -39,7 +40,7 @@ def call(
     pdd_ms: float | None = 400.0,
     answer_ms: float | None = 450.0,
     media: RtcpSummary | None = None,
-    streams: tuple[dict[str, Any], ...] = (),
+    streams: tuple[CallStream, ...] = (),
 ) -> CallResult:
     return CallResult(
         target="sip:echo@127.0.0.1:5062",
@@ -81,7 +82,7 @@ def report(
         reason="OK",
         origin="network",
         timings_ms={"rtt": 0.7},
-        detail={},
+        detail=options_detail(),
         reachable=True,
         events=(0, 1),
     )
@@ -95,7 +96,7 @@ def report(
         reason="OK",
         origin="network",
         timings_ms={"pdd": the_call.pdd_ms or 0.0, "answer": the_call.answer_ms or 0.0},
-        detail={},
+        detail=call_detail(),
         reachable=True,
         call=the_call,
         events=(2, 3, 4, 5),

@@ -9,8 +9,11 @@ markup, a '|').
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
+from media_samples import call_detail, call_stream, options_detail, register_detail, timeline
+
+from sipprobe.model.media import CallStream, JitterMs
 from sipprobe.model.results import CallResult, RtcpSummary, RunReport, SipEvent, StepResult
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.verdict.policy import decide
@@ -97,7 +100,7 @@ def _step(index: int, kind: str, name: str, code: int | None, **fields: Any) -> 
         "reason": "OK" if code == 200 else "",
         "origin": "network" if code else "none",
         "timings_ms": {},
-        "detail": {},
+        "detail": options_detail(),
         "reachable": code is not None,
     }
     defaults.update(fields)
@@ -121,12 +124,7 @@ def _report(steps: tuple[StepResult, ...], thresholds: Thresholds) -> RunReport:
 
 
 def clean_report(thresholds: Thresholds | None = None) -> RunReport:
-    register_detail = {
-        "action": "register",
-        "expires_s": 300,
-        "requested_expires_s": 300,
-        "credentials": "environment variable PW",
-    }
+    registered = register_detail(credentials="environment variable PW")
     steps = (
         _step(0, "options", "OPTIONS sip:pbx:5060", 200, timings_ms={"rtt": 12.0}, events=(0, 1)),
         _step(
@@ -135,7 +133,7 @@ def clean_report(thresholds: Thresholds | None = None) -> RunReport:
             "REGISTER 1001@pbx",
             200,
             timings_ms={"request_to_final": 27.0, "total": 30.0},
-            detail=register_detail,
+            detail=registered,
             events=(2, 3, 4, 5),
         ),
         _step(
@@ -144,7 +142,7 @@ def clean_report(thresholds: Thresholds | None = None) -> RunReport:
             "call sip:echo@pbx",
             200,
             timings_ms={"trying": 4.0, "pdd": 80.0, "answer": 320.0, "bye": 9.0},
-            detail={"duration_s": 5.0},
+            detail=call_detail(duration_s=5.0),
             expected_status=200,
             call=call_result(),
             events=(6, 7, 8, 9, 10, 11, 12),
@@ -154,7 +152,7 @@ def clean_report(thresholds: Thresholds | None = None) -> RunReport:
             "register",
             "UNREGISTER 1001@pbx",
             200,
-            detail={**register_detail, "action": "unregister"},
+            detail=replace(registered, action="unregister"),
             events=(13, 14),
         ),
     )
@@ -193,30 +191,25 @@ def troubled_report() -> RunReport:
     return replace(report, timeline=tuple(timeline), local_errors=("stack\x07 stopped",))
 
 
-def stream(direction: str, loss_pct: float, jitter_mean: float, mos: float) -> dict[str, Any]:
-    """A stream of the run's capture, shaped like sipprobe.analysis.analyze.stream_json."""
+def stream(
+    direction: Literal["rx", "tx"], loss_pct: float, jitter_mean: float, mos: float
+) -> CallStream:
+    """A stream of the run's capture, as sipprobe.run.callmedia attaches it to a call."""
     ends = ("192.0.2.10:4000", "192.0.2.1:40000")
     src, dst = ends if direction == "rx" else ends[::-1]
-    return {
-        "direction": direction,
-        "source": "capture",
-        "src": src,
-        "dst": dst,
-        "codec": "PCMU",
-        "dscp": [46],
-        "packets": 246,
-        "expected": 250,
-        "lost": 4,
-        "loss_pct": loss_pct,
-        "jitter_ms": {"mean": jitter_mean, "max": 2 * jitter_mean, "final": jitter_mean},
-        "mos_lq": mos,
-        "verdict": "good",
-        "verdict_reasons": [],
-        "timeline": [
-            {"second": s, "expected": 50, "lost": s % 2, "jitter_ms": jitter_mean + s}
-            for s in range(5)
-        ],
-    }
+    return call_stream(
+        direction,
+        src=src,
+        dst=dst,
+        announced=ends[0],
+        packets=246,
+        expected=250,
+        lost=4,
+        loss_pct=loss_pct,
+        jitter_ms=JitterMs(max=2 * jitter_mean, mean=jitter_mean, final=jitter_mean),
+        mos_lq=mos,
+        timeline=timeline([(50, s % 2, jitter_mean + s) for s in range(5)]),
+    )
 
 
 def captured_report() -> RunReport:

@@ -32,7 +32,7 @@ from sipprobe.cli import analyze as analyze_cli
 from sipprobe.cli.analyze import keep_freed_memory, run_analyze
 from sipprobe.errors import CaptureError, UsageError
 from sipprobe.model.results import Quality
-from sipprobe.report.analysis import render_text, to_json
+from sipprobe.report.analysis import analysis_json, metrics_json, render_analysis_text
 
 JITTER_TOLERANCE_MS = 0.0006  # tshark prints 3 decimals
 
@@ -176,7 +176,7 @@ def test_analyze_same_stream_in_every_encapsulation(
     path = write(tmp_path / f"x.{fmt}", sent, Path4(src=src, dst=dst, link=link), fmt)
     result = analyze_file(path)
     (item,) = result.streams
-    assert item.metrics.to_json() == reference.to_json()
+    assert metrics_json(item.metrics) == metrics_json(reference)
     assert item.stream.src == (f"[{src}]:40000" if ":" in src else f"{src}:40000")
     _agree_with_tshark(path, result)
 
@@ -185,7 +185,7 @@ def test_to_json_stream_contract(tmp_path: Path) -> None:
     path = write(
         tmp_path / "j.pcap", stream(100), Path4(src="2001:db8::1", dst="2001:db8::2", dscp=46)
     )
-    document = json.loads(json.dumps(to_json(analyze_file(path)), allow_nan=False))
+    document = json.loads(json.dumps(analysis_json(analyze_file(path)), allow_nan=False))
     (item,) = document["streams"]
     required = {
         "ssrc",
@@ -297,7 +297,7 @@ def test_render_text_reads_at_a_glance(tmp_path: Path) -> None:
     back = stream(300, ssrc=0x55, t0=T0 + Decimal("0.003"))
     reverse = Path4(src="10.0.0.2", dst="10.0.0.1", sport=50000, dport=40000)
     path = write_parts(tmp_path / "t.pcap", [(Path4(), forward), (reverse, back)])
-    text = render_text(analyze_file(path))
+    text = render_analysis_text(analyze_file(path))
     lines = text.splitlines()
     assert lines[1].split()[:5] == ["#", "source", "->", "destination", "SSRC"]
     assert lines[2].split()[-1] == "bad" and "0x11223344" in lines[2]
@@ -368,8 +368,8 @@ def test_analyze_measures_half_the_streams_in_a_child_with_the_same_result(
     tmp_path: Path, forks: list[int]
 ) -> None:
     path = _five_streams(tmp_path)
-    alone = to_json(analyze_file(path))
-    shared = to_json(analyze_file(path, AnalyzeOptions(workers=2)))
+    alone = analysis_json(analyze_file(path))
+    shared = analysis_json(analyze_file(path, AnalyzeOptions(workers=2)))
     assert forks == [1]
     assert sorted(s["ssrc"] for s in shared["streams"]) == [0x100 + k for k in range(5)]
     assert shared == alone
@@ -379,9 +379,9 @@ def test_analyze_measures_itself_what_a_dead_child_did_not(
     tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _five_streams(tmp_path)
-    alone = to_json(analyze_file(path))
-    monkeypatch.setattr(analyze_module, "_measure_without_rows", lambda *args: os._exit(3))
-    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+    alone = analysis_json(analyze_file(path))
+    monkeypatch.setattr(analyze_module, "_measure_each", lambda *args: os._exit(3))
+    assert analysis_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
     assert forks == [1]
 
 
@@ -404,13 +404,13 @@ def test_analyze_measures_alone_when_no_child_can_be_made(
     tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _five_streams(tmp_path)
-    alone = to_json(analyze_file(path))
+    alone = analysis_json(analyze_file(path))
 
     def refuse() -> int:
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", refuse)
-    assert to_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
+    assert analysis_json(analyze_file(path, AnalyzeOptions(workers=2))) == alone
     assert forks == [1]
 
 
@@ -434,7 +434,7 @@ def test_analyze_reads_the_sdp_of_a_fragmented_invite(tmp_path: Path) -> None:
     write_frames(tmp_path / "frag.pcap", frames, 1)
     (only,) = analyze_file(tmp_path / "frag.pcap").streams
     assert (only.stream.found_by, only.stream.call_id) == ("sdp", "frag-call")
-    assert only.stream.codec is not None and only.stream.codec.name == "PCMA"
+    assert (only.stream.codec, only.stream.clock_rate) == ("PCMA", 8000)
 
 
 def test_analyze_cores_are_those_this_process_may_use() -> None:

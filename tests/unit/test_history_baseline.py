@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 from history_samples import call, report, rtcp
+from media_samples import call_stream
 
 from sipprobe.history.baseline import METRICS, Spread, compare, limit, spread
 from sipprobe.history.figures import CallFigures, RunRecord
@@ -155,18 +156,18 @@ def test_baseline_loss_rise_below_the_absolute_threshold_is_a_media_regression()
 
 def test_baseline_mos_drop() -> None:
     history = earlier(mos_lq=[4.2, 4.3, 4.1, 4.2, 4.2])
-    run = report(call(streams=({"direction": "rx", "mos_lq": 3.8},)))
+    run = report(call(streams=(call_stream("rx", mos_lq=3.8),)))
     _, findings = compare(run, history)
     (finding,) = findings
     assert finding.area == "media"
     assert "MOS-LQ 3.80 against a baseline of 4.20" in finding.summary
-    _, none = compare(report(call(streams=({"mos_lq": 3.95},))), history)
+    _, none = compare(report(call(streams=(call_stream("rx", mos_lq=3.95),))), history)
     assert none == ()
 
 
 def test_baseline_figure_with_too_few_values_is_skipped() -> None:
     history = earlier(pdd_ms=[400.0] * 5, mos_lq=[4.2, 4.2, None, None, None])
-    run = report(call(pdd_ms=420.0, streams=({"mos_lq": 2.0},)))
+    run = report(call(pdd_ms=420.0, streams=(call_stream("rx", mos_lq=2.0),)))
     baseline, findings = compare(run, history)
     assert findings == ()
     assert [f.metric for f in baseline.figures] == ["pdd_ms"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from history_samples import call, degraded, report, rtcp
+from media_samples import call_stream
 
 from sipprobe.errors import SetupError
 from sipprobe.history.figures import CallFigures
@@ -23,8 +24,8 @@ from sipprobe.model.results import Baseline
 
 
 def test_store_round_trip_keeps_every_key_figure(tmp_path: Path) -> None:
-    stream = {"direction": "rx", "mos_lq": 4.1}
-    run = report(call(streams=(stream, {"direction": "tx", "mos_lq": 3.9})))
+    streams = (call_stream("rx", mos_lq=4.1), call_stream("tx", mos_lq=3.9))
+    run = report(call(streams=streams))
     run = replace(run, baseline=Baseline("insufficient-history", 2, 20, 5, "2 earlier"))
     with HistoryStore.open(tmp_path / "h.sqlite3") as store:
         run_id = store.record(run)

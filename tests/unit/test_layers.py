@@ -24,13 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 _LINT = "import sys; from importlinter.cli import lint_imports_command; lint_imports_command()"
 _BROKEN_LAYER = re.compile(r"^(sipprobe\.\S+) is not allowed to import (sipprobe\.\S+):$", re.M)
 
-# The upward imports the contract reports today; other branches of the restructuring remove
-# them. Delete a line here when its import goes (test_layers_no_new_violations says so).
-KNOWN_VIOLATIONS = {
-    # run/callmedia.py builds each call's stream objects with report.analysis.stream_json.
-    ("sipprobe.run", "sipprobe.report"),
-}
-
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     """Check the contract of ``root``/pyproject.toml against the package under ``root``."""
@@ -51,22 +44,10 @@ def _violations(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str]
     return set(_BROKEN_LAYER.findall(result.stdout))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="today sipprobe.run.callmedia imports sipprobe.report.analysis (stream_json); "
-    "when that import goes this test passes, and strict xfail makes that a failure: "
-    "remove this marker then",
-)
 def test_layers_contract_kept() -> None:
     result = _lint_imports(REPO)
+    assert _violations(result) == set(), result.stdout
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_layers_no_new_violations() -> None:
-    found = _violations(_lint_imports(REPO))
-    assert found <= KNOWN_VIOLATIONS, f"new upward imports: {sorted(found - KNOWN_VIOLATIONS)}"
-    gone = KNOWN_VIOLATIONS - found
-    assert not gone, f"fixed, delete from KNOWN_VIOLATIONS: {sorted(gone)}"
 
 
 def _copy_of_package(tmp_path: Path) -> Path:

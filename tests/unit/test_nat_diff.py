@@ -1,14 +1,24 @@
 """The nat_check's pure parts: the sent/received diff, the mirror's answer, the findings."""
 
 import base64
+from dataclasses import replace
+from typing import Any
 
 import pytest
+from media_samples import register_detail
 
 from sipprobe.errors import ScenarioError
+from sipprobe.model.nat import (
+    BindingMeasurement,
+    NatCheckResult,
+    NatExchange,
+    PrivateAddress,
+    Rewrite,
+)
 from sipprobe.model.results import Severity, Side, StepResult
+from sipprobe.model.steps import NatCheckDetail
 from sipprobe.nat.check import describe, nat_seen
 from sipprobe.nat.diff import (
-    Rewrite,
     address_kind,
     diff_messages,
     mirrored_request,
@@ -140,34 +150,51 @@ def test_describe_finds_nat_from_via_and_private_answer_addresses() -> None:
         "received=203.0.113.7;rport=1024\r\nCSeq: 1 OPTIONS\r\n"
         "Contact: <sip:pbx@172.16.5.5:5060>\r\n\r\n"
     )
-    record = describe("udp", "OPTIONS", _outcome(answer))
-    assert (record["via_received"], record["via_rport"]) == ("203.0.113.7", 1024)
-    assert record["private_in_answer"] == [{"address": "172.16.5.5", "kind": "RFC 1918"}]
-    assert nat_seen(record) is True
+    exchange = describe("udp", "OPTIONS", _outcome(answer))
+    assert (exchange.via_received, exchange.via_rport) == ("203.0.113.7", 1024)
+    assert exchange.private_in_answer == (PrivateAddress("172.16.5.5", "RFC 1918"),)
+    assert nat_seen(exchange) is True
     same = answer.replace("received=203.0.113.7;rport=1024", "received=192.168.1.20;rport=5062")
     assert nat_seen(describe("udp", "OPTIONS", _outcome(same))) is False
 
 
-def _detail(**overrides: object) -> dict[str, object]:
-    record = {
-        "transport": "udp",
-        "method": "OPTIONS",
-        "status_code": 200,
-        "local": "192.168.1.20:5062",
-        "seen_by_far_end": "203.0.113.7:5062",
-        "rewrites": [{"part": "Via", "before": "A", "after": "B"}],
-        "private_in_answer": [],
-    }
-    detail: dict[str, object] = {
-        "nat_detected": True,
-        "alg_detected": True,
-        "exchanges": [record],
-        "binding": {"lower_s": 20.0, "upper_s": 40.0, "error": None},
-        "keepalive_s": 30.0,
-        "register_expires_s": None,
-    }
-    detail.update(overrides)
-    return detail
+def _exchange() -> NatExchange:
+    return NatExchange(
+        transport="udp",
+        method="OPTIONS",
+        status_code=200,
+        reason="OK",
+        error=None,
+        local="192.168.1.20:5062",
+        via_received=None,
+        via_rport=None,
+        seen_by_far_end="203.0.113.7:5062",
+        mirrored=True,
+        rewrites=(Rewrite("Via", "A", "B"),),
+        private_in_answer=(),
+        sent=SENT,
+        received="",
+        mirrored_request=None,
+    )
+
+
+def _binding(lower_s: float | None, upper_s: float | None) -> BindingMeasurement:
+    return BindingMeasurement(lower_s, upper_s, None, (), 60.0, (20.0, 40.0), 180.0)
+
+
+def _detail(**overrides: Any) -> NatCheckResult:
+    result = NatCheckResult(
+        nat_detected=True,
+        alg_detected=True,
+        mirror=True,
+        binding_lifetime_s=20.0,
+        binding_lifetime_upper_s=40.0,
+        keepalive_s=30.0,
+        register_expires_s=None,
+        exchanges=(_exchange(),),
+        binding=_binding(20.0, 40.0),
+    )
+    return replace(result, **overrides)
 
 
 def test_nat_findings_exact() -> None:
@@ -213,10 +240,7 @@ def test_nat_findings_exact() -> None:
 
 def test_nat_findings_long_binding_is_only_noted() -> None:
     detail = _detail(
-        nat_detected=False,
-        exchanges=[],
-        binding={"lower_s": 60.0, "upper_s": None, "error": None},
-        keepalive_s=None,
+        nat_detected=False, exchanges=(), binding=_binding(60.0, None), keepalive_s=None
     )
     assert nat_findings(detail, ()) == [
         NatFinding(
@@ -230,7 +254,9 @@ def test_nat_findings_long_binding_is_only_noted() -> None:
 
 
 def test_policy_nat_check_step_feeds_the_verdict() -> None:
-    step = StepResult(0, "nat_check", "NAT", True, 200, "OK", "network", {}, _detail())
+    step = StepResult(
+        0, "nat_check", "NAT", True, 200, "OK", "network", {}, NatCheckDetail(_detail())
+    )
     register = StepResult(
         1,
         "register",
@@ -240,13 +266,14 @@ def test_policy_nat_check_step_feeds_the_verdict() -> None:
         "OK",
         "network",
         {},
-        {"action": "register", "expires_s": 300, "requested_expires_s": 300},
+        register_detail(expires_s=300, requested_expires_s=300),
     )
     verdict = decide((step, register))
     assert verdict.messaging.value == "degraded"
     summaries = [f.summary for f in verdict.findings if f.code == "binding-shorter-than-refresh"]
     assert any("registration refresh of 300 s" in s for s in summaries)
-    silent = StepResult(0, "nat_check", "NAT", False, None, "no response", "none", {}, {})
+    nothing = NatCheckDetail(_detail(exchanges=(), binding=None, nat_detected=False))
+    silent = StepResult(0, "nat_check", "NAT", False, None, "no response", "none", {}, nothing)
     assert decide((silent,)).findings[0].code == "nat-check-no-answer"
 
 

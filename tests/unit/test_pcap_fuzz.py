@@ -24,7 +24,7 @@ from sipprobe.analysis import pcap
 from sipprobe.analysis.analyze import analyze_file
 from sipprobe.analysis.pcap import read_capture
 from sipprobe.errors import CaptureError
-from sipprobe.report.analysis import render_text, to_json
+from sipprobe.report.analysis import analysis_json, render_analysis_text
 
 CASES = 300
 
@@ -129,8 +129,8 @@ def test_fuzz_mutated_captures_never_crash_or_hang(
         else:
             assert result.capture.udp_packets <= result.capture.records, case
             assert all(count > 0 for count in result.skipped.values()), case
-            render_text(result)
-            to_json(result)
+            render_analysis_text(result)
+            analysis_json(result)
             outcomes["read"] += 1
         assert time.monotonic() - started < 5, f"case {case} took too long"
     assert outcomes["read"] > 0

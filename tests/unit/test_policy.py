@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from media_samples import call_detail, options_detail, register_detail
 
 from sipprobe.model.results import (
     CallResult,
@@ -25,20 +26,22 @@ def step(
     origin: str = "network",
     index: int = 0,
     reachable: bool | None = None,
-    **detail: Any,
+    **fields: Any,
 ) -> StepResult:
+    """A step of ``kind`` whose typed detail gets ``fields`` (but ``reason``)."""
+    reason = fields.pop("reason", "")
+    details = {"options": options_detail, "register": register_detail, "call": call_detail}
     return StepResult(
         index=index,
-        kind=kind,
+        kind=kind,  # type: ignore[arg-type]
         name=kind,
         ok=ok,
-        status_code=code,  # type: ignore[arg-type]
-        reason=detail.pop("reason", ""),
+        status_code=code,
+        reason=reason,
         origin=origin,  # type: ignore[arg-type]
         timings_ms={},
-        detail=detail,
+        detail=details[kind](**fields),
         reachable=code is not None if reachable is None else reachable,
-        call=detail.pop("call", None),
         expected_status=200 if kind == "call" else None,
     )
 
@@ -94,9 +97,9 @@ def call_step(result: CallResult, ok: bool | None = None, origin: str = "network
         ok=result.status_code == 200 if ok is None else ok,
         status_code=result.status_code,
         reason=result.reason,
-        origin=origin,
+        origin=origin,  # type: ignore[arg-type]
         timings_ms={},
-        detail={"duration_s": 5.0},  # type: ignore[arg-type]
+        detail=call_detail(duration_s=5.0),
         expected_status=200,
         reachable=True,
         call=result,
@@ -245,7 +248,7 @@ def test_decide_contact_binding_rewritten_on_the_way_is_reported() -> None:
                 expires_s=300,
                 requested_expires_s=300,
                 contact_sent="<sip:alice@10.0.0.2:5060>",
-                contacts=["<sip:alice@203.0.113.7:40000>;expires=300"],
+                contacts=("<sip:alice@203.0.113.7:40000>;expires=300",),
             ),
         )
     )
@@ -263,7 +266,7 @@ def test_decide_contact_binding_rewritten_on_the_way_is_reported() -> None:
                 expires_s=300,
                 requested_expires_s=300,
                 contact_sent="<sip:alice@10.0.0.2>",
-                contacts=['"A" <sip:alice@10.0.0.2:5060>;expires=300'],
+                contacts=('"A" <sip:alice@10.0.0.2:5060>;expires=300',),
             ),
         )
     )

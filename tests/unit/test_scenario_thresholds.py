@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from media_samples import call_detail
 from report_samples import call_result
 
 from sipprobe.errors import ScenarioError
 from sipprobe.model.results import Quality, Severity, StepResult
-from sipprobe.model.thresholds import Thresholds
+from sipprobe.model.thresholds import Metric, Thresholds
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.verdict.policy import decide
 
@@ -73,7 +74,7 @@ def test_decide_uses_the_scenario_thresholds() -> None:
         reason="OK",
         origin="network",
         timings_ms={},
-        detail={"duration_s": 5.0},
+        detail=call_detail(duration_s=5.0),
         expected_status=200,
         reachable=True,
         call=call,
@@ -83,3 +84,31 @@ def test_decide_uses_the_scenario_thresholds() -> None:
     (finding,) = strict.findings
     assert (finding.code, finding.severity) == ("post-dial-delay", Severity.CRITICAL)
     assert "good below 0.5 s" in finding.summary
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "quality"),
+    [
+        ("loss", 0.99, Quality.GOOD),
+        ("loss", 1.0, Quality.DEGRADED),
+        ("loss", 3.0, Quality.BAD),
+        ("jitter", 30.0, Quality.DEGRADED),
+        ("delay", 400.0, Quality.BAD),
+        ("pdd", 2999.0, Quality.GOOD),
+        ("pdd", 6000.0, Quality.BAD),
+        ("mos", 4.0, Quality.GOOD),
+        ("mos", 3.99, Quality.DEGRADED),
+        ("mos", 3.59, Quality.BAD),
+        ("loss", None, Quality.UNKNOWN),
+    ],
+)
+def test_thresholds_grade_at_and_beyond_each_limit(
+    metric: Metric, value: float | None, quality: Quality
+) -> None:
+    assert Thresholds().grade(metric, value) is quality
+
+
+def test_thresholds_grade_follows_the_scenario_limits() -> None:
+    strict = Thresholds(pdd_degraded_ms=500.0, pdd_bad_ms=800.0)
+    assert strict.grade("pdd", 900.0) is Quality.BAD
+    assert strict.limits("pdd") == (500.0, 800.0)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from media_samples import call_detail, call_stream, far_end
+
+from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Severity, Side, StepResult
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.verdict.media import stream_findings
@@ -32,28 +35,8 @@ CALL = CallResult(
 )
 
 
-def stream(direction: str, **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "direction": direction,
-        "src": "10.0.0.2:4000" if direction == "rx" else "10.0.0.1:30000",
-        "dst": "10.0.0.1:30000" if direction == "rx" else "10.0.0.2:4000",
-        "packets": 500,
-        "expected": 500,
-        "lost": 0,
-        "loss_pct": 0.0,
-        "jitter_ms": {"mean": 0.4},
-        "mos_lq": 4.41,
-        "dscp": [46],
-        "burst_r": 1.0,
-        "far_end": None,
-        "sdp_remote": "10.0.0.2:4000",
-        "from_announced_address": direction == "rx" or None,
-    }
-    base.update(fields)
-    return base
-
-
-def findings(*streams: dict[str, Any], expect_dscp: int | None = 46) -> dict[str, Any]:
+def findings(*streams: CallStream, expect_dscp: int | None = 46) -> dict[str, Any]:
+    detail = call_detail(expect_dscp=expect_dscp)
     step = StepResult(
         index=0,
         kind="call",
@@ -63,21 +46,20 @@ def findings(*streams: dict[str, Any], expect_dscp: int | None = 46) -> dict[str
         reason="OK",
         origin="network",
         timings_ms={},
-        detail={"expect_dscp": expect_dscp},
+        detail=detail,
         call=replace(CALL, streams=streams),
     )
     assert step.call is not None
-    return {f.code: f for f in stream_findings(step, step.call, Thresholds())}
+    return {f.code: f for f in stream_findings(step, detail, step.call, Thresholds())}
 
 
 def test_stream_findings_clean_call_has_none() -> None:
-    assert findings(stream("rx"), stream("tx")) == {}
+    assert findings(call_stream("rx"), call_stream("tx")) == {}
 
 
 def test_stream_findings_upstream_loss_from_cumulative_count_not_last_fraction() -> None:
     # pjmedia's last RR (sent with its RTCP BYE) covers no new packets: fraction 0
-    far_end = {"reports": 3, "fraction_lost": 0.0, "cumulative_lost": 26}
-    found = findings(stream("rx"), stream("tx", far_end=far_end))
+    found = findings(call_stream("rx"), call_stream("tx", far_end=far_end(3, 0.0, 26)))
     finding = found["tx-loss"]
     assert finding.side is Side.CUSTOMER_NETWORK
     assert finding.severity is Severity.CRITICAL  # 5.2 % >= 3 %
@@ -86,25 +68,28 @@ def test_stream_findings_upstream_loss_from_cumulative_count_not_last_fraction()
 
 
 def test_stream_findings_loss_both_ways_is_not_pinned_on_the_uplink() -> None:
-    far_end = {"reports": 3, "fraction_lost": 0.0, "cumulative_lost": 26}
-    found = findings(stream("rx", lost=25, loss_pct=5.0), stream("tx", far_end=far_end))
+    found = findings(
+        call_stream("rx", lost=25, loss_pct=5.0), call_stream("tx", far_end=far_end(3, 0.0, 26))
+    )
     assert found["tx-loss"].side is Side.UNKNOWN
     assert found["rx-loss"].severity is Severity.CRITICAL
 
 
 def test_stream_findings_one_way_audio_and_no_rtp() -> None:
-    one_way = findings(stream("tx"))
+    one_way = findings(call_stream("tx"))
     assert one_way["one-way-audio"].severity is Severity.CRITICAL
     assert "500 RTP packets to 10.0.0.2:4000" in one_way["one-way-audio"].summary
     assert set(findings()) == {"no-rtp"}
 
 
 def test_stream_findings_dscp_only_against_an_expectation() -> None:
-    bleached = findings(stream("rx", dscp=[0]), stream("tx"))
+    bleached = findings(call_stream("rx", dscp=(0,)), call_stream("tx"))
     assert bleached["dscp-removed"].side is Side.CUSTOMER_NETWORK
-    assert findings(stream("rx", dscp=[0]), stream("tx"), expect_dscp=None) == {}
+    assert findings(call_stream("rx", dscp=(0,)), call_stream("tx"), expect_dscp=None) == {}
 
 
 def test_stream_findings_rtp_from_unannounced_address() -> None:
-    moved = findings(stream("rx", src="192.0.2.9:5000", from_announced_address=False), stream("tx"))
+    moved = findings(
+        call_stream("rx", src="192.0.2.9:5000", from_announced_address=False), call_stream("tx")
+    )
     assert "192.0.2.9:5000" in moved["rtp-source-mismatch"].summary

@@ -1,0 +1,289 @@
+"""A JSON report read back into the typed model: the one place a report.json becomes records.
+
+``read_report(document)`` is the inverse of ``report_to_json``: encoding what it returns
+gives the same document again (tests/data/recorded/ holds reports of real runs that prove
+it). What the JSON does not carry stays at its default: ``StepResult.reachable`` is ``None``
+and a stream's codec planning values are not needed again. Figures the JSON wrote as
+``null`` because they were not finite come back as NaN, so they are written as ``null``
+again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.media import (
+    CallEcho,
+    CallStream,
+    EchoRttMs,
+    FarEndReport,
+    JitterMs,
+    PerSecondRows,
+    RtpStreamInfo,
+    StreamMetrics,
+    StreamResult,
+    TimelinePoint,
+    VoipMetrics,
+)
+from sipprobe.model.nat import (
+    BindingMeasurement,
+    BindingProbe,
+    NatCheckResult,
+    NatExchange,
+    PrivateAddress,
+    Rewrite,
+)
+from sipprobe.model.outcome import Quality, Severity, Side
+from sipprobe.model.results import (
+    Baseline,
+    BaselineFigure,
+    CallResult,
+    CaptureSummary,
+    Finding,
+    RtcpSummary,
+    RunReport,
+    SipEvent,
+    StepResult,
+    Verdict,
+)
+from sipprobe.model.steps import (
+    CallDetail,
+    NatCheckDetail,
+    OptionsDetail,
+    RegisterDetail,
+    StepDetail,
+    WaitDetail,
+)
+from sipprobe.model.thresholds import Thresholds
+from sipprobe.sip.contact import contact_binding
+
+__all__ = ["load_report", "nat_check_result", "read_report", "stream_result"]
+
+
+def load_report(path: str | Path) -> RunReport:
+    """The report.json at ``path``; raises ``OSError``, ``ValueError`` (not JSON) or
+    ``KeyError``/``TypeError`` (not a sipprobe report)."""
+    return read_report(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def read_report(document: dict[str, Any]) -> RunReport:
+    calls = iter([_call(c) for c in document["calls"]])
+    steps = tuple(_step(s, calls) for s in document["steps"])
+    verdict = document["verdict"]
+    capture = document["capture"]
+    baseline = document["baseline"]
+    return RunReport(
+        scenario=document["scenario"],
+        service=document["service"],
+        target=document["target"],
+        transport=document["transport"],
+        started_at=document["started_at"],
+        duration_s=document["duration_s"],
+        steps=steps,
+        timeline=tuple(SipEvent(**event) for event in document["sip"]),
+        verdict=Verdict(
+            messaging=Quality(verdict["messaging"]),
+            media=Quality(verdict["media"]),
+            findings=tuple(_finding(f) for f in verdict["findings"]),
+            summary=verdict["summary"],
+        ),
+        probe=dict(document["probe"]),
+        local_errors=tuple(document["local_errors"]),
+        capture=None
+        if capture is None
+        else CaptureSummary(
+            path=capture["file"],
+            interface=capture["interface"],
+            bpf_filter=capture["filter"],
+            packets=capture["packets"],
+            not_captured=capture["not_captured"],
+            error=capture["error"],
+        ),
+        thresholds=Thresholds(**document["thresholds"]),
+        baseline=None
+        if baseline is None
+        else Baseline(
+            **{k: v for k, v in baseline.items() if k != "figures"},
+            figures=tuple(BaselineFigure(**f) for f in baseline["figures"]),
+        ),
+    )
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(
+        severity=Severity(data["severity"]),
+        side=Side(data["side"]),
+        area=data["area"],
+        code=data["code"],
+        summary=data["summary"],
+        step=data["step"],
+        evidence=tuple(data["evidence"]["sip_messages"]),
+    )
+
+
+def _step(data: dict[str, Any], calls: Any) -> StepResult:
+    kind = data["kind"]
+    return StepResult(
+        index=data["index"],
+        kind=kind,
+        name=data["name"],
+        ok=data["ok"],
+        status_code=data["status_code"],
+        reason=data["reason"],
+        origin=data["origin"],
+        timings_ms=dict(data["timings_ms"]),
+        detail=_detail(kind, data["detail"]),
+        expected_status=data["expected_status"],
+        call=next(calls) if kind == "call" else None,  # calls[] lists the call steps' calls
+        events=tuple(data["sip_messages"]),
+    )
+
+
+def _detail(kind: str, data: dict[str, Any]) -> StepDetail:
+    if kind == "options":
+        return OptionsDetail(
+            **{**data, "allow": tuple(data["allow"]), "supported": tuple(data["supported"])}
+        )
+    if kind == "register":
+        sent = data["contact_sent"]
+        return RegisterDetail(
+            action=data["action"],
+            expires_s=data["expires_s"],
+            requested_expires_s=data["requested_expires_s"],
+            contacts=tuple(contact_binding(c) for c in data["contacts"]),
+            contact_sent=contact_binding(sent) if sent is not None else None,
+            challenge=data["challenge"],
+            credentials=data["credentials"],
+        )
+    if kind == "call":
+        return CallDetail(**data)
+    if kind == "nat_check":
+        return NatCheckDetail(nat_check_result(data))
+    if kind == "wait":
+        return WaitDetail(**data)
+    raise ValueError(f"unknown step kind {kind!r}")
+
+
+def nat_check_result(data: dict[str, Any]) -> NatCheckResult:
+    binding = data["binding"]
+    return NatCheckResult(
+        **{k: v for k, v in data.items() if k not in ("exchanges", "binding")},
+        exchanges=tuple(_exchange(e) for e in data["exchanges"]),
+        binding=None
+        if binding is None
+        else BindingMeasurement(
+            **{k: v for k, v in binding.items() if k not in ("probes", "intervals_s")},
+            probes=tuple(BindingProbe(**p) for p in binding["probes"]),
+            intervals_s=tuple(binding["intervals_s"]),
+        ),
+    )
+
+
+def _exchange(data: dict[str, Any]) -> NatExchange:
+    return NatExchange(
+        **{k: v for k, v in data.items() if k not in ("rewrites", "private_in_answer")},
+        rewrites=tuple(Rewrite(**r) for r in data["rewrites"]),
+        private_in_answer=tuple(PrivateAddress(**p) for p in data["private_in_answer"]),
+    )
+
+
+def _call(data: dict[str, Any]) -> CallResult:
+    rtcp, echo = data["rtcp"], data["echo"]
+    plain = {k: v for k, v in data.items() if k not in ("rtcp", "echo", "streams")}
+    return CallResult(
+        **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
+        rtcp=None if rtcp is None else RtcpSummary(**rtcp),
+        echo=None if echo is None else _echo(echo),
+        streams=tuple(_call_stream(s) for s in data["streams"]),
+    )
+
+
+def _echo(data: dict[str, Any]) -> CallEcho:
+    return CallEcho(
+        lag_ms=data["lag_ms"],
+        correlation=data["correlation"],
+        packets=data["packets"],
+        rtt_ms=EchoRttMs(**data["rtt_ms"]),
+        histogram_ms=tuple((bucket, count) for bucket, count in data["histogram_ms"]),
+        one_way_delay_ms=data["one_way_delay_ms"],
+        mos_cq=data["mos_cq"],
+        mos_cq_null_reason=data["mos_cq_null_reason"],
+        r_factor_cq=data.get("r_factor_cq"),  # written only with a score
+    )
+
+
+def _call_stream(data: dict[str, Any]) -> CallStream:
+    announced = data["sdp_remote"]
+    return CallStream(
+        direction=data["direction"],
+        source=data["source"],
+        announced_rtp=Endpoint.parse(announced) if announced is not None else None,
+        from_announced_address=data["from_announced_address"],
+        measured=stream_result(data),
+    )
+
+
+def _number(value: float | None) -> float:
+    """A figure that is always a number: ``null`` in JSON means it was not finite."""
+    return math.nan if value is None else value
+
+
+def stream_result(data: dict[str, Any]) -> StreamResult:
+    """A stream object of ``sipprobe analyze``'s JSON (or of a run's call) as a record."""
+    far_end = data["far_end"]
+    return StreamResult(
+        stream=RtpStreamInfo(
+            src=data["src"],
+            dst=data["dst"],
+            ssrc=data["ssrc"],
+            payload_type=data["payload_type"],
+            codec=data["codec"],
+            clock_rate=data["clock_rate"],
+            call_id=data["call_id"],
+            found_by=data["found_by"],
+            dscp=tuple(data["dscp"]),
+        ),
+        metrics=_metrics(data),
+        start_s=_number(data["start_s"]),
+        end_s=_number(data["end_s"]),
+        one_way_delay_ms=data["one_way_delay_ms"],
+        delay_source=data["delay_source"],
+        rtt_ms=data["rtt_ms"],
+        far_end=None if far_end is None else _far_end(far_end),
+        verdict=Quality(data["verdict"]),
+        reasons=tuple(data["verdict_reasons"]),
+    )
+
+
+def _far_end(data: dict[str, Any]) -> FarEndReport:
+    voip = data["voip_metrics"]
+    return FarEndReport(
+        reports=data["reports"],
+        fraction_lost=_number(data["fraction_lost"]),
+        cumulative_lost=data["cumulative_lost"],
+        jitter_ms=data["jitter_ms"],
+        voip_metrics=None if voip is None else VoipMetrics(**voip),
+    )
+
+
+_FLOATS = ("loss_pct", "max_delta_ms", "burst_density", "gap_density", "burst_r", "ppl_pct")
+
+
+def _metrics(data: dict[str, Any]) -> StreamMetrics:
+    jitter = data["jitter_ms"]
+    rows = tuple(
+        TimelinePoint(row["second"], row["expected"], row["lost"], row["jitter_ms"])
+        for row in data["timeline"]
+    )
+    names = StreamMetrics.__dataclass_fields__
+    plain = {k: data[k] for k in names if k not in ("jitter_ms", "timeline")}
+    plain.update({k: _number(plain[k]) for k in (*_FLOATS, "duration_s")})
+    return StreamMetrics(
+        **plain,
+        jitter_ms=None if jitter is None else JitterMs(**jitter),
+        timeline=PerSecondRows(rows),
+    )
