@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
+from sipprobe.verdict.headline import headline
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -108,7 +109,10 @@ def _step_lines(step: StepResult) -> list[str]:
 
 
 def _finding_line(finding: Finding) -> str:
-    return f"  [{finding.severity.value}] {finding.side.value}: {finding.summary}"
+    return (
+        f"  [{finding.severity.value}] {finding.side.value} ({finding.responsible.value}): "
+        f"{finding.summary}"
+    )
 
 
 def render_text(report: RunReport) -> str:
@@ -116,7 +120,7 @@ def render_text(report: RunReport) -> str:
     lines = [
         f"sipprobe {report.probe.get('version', '')}: scenario {report.scenario} "
         f"({report.service}) -> {report.target} over {report.transport.upper()}",
-        f"started {report.started_at}, took {report.duration_s:.2f} s",
+        f"started {report.started_at} from {report.location.value}, took {report.duration_s:.2f} s",
         "",
     ]
     for step in report.steps:
@@ -126,6 +130,7 @@ def render_text(report: RunReport) -> str:
         f"VERDICT  messaging {verdict.messaging.value.upper()}   "
         f"media {verdict.media.value.upper()}",
         f"  {verdict.summary}",
+        f"  {headline(verdict, report.location)}",
     ]
     if verdict.findings:
         lines.append("findings:")

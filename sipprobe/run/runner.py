@@ -33,6 +33,7 @@ from sipprobe.scenario.model import (
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.uri import parse_uri
+from sipprobe.verdict.attribution import attribute
 from sipprobe.verdict.policy import decide
 
 Progress = Callable[[str], None]
@@ -365,7 +366,13 @@ def run_scenario(
         duration_s=round(time.monotonic() - started, 3),
         steps=steps,
         timeline=timeline,
-        verdict=decide(steps, scenario.thresholds),
+        verdict=attribute(
+            decide(steps, scenario.thresholds),
+            steps,
+            scenario.service,
+            scenario.equipment_in_effect,
+            scenario.location,
+        ),
         probe={
             "version": __version__,
             "host": socket.gethostname(),
@@ -374,4 +381,6 @@ def run_scenario(
         local_errors=tuple(run.local_errors),
         capture=capture_summary,
         thresholds=scenario.thresholds,
+        location=scenario.location,
+        equipment=scenario.equipment_in_effect,
     )

@@ -1,0 +1,127 @@
+"""``sipprobe localize`` in and out: report JSON read back, the result as text or JSON.
+
+``read_vantage`` is the one function that reads a report for localize. It takes only the
+fields localize needs, from the JSON contract in ``sipprobe/schema/report.schema.json``.
+When the typed read-back of a whole report (branch ``model``) lands, this reader should become
+a projection of it; until then it lives here, next to the only code that uses it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from sipprobe.errors import UsageError
+from sipprobe.history.figures import unix_time
+from sipprobe.model.demarc import Equipment, Location, Responsible, default_equipment
+from sipprobe.model.outcome import Quality, Severity, Side
+from sipprobe.model.results import Finding
+from sipprobe.report.text import printable
+from sipprobe.verdict.localize import Localization, Vantage
+
+_EQUIPMENT_KEYS = tuple(f.name for f in fields(Equipment))
+
+
+def _report_file(path: str) -> Path:
+    given = Path(path)
+    return given / "report.json" if given.is_dir() else given
+
+
+def read_vantage(path: str) -> Vantage:
+    """The run in a report.json file, or in a bundle folder holding one; ``UsageError`` in
+    one line when it cannot be read or is not a sipprobe report with a location."""
+    file = _report_file(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{file} is not a JSON report: {exc}") from exc
+    try:
+        return _vantage(path, data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(
+            f"{file} is not a sipprobe report localize can use ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _vantage(path: str, data: dict[str, Any]) -> Vantage:
+    if "location" not in data:
+        raise ValueError("no location: it was written before sipprobe recorded one; run again")
+    verdict = data["verdict"]
+    service = str(data["service"])
+    equipment = data.get("equipment") or {}
+    return Vantage(
+        path=path,
+        target=str(data["target"]),
+        service=service,
+        equipment=Equipment(**{k: equipment[k] for k in _EQUIPMENT_KEYS})
+        if equipment
+        else default_equipment(service),
+        location=Location(data["location"]),
+        started_at=str(data["started_at"]),
+        started_unix=unix_time(str(data["started_at"])),
+        messaging=Quality(verdict["messaging"]),
+        media=Quality(verdict["media"]),
+        exit_code=int(data["exit_code"]),
+        findings=tuple(_finding(f) for f in verdict["findings"]),
+    )
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(
+        severity=Severity(data["severity"]),
+        side=Side(data["side"]),
+        area="media" if data["area"] == "media" else "messaging",
+        code=str(data["code"]),
+        summary=str(data["summary"]),
+        step=data.get("step"),
+        evidence=tuple((data.get("evidence") or {}).get("sip_messages") or ()),
+        responsible=Responsible(data.get("responsible", Responsible.UNDETERMINED.value)),
+        policy=str(data.get("policy", "undetermined")),
+    )
+
+
+def localization_to_json(result: Localization) -> dict[str, Any]:
+    """The JSON contract of ``sipprobe localize --format json``."""
+    return {
+        "segment": result.segment,
+        "responsible": result.responsible,
+        "summary": result.summary,
+        "reasons": list(result.reasons),
+        "reports": [
+            {
+                "path": run.path,
+                "location": run.location.value,
+                "started_at": run.started_at,
+                "messaging": run.messaging.value,
+                "media": run.media.value,
+                "exit_code": run.exit_code,
+            }
+            for run in result.runs
+        ],
+    }
+
+
+def render_localization_json(result: Localization) -> str:
+    return json.dumps(localization_to_json(result), indent=2) + "\n"
+
+
+def render_localization_text(result: Localization) -> str:
+    target = result.runs[0].target
+    lines = [
+        f"sipprobe localize {target}: segment {result.segment}, responsible {result.responsible}",
+        f"  {result.summary}",
+        "reasons:",
+        *(f"  - {reason}" for reason in result.reasons),
+        "reports:",
+        *(
+            f"  {run.location.value:<12}  {run.started_at}  messaging {run.messaging.value:<8}"
+            f"  media {run.media.value:<8}  exit {run.exit_code}  {run.path}"
+            for run in result.runs
+        ),
+        f"exit {int(result.exit_code)} ({result.exit_code.name})",
+    ]
+    return printable("\n".join(lines)) + "\n"
