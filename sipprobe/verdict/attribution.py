@@ -75,10 +75,7 @@ def subject_of(finding: Finding, step: StepResult | None) -> Subject | None:
 
 def _tls_failure(step: StepResult | None) -> bool:
     """A TLS failure is not silence (verdict/policy.py says so too): the request never left."""
-    if step is None:
-        return False
-    error = step.detail.get("error") if step.kind == "options" else None
-    return "TLS" in (error or step.reason or "")
+    return step is not None and "TLS" in step.reason  # a step without an answer: its error
 
 
 def located(finding: Finding, step: StepResult | None, location: Location) -> Finding:

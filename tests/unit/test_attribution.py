@@ -70,7 +70,7 @@ def test_attribution_beside_the_platform_silence_and_loss_are_the_platforms(code
 
 
 def test_attribution_beside_the_platform_a_tls_failure_stays_unknown() -> None:
-    options = step("options", error="TLS handshake failed: certificate verify failed")
+    options = step("options", reason="TLS handshake failed: certificate verify failed")
     no_answer = finding("options-no-answer", Side.UNKNOWN)
     assert located(no_answer, options, Location.PLATFORM) is no_answer
     register = step("register", reason="TLS connect failed")
