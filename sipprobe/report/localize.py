@@ -15,11 +15,21 @@ from typing import Any
 
 from sipprobe.errors import UsageError
 from sipprobe.history.figures import unix_time
-from sipprobe.model.demarc import Equipment, Location, Responsible, default_equipment
+from sipprobe.model.demarc import (
+    IADS,
+    PBXES,
+    PHONES,
+    QOS_DEVICES,
+    Equipment,
+    Location,
+    Responsible,
+    default_equipment,
+)
 from sipprobe.model.outcome import Quality, Severity, Side
 from sipprobe.model.results import Finding
 from sipprobe.report.text import printable
 from sipprobe.verdict.localize import Localization, Vantage
+from sipprobe.verdict.support_policy import SEGMENTS_BY_SERVICE
 
 _EQUIPMENT_KEYS = tuple(f.name for f in fields(Equipment))
 
@@ -47,19 +57,33 @@ def read_vantage(path: str) -> Vantage:
         ) from exc
 
 
+def _one_of(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{key} is {value!r}, not one of: {', '.join(choices)}")
+    return str(value)
+
+
+def _equipment(data: dict[str, Any], service: str) -> Equipment:
+    given = data.get("equipment")
+    if not given:
+        return default_equipment(service)
+    choices = {"phones": PHONES, "pbx": PBXES, "qos_device": QOS_DEVICES, "iad": IADS}
+    values: dict[str, Any] = {
+        key: _one_of(given[key], f"equipment.{key}", choices[key]) for key in _EQUIPMENT_KEYS
+    }
+    return Equipment(**values)
+
+
 def _vantage(path: str, data: dict[str, Any]) -> Vantage:
     if "location" not in data:
         raise ValueError("no location: it was written before sipprobe recorded one; run again")
     verdict = data["verdict"]
-    service = str(data["service"])
-    equipment = data.get("equipment") or {}
+    service = _one_of(data["service"], "service", tuple(SEGMENTS_BY_SERVICE))
     return Vantage(
         path=path,
         target=str(data["target"]),
         service=service,
-        equipment=Equipment(**{k: equipment[k] for k in _EQUIPMENT_KEYS})
-        if equipment
-        else default_equipment(service),
+        equipment=_equipment(data, service),
         location=Location(data["location"]),
         started_at=str(data["started_at"]),
         started_unix=unix_time(str(data["started_at"])),

@@ -250,6 +250,11 @@ def test_localize_reads_a_bundle_folder_and_refuses_what_is_no_report(tmp_path: 
     (tmp_path / "old.json").write_text(json.dumps({"target": "sip:pbx", "verdict": {}}))
     with pytest.raises(UsageError, match="no location: it was written before"):
         read_vantage(str(tmp_path / "old.json"))
+    odd = json.loads((bundle / "report.json").read_text())
+    odd["equipment"]["qos_device"] = "leased"
+    (tmp_path / "odd.json").write_text(json.dumps(odd))
+    with pytest.raises(UsageError, match=r"equipment\.qos_device is 'leased', not one of: none"):
+        read_vantage(str(tmp_path / "odd.json"))
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(UsageError, match="is not a JSON report"):
         read_vantage(str(tmp_path / "bad.json"))
