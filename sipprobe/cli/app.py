@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from sipprobe import __version__
 from sipprobe.cli.analyze import add_analyze_parser, run_analyze_command
 from sipprobe.cli.history import add_history_options, add_history_parser, run_history_command
+from sipprobe.cli.localize import add_localize_parser, run_localize_command
 from sipprobe.cli.nat import add_nat_check_parser, run_nat_check_command
 from sipprobe.cli.schedule import add_schedule_options
 from sipprobe.errors import SipProbeError, UsageError
+from sipprobe.model.demarc import Location
 from sipprobe.model.outcome import ExitCode
 from sipprobe.report.formats import OutputFormat
 from sipprobe.sip.transports import TRANSPORTS
@@ -70,6 +72,15 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
         "--no-capture",
         action="store_true",
         help="do not capture packets (media figures then come from RTCP statistics only)",
+    )
+
+
+def _location_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--location",
+        choices=[location.value for location in Location],
+        help=f"where the probe stands (default: {default}); it decides what a finding may "
+        "say about the customer's network, and sipprobe localize compares locations",
     )
 
 
@@ -129,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="value for ${KEY} in the scenario (repeatable)",
     )
+    _location_option(run, "the scenario's location:, else customer-lan")
     _output_options(run)
     add_history_options(run)
     add_schedule_options(run)
@@ -138,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("uri", help="target, e.g. sip:pbx.example.com:5060")
     options.add_argument("--timeout", type=float, default=5.0, metavar="S")
     _tls_options(options)
+    _location_option(options, Location.CUSTOMER_LAN.value)
     _output_options(options)
     add_history_options(options)
 
@@ -181,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _password_options(call)
     _tls_options(call)
+    _location_option(call, Location.CUSTOMER_LAN.value)
     _output_options(call)
     add_history_options(call)
 
@@ -216,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_analyze_parser(commands)
     add_nat_check_parser(commands)
     add_history_parser(commands)
+    add_localize_parser(commands)
     return parser
 
 
@@ -232,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "analyze": run_analyze_command,
             "history": run_history_command,
             "nat-check": run_nat_check_command,
+            "localize": run_localize_command,
         }
         if args.command is None:
             parser.print_help(sys.stderr)

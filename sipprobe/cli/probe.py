@@ -12,12 +12,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sipprobe.cli.history import history_settings
 from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
 from sipprobe.history.recording import check_and_record
+from sipprobe.model.demarc import Location
 from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
@@ -80,6 +82,8 @@ def _check(scenario: Scenario, args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, _variables(args.var))
+    if args.location:
+        scenario = replace(scenario, location=Location(args.location))
     return run_checks(args, scenario, _check, args.run_parser)
 
 
@@ -97,6 +101,7 @@ def _options(args: argparse.Namespace) -> int:
         transport=transport,
         steps=(OptionsStep(timeout_s=args.timeout),),
         tls=_tls(args),
+        location=Location(args.location or Location.CUSTOMER_LAN),
     )
     return _check(scenario, args)
 
@@ -148,6 +153,7 @@ def _call(args: argparse.Namespace) -> int:
         tls=_tls(args),
         codecs=tuple(args.codec) if args.codec else ("PCMU", "PCMA"),
         srtp=args.srtp,
+        location=Location(args.location or Location.CUSTOMER_LAN),
     )
     return _check(scenario, args)
 

@@ -8,6 +8,9 @@ Version 1: ``runs`` (one row per run), ``calls`` (key figures of each call step,
 direction) and ``steps`` (status and timings of every step).
 Version 2: ``findings`` of each run (so the trend shows why a run was not OK), the baseline
 status on ``runs``, and an index for the per-check queries baselines make on every run.
+Version 3: where the probe stood (``runs.location``) and the customer's equipment
+(``runs.equipment_json``), and each finding's ``responsible`` party and ``policy`` clause, so
+``sipprobe localize --against-history`` can compare a report with another location's run.
 """
 
 from __future__ import annotations
@@ -78,5 +81,14 @@ _V2 = (
     "CREATE INDEX runs_by_check ON runs (scenario, target, exit_code, started_unix)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3 = (
+    # NULL in all four for runs recorded before version 3.
+    "ALTER TABLE runs ADD COLUMN location TEXT",
+    "ALTER TABLE runs ADD COLUMN equipment_json TEXT",
+    "ALTER TABLE findings ADD COLUMN responsible TEXT",
+    "ALTER TABLE findings ADD COLUMN policy TEXT",
+    "CREATE INDEX runs_by_target ON runs (target, started_unix)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,9 @@ from typing import Any
 from sipprobe.errors import SetupError
 from sipprobe.history.figures import CallFigures, RunRecord, call_figures, unix_time
 from sipprobe.history.schema import MIGRATIONS, SCHEMA_VERSION
-from sipprobe.model.results import RunReport
+from sipprobe.model.demarc import Equipment, Location, Responsible, default_equipment
+from sipprobe.model.results import Finding, Quality, RunReport, Severity, Side
+from sipprobe.verdict.localize import Vantage
 
 BUSY_TIMEOUT_S = 30.0
 _RUN_COLUMNS = (
@@ -159,9 +162,20 @@ class HistoryStore:
             )
             db.executemany(
                 "INSERT INTO findings (run_id, position, severity, side, area, code, summary, "
-                "step_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "step_index, responsible, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, n, f.severity.value, f.side.value, f.area, f.code, f.summary, f.step)
+                    (
+                        run_id,
+                        n,
+                        f.severity.value,
+                        f.side.value,
+                        f.area,
+                        f.code,
+                        f.summary,
+                        f.step,
+                        f.responsible.value,
+                        f.policy,
+                    )
                     for n, f in enumerate(report.verdict.findings)
                 ],
             )
@@ -177,7 +191,8 @@ class HistoryStore:
         cursor = self._connection.execute(
             "INSERT INTO runs (scenario, target, service, transport, started_at, started_unix, "
             "duration_s, messaging, media, exit_code, probe_version, baseline_status, "
-            "baseline_runs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "baseline_runs, location, equipment_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report.scenario,
                 report.target,
@@ -192,6 +207,8 @@ class HistoryStore:
                 report.probe.get("version", ""),
                 baseline.status if baseline else None,
                 baseline.runs if baseline else None,
+                report.location.value,
+                json.dumps(asdict(report.equipment or default_equipment(report.service))),
             ),
         )
         assert cursor.lastrowid is not None  # an INSERT into a rowid table always has one
@@ -229,6 +246,41 @@ class HistoryStore:
             f"SELECT {_RUN_COLUMNS} FROM runs {where}ORDER BY started_unix, id", values
         ).fetchall()
         return self._records(rows)
+
+    def latest_elsewhere(self, target: str, locations: Collection[str]) -> Vantage | None:
+        """The latest run against ``target`` from a location not in ``locations``, for
+        ``sipprobe localize --against-history``; runs recorded before version 3 have no
+        location and are skipped."""
+        excluded = list(locations)
+        db = self._connection
+        run = db.execute(
+            "SELECT id, service, location, equipment_json, started_at, started_unix, "
+            "messaging, media, exit_code FROM runs WHERE target = ? AND location IS NOT NULL "
+            f"AND location NOT IN ({', '.join('?' * len(excluded))}) "
+            "ORDER BY started_unix DESC, id DESC LIMIT 1",
+            [target, *excluded],
+        ).fetchone()
+        if run is None:
+            return None
+        run_id, service, location, equipment, started_at, started_unix, *outcome = run
+        findings = db.execute(
+            "SELECT severity, side, area, code, summary, step_index, responsible, policy "
+            "FROM findings WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        ).fetchall()
+        return Vantage(
+            path=f"{self.path}#run-{run_id}",
+            target=target,
+            service=service,
+            equipment=Equipment(**json.loads(equipment)),
+            location=Location(location),
+            started_at=started_at,
+            started_unix=started_unix,
+            messaging=Quality(outcome[0]),
+            media=Quality(outcome[1]),
+            exit_code=outcome[2],
+            findings=tuple(_finding(row) for row in findings),
+        )
 
     def _records(self, rows: list[Any]) -> tuple[RunRecord, ...]:
         ids = [row[0] for row in rows]
@@ -276,6 +328,21 @@ def _run_record(row: Any, calls: tuple[CallFigures, ...], codes: tuple[str, ...]
         baseline_status=row[11],
         calls=calls,
         finding_codes=codes,
+    )
+
+
+def _finding(row: Any) -> Finding:
+    """A ``findings`` row of a run recorded with version 3 or later."""
+    severity, side, area, code, summary, step, responsible, policy = row
+    return Finding(
+        Severity(severity),
+        Side(side),
+        area,
+        code,
+        summary,
+        step,
+        responsible=Responsible(responsible or Responsible.UNDETERMINED.value),
+        policy=policy or "undetermined",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.model.steps import StepDetail
@@ -156,6 +157,10 @@ class Finding:
     summary: str
     step: int | None = None
     evidence: tuple[int, ...] = ()  # SIP timeline indexes
+    # Who must fix it and the support policy clause that says so (verdict/support_policy.py);
+    # filled by the attribution pass after the rules named the side.
+    responsible: Responsible = Responsible.UNDETERMINED
+    policy: str = "undetermined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +241,8 @@ class RunReport:
     capture: CaptureSummary | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)  # what the verdict used
     baseline: Baseline | None = None  # set when the run was checked against its history
+    location: Location = Location.CUSTOMER_LAN  # where the probe stood
+    equipment: Equipment | None = None  # None: the service's defaults (model/demarc.py)
 
     @property
     def calls(self) -> tuple[CallResult, ...]:

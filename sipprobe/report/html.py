@@ -21,6 +21,7 @@ from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.ladder import ladder_svg
 from sipprobe.report.plots import report_plots
 from sipprobe.report.text import format_ms, step_result, step_timings
+from sipprobe.verdict.headline import headline
 
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _EXIT_CLASS = {
@@ -96,8 +97,10 @@ def _banner(report: RunReport) -> str:
         f"<h1>{_quality('messaging', verdict.messaging.value)} &nbsp; "
         f"{_quality('media', verdict.media.value)}</h1>"
         f'<p class="summary">{_e(verdict.summary)}</p>'
+        f'<p class="summary">{_e(headline(verdict, report.location))}</p>'
         f'<p class="meta">exit {int(code)} ({code.name}) · scenario {_e(report.scenario)} '
-        f"({_e(report.service)}) · {_e(report.target)} · {_e(report.started_at)}</p></header>"
+        f"({_e(report.service)}) · {_e(report.target)} · {_e(report.started_at)} "
+        f"from {_e(report.location.value)}</p></header>"
     )
 
 
@@ -125,7 +128,7 @@ def _findings(report: RunReport) -> str:
     rows = [
         (
             f'<span class="q {f.severity.value}">{_e(f.severity.value)}</span>',
-            f"<strong>{_e(f.side.value)}</strong>",
+            f"<strong>{_e(f.side.value)}</strong><br>{_e(f.responsible.value)}",
             _e(f.area),
             f"{_e(f.summary)}<br><code>{_e(f.code)}</code>",
             ("" if f.step is None else f'<a href="#step-{f.step}">step {f.step + 1}</a>, ')
@@ -133,7 +136,7 @@ def _findings(report: RunReport) -> str:
         )
         for f in findings
     ]
-    headers = ("severity", "side", "area", "what was seen", "evidence")
+    headers = ("severity", "side, responsible", "area", "what was seen", "evidence")
     return f"<section><h2>Findings</h2>{_table(headers, rows)}</section>"
 
 

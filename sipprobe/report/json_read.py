@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import (
     CallEcho,
@@ -104,6 +105,9 @@ def read_report(document: dict[str, Any]) -> RunReport:
             error=capture["error"],
         ),
         thresholds=Thresholds(**document["thresholds"]),
+        # reports written before these keys existed read as a LAN run with default equipment
+        location=Location(document.get("location", Location.CUSTOMER_LAN.value)),
+        equipment=Equipment(**document["equipment"]) if document.get("equipment") else None,
         baseline=None
         if baseline is None
         else Baseline(
@@ -122,6 +126,8 @@ def _finding(data: dict[str, Any]) -> Finding:
         summary=data["summary"],
         step=data["step"],
         evidence=tuple(data["evidence"]["sip_messages"]),
+        responsible=Responsible(data.get("responsible", Responsible.UNDETERMINED.value)),
+        policy=data.get("policy", "undetermined"),
     )
 
 

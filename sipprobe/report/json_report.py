@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from sipprobe.model.demarc import default_equipment
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.results import (
     CallResult,
@@ -17,6 +18,7 @@ from sipprobe.model.results import (
 )
 from sipprobe.report.analysis import stream_json
 from sipprobe.report.json_detail import detail_json
+from sipprobe.verdict.headline import headline
 
 SCHEMA_VERSION = "1.0"
 
@@ -30,6 +32,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "summary": finding.summary,
         "step": finding.step,
         "evidence": {"sip_messages": list(finding.evidence)},
+        "responsible": finding.responsible.value,
+        "policy": finding.policy,
     }
 
 
@@ -152,11 +156,14 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "started_at": report.started_at,
         "duration_s": report.duration_s,
         "probe": dict(report.probe),
+        "location": report.location.value,
+        "equipment": asdict(report.equipment or default_equipment(report.service)),
         "exit_code": int(verdict.exit_code),
         "verdict": {
             "messaging": verdict.messaging.value,
             "media": verdict.media.value,
             "summary": verdict.summary,
+            "headline": headline(verdict, report.location),
             "findings": [_finding(f) for f in verdict.findings],
         },
         "steps": [_step(s) for s in report.steps],

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 from sipprobe.model.results import Finding, Quality, RunReport, Severity, StepResult
 from sipprobe.report.siplog import render_sip_log
+from sipprobe.verdict.headline import headline
 
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -108,6 +109,8 @@ def render_junit(report: RunReport) -> str:
         ("messaging", report.verdict.messaging.value),
         ("media", report.verdict.media.value),
         ("exit_code", str(int(report.verdict.exit_code))),
+        ("location", report.location.value),
+        ("headline", headline(report.verdict, report.location)),
     ):
         _element(properties, "property", name=name, value=value)
     classname = f"sipprobe.{report.scenario}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sipprobe.model.results import CallResult, Finding, RunReport
 from sipprobe.report.media import received_media
 from sipprobe.report.text import format_ms, printable, step_result, step_timings
+from sipprobe.verdict.headline import headline
 
 _MARKUP = str.maketrans({"|": "\\|", "`": "'", "<": "&lt;", ">": "&gt;"})
 
@@ -18,7 +19,8 @@ def _finding(finding: Finding) -> str:
     evidence = ", ".join(f"#{index}" for index in finding.evidence)
     refs = f" (SIP {evidence})" if evidence else ""
     return (
-        f"- **{finding.severity.value}** · {finding.side.value} · {finding.area}: "
+        f"- **{finding.severity.value}** · {finding.side.value} "
+        f"({finding.responsible.value}) · {finding.area}: "
         f"{_cell(finding.summary)}{refs}"
     )
 
@@ -58,9 +60,12 @@ def render_markdown(report: RunReport) -> str:
         "",
         _cell(verdict.summary),
         "",
+        _cell(headline(verdict, report.location)),
+        "",
         f"- scenario `{_cell(report.scenario)}` ({report.service}) to "
         f"`{_cell(report.target)}` over {report.transport.upper()}",
-        f"- started {report.started_at}, took {report.duration_s:.2f} s",
+        f"- started {report.started_at} from {report.location.value}, "
+        f"took {report.duration_s:.2f} s",
         f"- sipprobe {probe.get('version', '?')} on {_cell(probe.get('host', '?'))}",
         "",
         "#### Findings",

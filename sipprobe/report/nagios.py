@@ -23,6 +23,7 @@ from sipprobe.model.results import CallResult, RunReport, StepResult
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.media import received_media
 from sipprobe.report.text import printable
+from sipprobe.verdict.headline import headline
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,5 +127,6 @@ def render_nagios(report: RunReport) -> str:
     lines += [
         f"[{f.severity.value}] {f.side.value}: {_one_line(f.summary)}" for f in verdict.findings
     ]
+    lines.append(_one_line(headline(verdict, report.location)))
     lines += [f"local error: {_one_line(error)}" for error in report.local_errors]
     return "\n".join(lines) + "\n"

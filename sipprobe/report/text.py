@@ -8,6 +8,7 @@ import re
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
+from sipprobe.verdict.headline import headline
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -112,7 +113,10 @@ def _step_lines(step: StepResult) -> list[str]:
 
 
 def _finding_line(finding: Finding) -> str:
-    return f"  [{finding.severity.value}] {finding.side.value}: {finding.summary}"
+    return (
+        f"  [{finding.severity.value}] {finding.side.value} ({finding.responsible.value}): "
+        f"{finding.summary}"
+    )
 
 
 def render_run_text(report: RunReport) -> str:
@@ -120,7 +124,7 @@ def render_run_text(report: RunReport) -> str:
     lines = [
         f"sipprobe {report.probe.get('version', '')}: scenario {report.scenario} "
         f"({report.service}) -> {report.target} over {report.transport.upper()}",
-        f"started {report.started_at}, took {report.duration_s:.2f} s",
+        f"started {report.started_at} from {report.location.value}, took {report.duration_s:.2f} s",
         "",
     ]
     for step in report.steps:
@@ -130,6 +134,7 @@ def render_run_text(report: RunReport) -> str:
         f"VERDICT  messaging {verdict.messaging.value.upper()}   "
         f"media {verdict.media.value.upper()}",
         f"  {verdict.summary}",
+        f"  {headline(verdict, report.location)}",
     ]
     if verdict.findings:
         lines.append("findings:")

@@ -9,10 +9,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 from sipprobe.errors import SetupError
+from sipprobe.model.demarc import Location
 from sipprobe.model.results import RunReport
 from sipprobe.run.runner import run_scenario
 from sipprobe.scenario.loader import load_scenario
@@ -82,6 +84,9 @@ def run_demo(
             wait_ready(process, log)
             with resources.as_file(scenario_file) as path:
                 scenario = load_scenario(str(path), {"TARGET": f"sip:{host}:{port}"})
+            # The responder stands in for the platform on the same loopback interface: no
+            # customer network is between them, as for ClearTrunk's probe beside the platform.
+            scenario = replace(scenario, location=Location.PLATFORM)
             return run_scenario(scenario, progress, workdir=workdir, capture=capture)
         finally:
             stop(process)

@@ -36,6 +36,7 @@ from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.contact import contact_binding
 from sipprobe.sip.uri import parse_uri
+from sipprobe.verdict.attribution import attribute
 from sipprobe.verdict.policy import decide
 
 Progress = Callable[[str], None]
@@ -370,7 +371,13 @@ def run_scenario(
         duration_s=round(time.monotonic() - started, 3),
         steps=steps,
         timeline=timeline,
-        verdict=decide(steps, scenario.thresholds),
+        verdict=attribute(
+            decide(steps, scenario.thresholds),
+            steps,
+            scenario.service,
+            scenario.equipment_in_effect,
+            scenario.location,
+        ),
         probe={
             "version": __version__,
             "host": socket.gethostname(),
@@ -379,4 +386,6 @@ def run_scenario(
         local_errors=tuple(run.local_errors),
         capture=capture_summary,
         thresholds=scenario.thresholds,
+        location=scenario.location,
+        equipment=scenario.equipment_in_effect,
     )

@@ -10,13 +10,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 from sipprobe.errors import ScenarioError, UsageError
+from sipprobe.model.demarc import (
+    IADS,
+    PBXES,
+    PHONES,
+    QOS_DEVICES,
+    Equipment,
+    Location,
+    default_equipment,
+)
 from sipprobe.model.limits import MAX_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
@@ -269,6 +278,8 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             "media_file",
             "thresholds",
             "steps",
+            "location",
+            "equipment",
         ),
     )
     for required in ("target", "steps"):
@@ -284,13 +295,15 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
     )
     steps, lines = _steps(reader, top["steps"][1])
     account = _optional(top, "account", lambda n: _account(reader, n, target.host), None)
+    service = _optional(
+        top, "service", lambda n: reader.choice(n, "service", SERVICES), "sip-trunk"
+    )
+    locations = tuple(location.value for location in Location)
     return Scenario(
         name=_optional(
             top, "name", lambda n: reader.text(n, "name", numbers=True), Path(path).stem
         ),
-        service=_optional(
-            top, "service", lambda n: reader.choice(n, "service", SERVICES), "sip-trunk"
-        ),
+        service=service,
         target=target.with_transport(transport),
         transport=transport,
         steps=steps,
@@ -303,7 +316,28 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         thresholds=_optional(top, "thresholds", lambda n: _thresholds(reader, n), Thresholds()),
         source=path,
         step_lines=lines,
+        location=Location(
+            _optional(
+                top,
+                "location",
+                lambda n: reader.choice(n, "location", locations),
+                Location.CUSTOMER_LAN.value,
+            )
+        ),
+        equipment=_optional(top, "equipment", lambda n: _equipment(reader, n, service), None),
     )
+
+
+def _equipment(reader: _Reader, node: yaml.Node, service: str) -> Equipment:
+    """Who owns the customer's devices; keys not given keep the service's defaults."""
+    entries = reader.mapping(node, "equipment", ("phones", "qos_device", "iad", "pbx"))
+    default = default_equipment(service)
+    choices = {"phones": PHONES, "qos_device": QOS_DEVICES, "iad": IADS, "pbx": PBXES}
+    given: dict[str, Any] = {
+        name: reader.choice(value, f"equipment.{name}", choices[name])
+        for name, (_key, value) in entries.items()
+    }
+    return replace(default, **given)
 
 
 def _account(reader: _Reader, node: yaml.Node, default_domain: str) -> AccountSpec:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sipprobe.model.demarc import Equipment, Location, default_equipment
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
@@ -96,6 +97,12 @@ class Scenario:
     thresholds: Thresholds = field(default_factory=Thresholds)
     source: str = "<built-in>"
     step_lines: tuple[int | None, ...] = ()
+    location: Location = Location.CUSTOMER_LAN  # where the probe stands
+    equipment: Equipment | None = None  # None: the service's defaults
+
+    @property
+    def equipment_in_effect(self) -> Equipment:
+        return self.equipment or default_equipment(self.service)
 
     @property
     def needs_sip_stack(self) -> bool:

@@ -13,9 +13,18 @@ from typing import Any, Literal
 
 from media_samples import call_detail, call_stream, options_detail, register_detail, timeline
 
+from sipprobe.model.demarc import Location, default_equipment
 from sipprobe.model.media import CallStream, JitterMs
-from sipprobe.model.results import CallResult, RtcpSummary, RunReport, SipEvent, StepResult
+from sipprobe.model.results import (
+    CallResult,
+    RtcpSummary,
+    RunReport,
+    SipEvent,
+    StepResult,
+    Verdict,
+)
 from sipprobe.model.thresholds import Thresholds
+from sipprobe.verdict.attribution import attribute
 from sipprobe.verdict.policy import decide
 
 PEER = "192.0.2.10:5060"
@@ -107,6 +116,14 @@ def _step(index: int, kind: str, name: str, code: int | None, **fields: Any) -> 
     return StepResult(index=index, kind=kind, name=name, status_code=code, **defaults)  # type: ignore[arg-type]
 
 
+def verdict_of(steps: tuple[StepResult, ...], thresholds: Thresholds) -> Verdict:
+    """The verdict as the runner gives it: the rules, then the customer-LAN attribution."""
+    equipment = default_equipment("sip-trunk")
+    return attribute(
+        decide(steps, thresholds), steps, "sip-trunk", equipment, Location.CUSTOMER_LAN
+    )
+
+
 def _report(steps: tuple[StepResult, ...], thresholds: Thresholds) -> RunReport:
     return RunReport(
         scenario="trunk-check",
@@ -117,7 +134,7 @@ def _report(steps: tuple[StepResult, ...], thresholds: Thresholds) -> RunReport:
         duration_s=5.6,
         steps=steps,
         timeline=_timeline(),
-        verdict=decide(steps, thresholds),
+        verdict=verdict_of(steps, thresholds),
         probe={"version": "0.1.0", "host": "probe-1", "python": "3.11.2"},
         thresholds=thresholds,
     )
@@ -220,4 +237,4 @@ def captured_report() -> RunReport:
         streams=(stream("rx", 1.6, 2.5, 4.1), stream("tx", 0.0, 0.5, 4.4)),
     )
     steps = (*clean.steps[:2], replace(clean.steps[2], call=call), clean.steps[3])
-    return replace(clean, steps=steps, verdict=decide(steps, clean.thresholds))
+    return replace(clean, steps=steps, verdict=verdict_of(steps, clean.thresholds))

@@ -94,7 +94,7 @@ def test_store_new_database_is_at_the_current_version(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     HistoryStore.open(path).close()
     with sqlite3.connect(path) as db:
-        assert schema_version(db) == SCHEMA_VERSION == 2
+        assert schema_version(db) == SCHEMA_VERSION == 3
         assert db.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
 
 
@@ -117,9 +117,9 @@ def test_store_migrates_a_version_1_database_and_keeps_its_runs(tmp_path: Path) 
     assert runs[0].baseline_status is None  # recorded before version 2 knew of baselines
     assert runs[0].calls[0].pdd_ms == 321.0
     with sqlite3.connect(path) as db:
-        assert schema_version(db) == 2
+        assert schema_version(db) == 3
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    assert {"findings", "runs_by_check"} <= indexes
+    assert {"findings", "runs_by_check", "runs_by_target"} <= indexes
 
 
 def test_store_migration_is_all_or_nothing(tmp_path: Path) -> None:

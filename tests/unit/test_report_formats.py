@@ -69,7 +69,10 @@ def test_markdown_short_with_verdict_findings_and_steps() -> None:
     assert "| 3 | call sip:echo@pbx | ok 200 OK | 100 4.0 ms 18x 80.0 ms" in clean
     assert len(clean.splitlines()) < 40
     troubled = render_markdown(REPORTS["troubled"])
-    assert "- **critical** · customer-equipment · messaging: REGISTER failed with 403" in troubled
+    assert (
+        "- **critical** · customer-equipment (customer) · messaging: REGISTER failed with 403"
+        in troubled
+    )
     assert "(SIP #2, #3, #4, #5)" in troubled
     row = next(line for line in troubled.splitlines() if line.startswith("| `sip:echo@pbx`"))
     assert row.count(" | ") == 9  # the '|' in the busy reason is escaped, not a new column
