@@ -35,7 +35,7 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _top_via_with_source(via: str, host: str, port: int) -> str:
+def top_via_with_source(via: str, host: str, port: int) -> str:
     """The top Via with ``received`` and a filled ``rport`` (RFC 3261 18.2.1, RFC 3581)."""
     parts = via.split(";")
     kept = [p for p in parts[1:] if p.strip().lower().split("=")[0] not in ("received", "rport")]
@@ -55,7 +55,7 @@ def mirror_response(raw: bytes, request: SipMessage, source: tuple[str, int]) ->
     if not vias:
         return None
     lines = [f"SIP/2.0 {code} {reason}"]
-    lines.append(f"Via: {_top_via_with_source(vias[0], *source)}")
+    lines.append(f"Via: {top_via_with_source(vias[0], *source)}")
     lines += [f"Via: {via}" for via in vias[1:]]
     to = request.header("to") or ""
     if ";tag=" not in to:
