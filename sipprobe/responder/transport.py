@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from sipprobe.responder.wire import split_stream
 _DATAGRAM = 65535
 _READS_PER_WAKE = 64  # datagrams read per readiness event, so one socket cannot starve others
 _OUTPUT_CAP = 256 * 1024
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: a refused connection gets RST
 
 
 class Channel:
@@ -138,7 +140,7 @@ class StreamListener:
             ):
                 context.counters.tcp_refused += 1
                 with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00" * 2)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
                 sock.close()
                 continue
             sock.setblocking(False)
