@@ -83,6 +83,9 @@ def _parse(raw: bytes) -> sip_message.SipMessage | None:
 def read_request(raw: bytes) -> Request | None:
     """The request in ``raw``, or None when it is a response, not SIP, or lacks a header
     every request must have (RFC 3261 8.1.1)."""
+    first_line = raw[: raw.find(b"\r\n")]
+    if not first_line.endswith(b" SIP/2.0") or not first_line[:1].isalpha():
+        return None  # cheap: garbage costs no decoding or parsing
     message = _parse(raw)
     if message is None or message.status_code is not None or message.request_uri is None:
         return None

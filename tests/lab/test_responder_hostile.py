@@ -72,7 +72,13 @@ def rss_kib(pid: int) -> int:
 def assert_alive_and_calls_work(responder: Responder) -> None:
     assert responder.process.popen.poll() is None, "the responder died"
     with SipClient("udp", (responder.host, responder.port)) as client:
-        assert [r.status for r in options(responder, client)] == [200]
+        # As a UAC would retransmit: the backlog of a flood may still be in the socket buffer.
+        answers: list[int] = []
+        for _ in range(5):
+            answers = [r.status for r in options(responder, client)]
+            if answers:
+                break
+        assert answers == [200]
     run = run_probe("call", responder.uri(), "--duration", "2", "--no-history")
     assert run.returncode == 0, run.report["verdict"]
     assert run.report["calls"][0]["status_code"] == 200
