@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(call)
     add_history_options(call)
 
-    responder = commands.add_parser("responder", help="answer calls: echo or tone, with RTCP")
+    responder = commands.add_parser(
+        "responder", help="answer calls: reflect RTP or send a tone, with RTCP"
+    )
     responder.add_argument("--listen", default="127.0.0.1:5062", metavar="HOST:PORT")
     responder.add_argument(
         "--transports", default="udp,tcp", help="comma-separated: udp, tcp, tls (default udp,tcp)"
@@ -221,7 +223,51 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="PORT",
         help="mirror on this port (UDP and TCP) beside the responder (default: the --listen "
-        "port, with no pjsua responder)",
+        "port, with no responder)",
+    )
+    limits = responder.add_argument_group("limits (for a responder exposed to the internet)")
+    limits.add_argument(
+        "--max-calls", type=int, default=200, help="simultaneous calls; beyond: 486 (default 200)"
+    )
+    limits.add_argument(
+        "--max-cps-per-source",
+        type=float,
+        default=10.0,
+        metavar="RATE",
+        help="new calls per second per source address, bursts of twice that; beyond: 503 "
+        "(default 10)",
+    )
+    limits.add_argument(
+        "--max-unconfirmed-per-source",
+        type=int,
+        default=8,
+        metavar="N",
+        help="calls per source ringing or not yet ACKed; beyond: 503 (default 8)",
+    )
+    limits.add_argument(
+        "--max-call-s", type=float, default=600.0, help="end calls after this long (default 600)"
+    )
+    limits.add_argument(
+        "--max-tcp-per-source",
+        type=int,
+        default=8,
+        metavar="N",
+        help="TCP/TLS connections per source address (default 8)",
+    )
+    limits.add_argument(
+        "--tcp-idle-s",
+        type=float,
+        default=30.0,
+        help="close TCP/TLS connections idle this long, unless a call uses them (default 30)",
+    )
+    limits.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=8192,
+        help="larger SIP messages are dropped (default 8192)",
+    )
+    limits.add_argument(
+        "--rtp-ports", default="16384-32767", metavar="LOW-HIGH", help="RTP/RTCP port range"
     )
 
     demo = commands.add_parser("demo", help="start a responder on loopback and probe it")

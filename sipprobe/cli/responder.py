@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from collections.abc import Callable
-from types import FrameType
 
 from sipprobe.errors import SetupError, UsageError
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import ExitCode
 from sipprobe.scenario.credentials import read_password
-from sipprobe.signalling.mirror import MirrorServer
 from sipprobe.sip.transports import TRANSPORTS
 
 
@@ -28,9 +23,23 @@ def parse_listen(text: str) -> tuple[str, int]:
     return listen.host, listen.port
 
 
+def _port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit() or not 0 < int(low) < int(high) < 65536:
+        raise UsageError(f"--rtp-ports takes LOW-HIGH (e.g. 16384-32767), got {text!r}")
+    if int(high) - int(low) < 3:
+        raise UsageError("--rtp-ports needs room for at least two port pairs")
+    return int(low), int(high)
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise UsageError(f"{name} takes a positive number, got {value:g}")
+
+
 def serve_responder(args: argparse.Namespace) -> int:
-    from sipprobe.signalling.account import Credentials
-    from sipprobe.signalling.responder import Responder, ResponderSettings
+    from sipprobe.responder import Limits, Server, ServerSettings, UasSettings
+    from sipprobe.responder.media import PortRange
 
     host, port = parse_listen(args.listen)
     transports = tuple(t.strip().lower() for t in args.transports.split(",") if t.strip())
@@ -39,65 +48,59 @@ def serve_responder(args: argparse.Namespace) -> int:
         raise UsageError(f"--transports takes a list of udp, tcp, tls; got {args.transports!r}")
     if "tls" in transports and not (args.tls_cert and args.tls_key):
         raise UsageError("a TLS listener needs --tls-cert and --tls-key")
-    credentials = None
+    if args.mode == "tone" and args.srtp == "mandatory":
+        raise UsageError("the tone is sent as plain RTP: --srtp mandatory needs --mode echo")
+    mirror_port = None
+    if args.mirror:
+        mirror_port = args.mirror_port or port
+        if not 0 < mirror_port < 65536:
+            raise UsageError(f"--mirror-port takes a port number 1-65535, got {mirror_port}")
+    for name in ("max_calls", "max_cps_per_source", "max_unconfirmed_per_source", "max_call_s"):
+        _positive("--" + name.replace("_", "-"), getattr(args, name))
+    for name in ("max_tcp_per_source", "tcp_idle_s", "max_message_bytes"):
+        _positive("--" + name.replace("_", "-"), getattr(args, name))
+    limits = Limits(
+        max_calls=args.max_calls,
+        calls_per_s_per_source=args.max_cps_per_source,
+        call_burst_per_source=max(1, int(2 * args.max_cps_per_source)),
+        unconfirmed_per_source=args.max_unconfirmed_per_source,
+        max_call_s=args.max_call_s,
+        tcp_per_source=args.max_tcp_per_source,
+        tcp_idle_s=args.tcp_idle_s,
+        max_message_bytes=max(1024, args.max_message_bytes),
+    )
+    password = ""
     if args.auth_user:
-        credentials = Credentials(
-            args.auth_user, read_password(args.password_env, args.password_file)
-        )
-    settings = ResponderSettings(
+        password = read_password(args.password_env, args.password_file)
+    uas = UasSettings(
+        mode=args.mode,
+        ring_ms=max(0, args.ring_ms),
+        user=args.auth_user or None,
+        password=password,
+        realm=args.realm,
+        srtp="off" if args.mode == "tone" else args.srtp,
+        limits=limits,
+        ports=PortRange(*_port_range(args.rtp_ports)),
+    )
+    settings = ServerSettings(
         host=host,
         port=port,
         transports=transports,
-        mode=args.mode,
-        ring_ms=max(0, args.ring_ms),
-        credentials=credentials,
-        realm=args.realm,
+        uas=uas,
         tls_cert_file=args.tls_cert,
         tls_key_file=args.tls_key,
-        srtp=args.srtp,
+        mirror_port=mirror_port,
     )
 
     def say(text: str) -> None:
         print(text, flush=True)
 
-    if not args.mirror:
-        Responder(settings, say).serve()
-        sys.stdout.flush()
-        return int(ExitCode.OK)
-    mirror_port = args.mirror_port or port
-    if not 0 < mirror_port < 65536:
-        raise UsageError(f"--mirror-port takes a port number 1-65535, got {mirror_port}")
-    mirror = _start_mirror(host, mirror_port, say)
     try:
-        if mirror_port == port:  # the mirror has the SIP port: no pjsua beside it
-            _serve_mirror_only(mirror, say)
-        else:
-            thread = threading.Thread(target=mirror.serve_forever, name="mirror", daemon=True)
-            thread.start()
-            Responder(settings, say).serve()
-            mirror.stop()
-            thread.join(timeout=2.0)
-    finally:
-        mirror.close()
+        server = Server(settings, say)
+    except OSError as exc:
+        raise SetupError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # ssl: a certificate or key that does not load
+        raise SetupError(f"cannot use the TLS certificate or key: {exc}") from exc
+    server.serve()
     sys.stdout.flush()
     return int(ExitCode.OK)
-
-
-def _start_mirror(host: str, port: int, say: Callable[[str], None]) -> MirrorServer:
-    try:
-        return MirrorServer(host, port, say)
-    except OSError as exc:
-        raise SetupError(
-            f"cannot listen on {host}:{port} for the mirror: {exc.strerror or exc}"
-        ) from exc
-
-
-def _serve_mirror_only(mirror: MirrorServer, say: Callable[[str], None]) -> None:
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        mirror.stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    say(f"ready mirror sip:mirror@{mirror.address} (udp,tcp)")
-    mirror.serve_forever()
-    say("stopping")

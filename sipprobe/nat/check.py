@@ -30,10 +30,10 @@ from sipprobe.nat.diff import (
     via_parameters,
 )
 from sipprobe.signalling.binding import measure_binding
-from sipprobe.signalling.mirror import SOURCE_HEADER
 from sipprobe.signalling.options import OptionsOutcome, Request, TlsSettings, send_request
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.message import parse_message
+from sipprobe.sip.mirror import SOURCE_HEADER
 from sipprobe.sip.uri import SipUri
 
 RTP_PORT_OFFERED = 49170

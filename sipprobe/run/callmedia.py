@@ -192,7 +192,9 @@ def attach_echo(
     for step in steps:
         call = step.call
         local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
-        if call is None or local is None:
+        # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
+        # correlate perfectly with noise, so an SRTP call has no echo figures.
+        if call is None or local is None or call.srtp:
             updated.append(step)
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)

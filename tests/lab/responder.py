@@ -35,7 +35,8 @@ class Responder:
 def responder_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., Responder]]:
-    """Start responders: `responder_factory(ring_ms=, mode=, user=, password=, host=, port=)`.
+    """Start responders: `responder_factory(ring_ms=, mode=, user=, password=, host=, port=,
+    srtp=, extra=)`; `extra` goes on the command line as it is.
 
     `port` reuses a port, e.g. of a responder stopped with `.stop()`, to change how "the same"
     target behaves between runs.
@@ -51,6 +52,7 @@ def responder_factory(
         host: str = "127.0.0.1",
         port: int | None = None,
         srtp: str = "off",
+        extra: tuple[str, ...] = (),
     ) -> Responder:
         directory = tmp_path / f"responder-{next(numbers)}"
         directory.mkdir()
@@ -71,6 +73,7 @@ def responder_factory(
             mode,
             "--srtp",
             srtp,
+            *extra,
         ]
         if user is not None and password is not None:
             secret = directory / "password"

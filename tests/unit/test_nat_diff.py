@@ -27,9 +27,9 @@ from sipprobe.nat.diff import (
 from sipprobe.nat.findings import NatFinding, nat_findings
 from sipprobe.scenario.loader import parse_scenario
 from sipprobe.scenario.model import NatCheckStep
-from sipprobe.signalling.mirror import mirror_response, response_address
 from sipprobe.signalling.options import OptionsOutcome, Request, build_request
 from sipprobe.sip.message import parse_message
+from sipprobe.sip.mirror import mirror_response, response_address
 from sipprobe.sip.uri import parse_uri
 from sipprobe.verdict.policy import decide
 
