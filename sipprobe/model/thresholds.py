@@ -69,7 +69,7 @@ class Thresholds:
 
         The one place a figure is graded: ``sipprobe analyze``'s stream verdicts, the run's
         media and signalling findings and the report formats all ask here
-        (docs/measurement.md, "Default thresholds")."""
+        (docs/measurement.md, "Thresholds")."""
         if value is None:
             return Quality.UNKNOWN
         degraded, bad = self.limits(metric)
