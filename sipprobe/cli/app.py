@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from sipprobe import __version__
 from sipprobe.cli.analyze import add_analyze_parser, run_analyze_command
+from sipprobe.cli.exporter import add_exporter_parser, run_exporter_command
 from sipprobe.cli.history import add_history_options, add_history_parser, run_history_command
 from sipprobe.cli.localize import add_localize_parser, run_localize_command
 from sipprobe.cli.nat import add_nat_check_parser, run_nat_check_command
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_nat_check_parser(commands)
     add_history_parser(commands)
     add_localize_parser(commands)
+    add_exporter_parser(commands)
     return parser
 
 
@@ -294,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "history": run_history_command,
             "nat-check": run_nat_check_command,
             "localize": run_localize_command,
+            "exporter": run_exporter_command,
         }
         if args.command is None:
             parser.print_help(sys.stderr)
