@@ -22,6 +22,8 @@ _DEBIAN_PACKAGE = {
     "ip": "iproute2",
     "nft": "nftables",
     "chromium": "chromium",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
 }
 
 
