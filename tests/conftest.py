@@ -18,7 +18,7 @@ import pytest
 from lab.environment import in_ci
 from lab.logs import log_sections
 
-pytest_plugins = ("lab.kamailio", "lab.sipp", "lab.responder", "lab.netns")
+pytest_plugins = ("lab.kamailio", "lab.sipp", "lab.responder", "lab.netns", "lab.exporter")
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,9 @@ Each probe is ``python -m sipprobe options|call|run ...`` in a child process: pj
 one Endpoint per process (sipprobe/run/fanout.py says more), and a probe that hangs or
 crashes the SIP stack must cost that probe only. The time budget is split so that the child
 ends by itself before the exporter would have to kill it: the step timeouts get what is left
-after the child's own start and finish (measured on loopback: ~1.5 s to start the SIP stack
-and the capture, ~1 s to analyse and write the evidence).
+after the child's own start and finish (measured on loopback, 2 busy cores: ~0.5 s to start,
+~1.5 s to start the SIP stack and the capture for a call, ~1.5 s to render and write the
+evidence bundle, its report.html with plots included).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 from sipprobe.exporter.config import Module
 
 CALL_DURATION_S = 5.0
-CALL_OVERHEAD_S = 3.0  # stack and capture start, BYE, analysis, bundle
+CALL_OVERHEAD_S = 4.0  # stack and capture start, BYE, analysis, bundle
 OPTIONS_TIMEOUT_S = 5.0
-OPTIONS_OVERHEAD_S = 1.0
+OPTIONS_OVERHEAD_S = 2.5
 
 
 def child_argv(module: Module, target: str, budget_s: float, out: Path) -> list[str]:

@@ -102,9 +102,9 @@ def test_allow_list_names_match_by_pattern_or_by_every_resolved_address() -> Non
 def test_child_argv_fits_the_steps_into_the_budget(tmp_path: Path) -> None:
     options = child_argv(Module("options"), "sip:pbx:5060", 9.5, tmp_path)
     assert options[:4] == ["options", "sip:pbx:5060", "--timeout", "5.0"]
-    assert child_argv(Module("options"), "sip:pbx", 2.0, tmp_path)[3] == "1.0"
+    assert child_argv(Module("options"), "sip:pbx", 4.5, tmp_path)[3] == "2.0"
     call = child_argv(Module("call"), "sip:echo@pbx", 19.5, tmp_path)
-    assert call[:6] == ["call", "sip:echo@pbx", "--duration", "5", "--answer-timeout", "11.5"]
+    assert call[:6] == ["call", "sip:echo@pbx", "--duration", "5", "--answer-timeout", "10.5"]
     for argv in (options, call):
         assert argv[-6:] == ["--format", "json", "--quiet", "--no-history", "--out", str(tmp_path)]
 
