@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from lab.environment import lab_unavailable
 from lab.kamailio import Kamailio, KamailioOptions, render_config
 from lab.netns import NetlabError, run_in
 from lab.ports import wait_listening
@@ -322,6 +323,17 @@ class FaultLab:
                     errors.append(f"ip netns delete {name}: {result.stderr.strip()}")
         if errors:
             raise NetlabError("; ".join(errors))
+
+
+def require_namespaces() -> None:
+    """Skip (fail in CI) when this machine cannot create network namespaces at all."""
+    name = f"fl-check-{os.getpid()}-{secrets.token_hex(2)}"
+    result = _run(["ip", "netns", "add", name], check=False)
+    if result.returncode != 0:
+        lab_unavailable(f"lab test needs network namespaces: ip netns add: {result.stderr.strip()}")
+    _run(["ip", "netns", "delete", name])
+    if not Path("/dev/net/tun").exists():
+        lab_unavailable("lab test needs /dev/net/tun (the delay relay's TUN device)")
 
 
 def _namespaces() -> set[str]:

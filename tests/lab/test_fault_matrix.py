@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from lab.environment import lab_unavailable, require_lab
+from lab.environment import require_lab
 from lab.faultlab import (
     KAMAILIO_USER,
     LOCATION,
@@ -53,12 +53,12 @@ from lab.faultlab import (
     localize,
     one_way_rtp,
     open_lab,
+    require_namespaces,
     rtp_loss,
     short_nat_binding,
     sip_alg,
     sip_blocked,
 )
-from lab.netns import _run
 
 pytestmark = pytest.mark.lab
 
@@ -117,6 +117,7 @@ CELLS = (
 @dataclass
 class CellResult:
     cell: Cell
+    directory: Path
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     localized: LocalizeResult | None = None
     error: str | None = None
@@ -197,7 +198,7 @@ def start_platform(lab: FaultLab, cell: Cell) -> None:
 
 
 def run_cell(cell: Cell, slot: int, workdir: Path) -> CellResult:
-    result = CellResult(cell)
+    result = CellResult(cell, workdir)
     started = time.monotonic()
     try:
         with open_lab(slot, workdir) as lab:
@@ -319,6 +320,7 @@ COLUMNS = (
     "codes",
     "localized",
     "wrong",
+    "cell s",
 )
 
 
@@ -336,6 +338,7 @@ def table_rows(result: CellResult) -> list[dict[str, str]]:
         row = dict.fromkeys(COLUMNS, "-")
         row |= {"cell": result.cell.id, "vantage": vantage, "localized": localized}
         row["wrong"] = str(len(result.problems))
+        row["cell s"] = f"{result.wall_s:.1f}"
         if result.error:
             row["codes"] = "lab error"
         elif probe is not None and probe.report is not None:
@@ -400,21 +403,11 @@ def _selected_cells(session: pytest.Session) -> list[Cell]:
     return [cell for cell in CELLS if cell in wanted]
 
 
-def _require_namespaces() -> None:
-    name = f"fl-check-{os.getpid()}"
-    result = _run(["ip", "netns", "add", name], check=False)
-    if result.returncode != 0:
-        lab_unavailable(f"lab test needs network namespaces: ip netns add: {result.stderr.strip()}")
-    _run(["ip", "netns", "delete", name])
-
-
 @pytest.fixture(scope="module")
 def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Matrix:
     """Run the selected cells, FAULTLAB_WORKERS (default 3) labs at a time."""
     require_lab("ip", "iptables", "iptables-save", "tcpdump", "sipp", "kamailio", root=True)
-    _require_namespaces()
-    if not Path("/dev/net/tun").exists():
-        lab_unavailable("lab test needs /dev/net/tun (the delay relay's TUN device)")
+    require_namespaces()
     cells = _selected_cells(request.session)
     workers = max(1, int(os.environ.get("FAULTLAB_WORKERS", DEFAULT_WORKERS)))
     matrix_dir = tmp_path_factory.mktemp("faultlab")
@@ -445,7 +438,8 @@ def test_fault_cell(matrix: Matrix, cell: Cell) -> None:
             f"{cell.id}: expected side {cell.side}, responsible {cell.responsible}, "
             f"localize {cell.localized}\n{render_table([result])}\n"
             + "\n".join(f"- {p}" for p in result.problems)
-            + f"\n(the whole table: {matrix.table_path})",
+            + f"\n(peer logs and reports: {result.directory}; the whole table: "
+            f"{matrix.table_path})",
             pytrace=False,
         )
 
