@@ -11,10 +11,10 @@ cd "$(dirname "$0")"
 job=${1:-demo}
 case "$job" in demo | test) ;; *) echo "usage: $0 demo|test" >&2; exit 3 ;; esac
 
-# Debian packages: the lab's real peers (Kamailio, SIPp), tshark as a test oracle, chromium to
-# open report.html in a test, the kernel tools for namespaces and packet filters, and what a
-# venv needs on a stock Debian.
-debs=(kamailio kamailio-tls-modules sip-tester tshark tcpdump iproute2 nftables iptables openssl
+# Debian packages: the lab's real peers (Kamailio, SIPp, the baresip soft phone), tshark as a
+# test oracle, chromium to open report.html in a test, the kernel tools for namespaces and packet
+# filters, and what a venv needs on a stock Debian.
+debs=(kamailio kamailio-tls-modules sip-tester baresip tshark tcpdump iproute2 nftables iptables openssl
       chromium python3 python3-venv python3-dev gcc)
 missing=()
 for deb in "${debs[@]}"; do

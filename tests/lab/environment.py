@@ -22,6 +22,7 @@ _DEBIAN_PACKAGE = {
     "ip": "iproute2",
     "nft": "nftables",
     "chromium": "chromium",
+    "baresip": "baresip",
 }
 
 
