@@ -13,6 +13,8 @@ DSCP is judged only against a marking the far end is known to send (the scenario
 
 from __future__ import annotations
 
+import math
+
 from sipprobe.model.media import CallStream
 from sipprobe.model.outcome import Quality
 from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
@@ -64,8 +66,9 @@ def stream_findings(
             )
         )
     marking = _known_marking(detail, call)
+    floor = max((sending_floor(s) for s in tx), default=0)
     for stream in rx:
-        found.extend(_rx_findings(step, stream, limits, both_ways=bool(tx)))
+        found.extend(_rx_findings(step, stream, limits, both_ways=bool(tx), floor=floor))
         found.extend(_dscp_findings(step, stream, marking))
     for stream in tx:
         found.extend(_tx_findings(step, stream, limits))
@@ -127,8 +130,23 @@ def _dscp_findings(
     ]
 
 
+def sending_floor(tx: CallStream) -> int:
+    """How many late packets the probe's own sending explains (its measurement floor).
+
+    The tx stream is captured as the probe sends it: a stall of its sender (a busy host)
+    shows as packets its own de-jitter simulation discards, or as one long gap after which
+    the packets held back go out late together. An echoing far end reflects that timing,
+    and a busy host delays both directions, so that many late packets are the probe's, not
+    the path's: its discards, or the packet slots of its largest gap after the first.
+    """
+    metrics = tx.measured.metrics
+    ptime = metrics.ptime_ms
+    held_back = math.ceil(metrics.max_delta_ms / ptime) - 1 if ptime else 0
+    return max(metrics.discarded or 0, held_back, 0)
+
+
 def _rx_findings(
-    step: StepResult, stream: CallStream, limits: Thresholds, both_ways: bool
+    step: StepResult, stream: CallStream, limits: Thresholds, both_ways: bool, floor: int = 0
 ) -> list[Finding]:
     found = []
     metrics, info = stream.measured.metrics, stream.measured.stream
@@ -189,30 +207,35 @@ def _rx_findings(
                 step,
             )
         )
-    found.extend(_late_findings(step, stream, limits))
+    found.extend(_late_findings(step, stream, limits, floor))
     return found
 
 
-def _late_findings(step: StepResult, stream: CallStream, limits: Thresholds) -> list[Finding]:
-    """Packets the simulated de-jitter buffer discarded (graded as loss) and reordering."""
+def _late_findings(
+    step: StepResult, stream: CallStream, limits: Thresholds, floor: int
+) -> list[Finding]:
+    """Packets the simulated de-jitter buffer discarded beyond the probe's own floor (graded
+    as loss), and reordering."""
     metrics, info = stream.measured.metrics, stream.measured.stream
     source = f"RTP from {info.src}"
     expected, reordered, discarded = metrics.expected, metrics.reordered, metrics.discarded
     if expected <= 0:
         return []
-    late_pct = 100.0 * (discarded or 0) / expected
+    beyond = max(0, (discarded or 0) - floor)
+    late_pct = 100.0 * beyond / expected
     severity = severity_of(limits.grade("loss", late_pct)) if discarded is not None else None
     reordered_pct = 100.0 * reordered / expected
     order = f"{reordered} reordered ({reordered_pct:.1f}%)"
     found = []
     if severity is not None:
+        own = f", {floor} of them within the probe's own sending floor" if floor else ""
         found.append(
             _finding(
                 severity,
                 Side.UNKNOWN,
                 "rx-late",
                 f"{late_pct:.2f}% of {source} arrived too late for the de-jitter buffer "
-                f"({discarded} of {expected} packets discarded; {order}; largest gap "
+                f"({discarded} of {expected} packets discarded{own}; {order}; largest gap "
                 f"{metrics.max_delta_ms:.0f} ms)",
                 step,
             )

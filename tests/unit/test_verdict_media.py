@@ -9,7 +9,7 @@ from media_samples import call_detail, call_stream, far_end
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
 from sipprobe.model.thresholds import Thresholds
-from sipprobe.verdict.media import stream_findings
+from sipprobe.verdict.media import sending_floor, stream_findings
 
 CALL = CallResult(
     target="sip:echo@p",
@@ -186,9 +186,10 @@ def test_stream_findings_rtp_from_unannounced_address_without_tx_is_evidence() -
 
 
 def test_stream_findings_late_packets_graded_as_loss() -> None:
-    # 10 of 500 discarded by the de-jitter buffer: 2 % >= 1 % (degraded), < 3 % (bad)
+    # 11 of 500 discarded by the de-jitter buffer, 1 within the probe's own floor (its tx
+    # stream's largest gap, 20.5 ms, holds back one packet): 10 = 2 % >= 1 %, < 3 %
     late = findings(
-        call_stream("rx", discarded=10, reordered=0, max_delta_ms=95.4), call_stream("tx")
+        call_stream("rx", discarded=11, reordered=0, max_delta_ms=95.4), call_stream("tx")
     )
     assert late == {
         "rx-late": Finding(
@@ -196,30 +197,50 @@ def test_stream_findings_late_packets_graded_as_loss() -> None:
             Side.UNKNOWN,
             "media",
             "rx-late",
-            "2.00% of RTP from 10.0.0.2:4000 arrived too late for the de-jitter buffer (10 of "
-            "500 packets discarded; 0 reordered (0.0%); largest gap 95 ms)",
+            "2.00% of RTP from 10.0.0.2:4000 arrived too late for the de-jitter buffer (11 of "
+            "500 packets discarded, 1 of them within the probe's own sending floor; 0 "
+            "reordered (0.0%); largest gap 95 ms)",
             0,
             (3, 4),
         )
     }
-    bad = findings(call_stream("rx", discarded=15, reordered=150), call_stream("tx"))
-    assert bad["rx-late"].severity is Severity.CRITICAL  # 3 % >= loss_bad_pct
-    assert "15 of 500 packets discarded; 150 reordered (30.0%)" in bad["rx-late"].summary
+    bad = findings(call_stream("rx", discarded=16, reordered=150), call_stream("tx"))
+    assert bad["rx-late"].severity is Severity.CRITICAL  # 15 = 3 % >= loss_bad_pct
+    assert "16 of 500 packets discarded, 1 of them" in bad["rx-late"].summary
+    assert "150 reordered (30.0%)" in bad["rx-late"].summary
     assert bad["rx-reordered"] == Finding(
         Severity.INFO,
         Side.UNKNOWN,
         "media",
         "rx-reordered",
-        "150 of 500 packets of RTP from 10.0.0.2:4000 arrived out of order (30.0%; 15 "
+        "150 of 500 packets of RTP from 10.0.0.2:4000 arrived out of order (30.0%; 16 "
         "discarded as late)",
         0,
         (3, 4),
     )
 
 
+def test_stream_findings_late_packets_the_probes_own_sending_explains_are_not_graded() -> None:
+    # A 3 s call: the probe's sender stalled 99.8 ms (4 packets held back), which an echo
+    # reflects: 3 late packets of 151 are the probe's floor, not the path's.
+    stalled = call_stream("tx", expected=151, max_delta_ms=99.8)
+    assert sending_floor(stalled) == 4
+    assert findings(call_stream("rx", expected=151, discarded=3), stalled) == {}
+    # its own discards count too
+    discarding = call_stream("tx", expected=151, discarded=3)
+    assert sending_floor(discarding) == 3
+    assert findings(call_stream("rx", expected=151, discarded=3), discarding) == {}
+    # beyond the floor it is graded: 4 + 2 of 151 = 1.3 %
+    assert findings(call_stream("rx", expected=151, discarded=6), stalled)["rx-late"].severity is (
+        Severity.WARNING
+    )
+    # without a sent stream there is no floor
+    assert sending_floor(call_stream("tx", ptime_ms=None, discarded=None)) == 0
+
+
 def test_stream_findings_reordering_alone_is_info() -> None:
-    found = findings(call_stream("rx", reordered=12, discarded=4), call_stream("tx"))
-    assert set(found) == {"rx-reordered"}  # 4 late packets: 0.8 %, below 1 %
+    found = findings(call_stream("rx", reordered=12, discarded=5), call_stream("tx"))
+    assert set(found) == {"rx-reordered"}  # 5 late packets, 1 the floor's: 0.8 %, below 1 %
     assert found["rx-reordered"].severity is Severity.INFO
     unknown_clock = findings(call_stream("rx", reordered=3, discarded=None), call_stream("tx"))
     assert unknown_clock["rx-reordered"].summary.endswith("(0.6%; late unknown)")
@@ -228,7 +249,7 @@ def test_stream_findings_reordering_alone_is_info() -> None:
 
 def test_stream_findings_late_thresholds_are_the_scenarios() -> None:
     detail = call_detail(expect_dscp=None)
-    call = replace(CALL, streams=(call_stream("rx", discarded=3), call_stream("tx")))
+    call = replace(CALL, streams=(call_stream("rx", discarded=4), call_stream("tx")))
     step = StepResult(0, "call", "call", True, 200, "OK", "network", {}, detail, call=call)
     strict = Thresholds(loss_degraded_pct=0.5, loss_bad_pct=0.6)
     codes = {f.code: f.severity for f in stream_findings(step, detail, call, strict)}
