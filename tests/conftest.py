@@ -1,7 +1,7 @@
 """Test-wide hooks: lab fixtures, peer logs on failure, and no silent skips in CI.
 
-- The lab fixtures (`kamailio`, `kamailio_factory`, `sipp_uas`, `sipp_uac`) come from the
-  `lab` package in tests/lab/ and are available to every test.
+- The lab fixtures (`kamailio`, `kamailio_factory`, `sipp_uas`, `sipp_uac`, `baresip`) come
+  from the `lab` package in tests/lab/ and are available to every test.
 - When a phase of a test fails, the logs of the peers its fixtures started are added to the
   report (sections "kamailio log (...)", "sipp busy messages.log", ...).
 - Every test gets an XDG_DATA_HOME of its own, so the runs it makes (and the probes it
@@ -18,7 +18,14 @@ import pytest
 from lab.environment import in_ci
 from lab.logs import log_sections
 
-pytest_plugins = ("lab.kamailio", "lab.sipp", "lab.responder", "lab.netns", "lab.exporter")
+pytest_plugins = (
+    "lab.kamailio",
+    "lab.sipp",
+    "lab.responder",
+    "lab.netns",
+    "lab.exporter",
+    "lab.baresip",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ offset; else arrival - LSR - DLSR), else unknown and MOS-CQ stays ``null``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,27 +102,53 @@ def _judge(
 class _RtcpBySsrc:
     """RTCP content per SSRC, indexed once so that each stream's lookup is a dict access."""
 
-    blocks: dict[int, list[ReportBlock]]  # report blocks about the stream
-    voip: dict[int, list[VoipMetrics]]  # XR VoIP metrics about the stream
+    # Report blocks and XR VoIP metrics about the stream, each with the endpoint that sent it.
+    blocks: dict[int, list[tuple[str, ReportBlock]]]
+    voip: dict[int, list[tuple[str, VoipMetrics]]]
     rtts_ms: dict[int, list[float]]  # round trips measured by or about the stream's sender
 
 
 def _index(reports: tuple[RtcpReport, ...]) -> _RtcpBySsrc:
     index = _RtcpBySsrc({}, {}, {})
     for report in reports:
+        sender = report.src
         for block in report.blocks:
-            index.blocks.setdefault(block.source_ssrc, []).append(block)
+            index.blocks.setdefault(block.source_ssrc, []).append((sender, block))
             rtt = block.capture_rtt_ms if block.capture_rtt_ms is not None else block.rtt_ms
             if rtt is not None:
                 for ssrc in {block.source_ssrc, report.reporter_ssrc}:
                     index.rtts_ms.setdefault(ssrc, []).append(rtt)
         for metrics in report.voip_metrics:
-            index.voip.setdefault(metrics.source_ssrc, []).append(metrics)
+            index.voip.setdefault(metrics.source_ssrc, []).append((sender, metrics))
     return index
 
 
+def _split(address: str) -> tuple[str, int]:
+    """Host and port of an "addr:port" or "[v6addr]:port" endpoint as the reader writes them."""
+    host, _, port = address.rpartition(":")
+    return (host[1:-1] if host.startswith("[") else host), int(port)
+
+
+def _by_receiver(stream: RtpStream) -> Callable[[str], bool]:
+    """Whether a report sent from an endpoint is the stream's receiver's: sent from the
+    stream's destination host, and not from the sender's own RTP or RTCP port (the two ends
+    can share a host). An echoing far end that keeps the sender's SSRC (SIPp ``-rtp_echo``)
+    makes the sender's own reports about the echo name the stream's SSRC too."""
+    receiver, (sender, port) = _split(stream.dst)[0], _split(stream.src)
+    own = {(sender, port), (sender, port + 1)}
+
+    def check(endpoint: str) -> bool:
+        host, from_port = _split(endpoint)
+        return host == receiver and (host, from_port) not in own
+
+    return check
+
+
 def _far_end(stream: RtpStream, rtcp: _RtcpBySsrc) -> FarEndReport | None:
-    blocks, voip = rtcp.blocks.get(stream.ssrc, []), rtcp.voip.get(stream.ssrc, [])
+    """The latest report about the stream from its receiver (``_by_receiver``)."""
+    by_receiver = _by_receiver(stream)
+    blocks = [b for sent, b in rtcp.blocks.get(stream.ssrc, []) if by_receiver(sent)]
+    voip = [v for sent, v in rtcp.voip.get(stream.ssrc, []) if by_receiver(sent)]
     if not blocks and not voip:
         return None
     if not blocks:

@@ -181,9 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--expect-dscp",
         type=_dscp_value,
-        default=46,
+        default=None,
         metavar="N|none",
-        help="DSCP the far end marks its RTP with (default 46, EF); 'none' if it does not mark",
+        help="DSCP the far end marks its RTP with (default: what a sipprobe responder says in "
+        "its answer, else not known: the value seen is noted, not judged)",
     )
     _srtp_option(call)
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")

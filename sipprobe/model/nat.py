@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "BindingMeasurement",
     "BindingProbe",
+    "CallAlgCheck",
     "NatCheckResult",
     "NatExchange",
     "PrivateAddress",
@@ -98,3 +99,21 @@ class NatCheckResult:
     register_expires_s: int | None
     exchanges: tuple[NatExchange, ...]
     binding: BindingMeasurement | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallAlgCheck:
+    """A call's INVITE as a sipprobe responder received it, against the INVITE the probe sent.
+
+    The responder's 200 OK carries the INVITE's Via, Contact and SDP lines as they arrived
+    (``X-Sipprobe-Received``) and the address the INVITE came from (``X-Sipprobe-Source``);
+    ``rewrites`` are the lines a device on the way changed (nat/diff.py, ``diff_as_received``).
+    Via headers that proxies put in front of the probe's own are ``proxies``, not rewrites.
+    """
+
+    seen_from: str | None  # X-Sipprobe-Source: where the responder saw the INVITE come from
+    public_address: str | None  # the address the platform saw the probe at (host only)
+    proxies: tuple[str, ...]  # Via values added in front of the probe's own, top first
+    rewrites: tuple[Rewrite, ...]
+    evidence: tuple[int, ...]  # SIP timeline indexes: the INVITE sent and the 200 OK
+    error: str | None  # why the received lines could not be compared

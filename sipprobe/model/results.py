@@ -11,6 +11,7 @@ from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.model.steps import StepDetail
 from sipprobe.model.thresholds import Thresholds
@@ -108,6 +109,10 @@ class CallResult:
     echo: CallEcho | None = None  # round trip through an echoing far end (capture)
     srtp: bool | None = None  # the answer's audio profile is RTP/SAVP(F); None: no answer SDP
     streams: tuple[CallStream, ...] = ()  # measured from the run's capture, rx first
+    # The RTP marking the far end declares in its 200 OK (X-Sipprobe-Rtp-Dscp); None: unknown.
+    far_end_dscp: int | None = None
+    # A sipprobe responder's view of the INVITE (X-Sipprobe-Received), diffed with what was sent.
+    sip_alg: CallAlgCheck | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

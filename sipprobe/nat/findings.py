@@ -1,16 +1,24 @@
-"""Findings of a nat_check step: SIP ALG rewrites, NAT, private addresses, binding lifetime.
+"""Findings of a nat_check step (SIP ALG rewrites, NAT, private addresses, binding lifetime),
+and the SIP ALG finding of a call answered by a sipprobe responder.
 
-What the customer's router does to SIP is on the customer's side of the demarc: an ALG's
-rewrites and a binding lifetime shorter than the 2 minutes RFC 4787 (REQ-5) asks for are
-``customer-network`` warnings. NAT alone is normal and only noted.
+A SIP ALG is one finding per device, with every line it rewrote as evidence. Its side is
+named only from evidence: when the rewritten values carry the public address the far end saw
+the request come from, the rewriting device is the NAT that owns that address, the
+customer's router: ``customer-network`` (the location pass, verdict/attribution.py, turns it
+into ``unknown`` when no customer network was on the path); otherwise ``unknown``. A binding
+lifetime shorter than the 2 minutes RFC 4787 (REQ-5) asks for is a ``customer-network``
+warning. NAT alone is normal and only noted.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sipprobe.model.nat import NatCheckResult
+from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.nat import CallAlgCheck, NatCheckResult, Rewrite
 from sipprobe.model.outcome import Severity, Side
+from sipprobe.model.results import Finding, StepResult
 
 RFC4787_MIN_BINDING_S = 120.0
 
@@ -27,19 +35,11 @@ def nat_findings(result: NatCheckResult, register_expires_s: tuple[int, ...]) ->
     """Findings for one nat_check step; ``register_expires_s``: the refresh intervals of the
     run's registrations, compared with the measured binding lifetime."""
     found: list[NatFinding] = []
+    alg = _nat_check_alg(result)
+    if alg is not None:
+        found.append(alg)
     for exchange in result.exchanges:
         where = f"{exchange.method} over {exchange.transport.upper()}"
-        for rewrite in exchange.rewrites:
-            before = rewrite.before if rewrite.before is not None else "(absent)"
-            after = rewrite.after if rewrite.after is not None else "(removed)"
-            found.append(
-                NatFinding(
-                    Severity.WARNING,
-                    Side.CUSTOMER_NETWORK,
-                    "sip-alg-rewrite",
-                    f"SIP ALG rewrote {rewrite.part} ({where}): {before} -> {after}",
-                )
-            )
         for private in exchange.private_in_answer:
             found.append(
                 NatFinding(
@@ -53,6 +53,99 @@ def nat_findings(result: NatCheckResult, register_expires_s: tuple[int, ...]) ->
     found.extend(_nat(result))
     found.extend(_binding(result, register_expires_s))
     return list(dict.fromkeys(found))  # a refresh named twice is one finding
+
+
+def carries_address(rewrites: tuple[Rewrite, ...], host: str | None) -> bool:
+    """Whether a rewrite put ``host`` where the probe had written something else."""
+    if not host:
+        return False
+    written = re.compile(rf"(?<![\w.:]){re.escape(host)}(?![\w]|\.\d)")
+    return any(
+        r.after is not None and written.search(r.after) and not written.search(r.before or "")
+        for r in rewrites
+    )
+
+
+def _alg_side(rewrites: tuple[Rewrite, ...], public: str | None) -> tuple[Side, str]:
+    if carries_address(rewrites, public):
+        return Side.CUSTOMER_NETWORK, (
+            f"the rewritten values carry {public}, the address the far end saw the request "
+            "come from, so the NAT that owns that address rewrote it: the customer's router"
+        )
+    seen = f" ({public})" if public else ""
+    return Side.UNKNOWN, (
+        f"the rewritten values do not carry the address the far end saw the request come "
+        f"from{seen}, so the evidence does not say which device on the path rewrote it"
+    )
+
+
+def _nat_check_alg(result: NatCheckResult) -> NatFinding | None:
+    """One finding for every line the mirror saw rewritten, across the check's requests."""
+    rewritten = [(e, r) for e in result.exchanges for r in e.rewrites]
+    if not rewritten:
+        return None
+    lines = "; ".join(
+        f"{r.part} ({e.method} over {e.transport.upper()}): {_describe(r)}" for e, r in rewritten
+    )
+    public = next(
+        (_host(e.seen_by_far_end) or e.via_received for e, _ in rewritten if e.seen_by_far_end),
+        None,
+    ) or next((e.via_received for e, _ in rewritten if e.via_received), None)
+    side, why = _alg_side(tuple(r for _, r in rewritten), public)
+    count = f"{len(rewritten)} line{'s' if len(rewritten) != 1 else ''}"
+    return NatFinding(
+        Severity.WARNING,
+        side,
+        "sip-alg-rewrite",
+        f"SIP ALG rewrote {count} of the probe's requests: {lines}; {why}",
+    )
+
+
+def _describe(rewrite: Rewrite) -> str:
+    before = rewrite.before if rewrite.before is not None else "(absent)"
+    after = rewrite.after if rewrite.after is not None else "(removed)"
+    return f"{before} -> {after}"
+
+
+def _host(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        return Endpoint.parse(address).host or None
+    except ValueError:
+        return None
+
+
+def call_alg_findings(step: StepResult) -> list[Finding]:
+    """The ``sip-alg`` finding of a call whose far end returned the INVITE as received."""
+    call = step.call
+    check: CallAlgCheck | None = call.sip_alg if call is not None else None
+    if check is None or not check.rewrites:
+        return []
+    side, why = _alg_side(check.rewrites, check.public_address)
+    lines = "; ".join(f"{r.part}: {_describe(r)}" for r in check.rewrites)
+    count = len(check.rewrites)
+    proxies = (
+        f" (behind {len(check.proxies)} prox{'ies' if len(check.proxies) > 1 else 'y'})"
+        if check.proxies
+        else ""
+    )
+    summary = (
+        f"SIP ALG: {count} line{'s' if count != 1 else ''} of the INVITE reached the sipprobe "
+        f"responder{proxies} other than the probe sent {'them' if count != 1 else 'it'}: "
+        f"{lines}; {why}"
+    )
+    return [
+        Finding(
+            Severity.WARNING,
+            side,
+            "messaging",
+            "sip-alg",
+            summary,
+            step.index,
+            check.evidence or step.events,
+        )
+    ]
 
 
 def _nat(result: NatCheckResult) -> list[NatFinding]:

@@ -33,6 +33,7 @@ from sipprobe.model.media import (
 from sipprobe.model.nat import (
     BindingMeasurement,
     BindingProbe,
+    CallAlgCheck,
     NatCheckResult,
     NatExchange,
     PrivateAddress,
@@ -198,13 +199,25 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 
 def _call(data: dict[str, Any]) -> CallResult:
-    rtcp, echo = data["rtcp"], data["echo"]
-    plain = {k: v for k, v in data.items() if k not in ("rtcp", "echo", "streams")}
+    rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
+    plain = {k: v for k, v in data.items() if k not in ("rtcp", "echo", "streams", "sip_alg")}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
         rtcp=None if rtcp is None else RtcpSummary(**rtcp),
         echo=None if echo is None else _echo(echo),
         streams=tuple(_call_stream(s) for s in data["streams"]),
+        sip_alg=None if alg is None else _sip_alg(alg),
+    )
+
+
+def _sip_alg(data: dict[str, Any]) -> CallAlgCheck:
+    return CallAlgCheck(
+        seen_from=data["seen_from"],
+        public_address=data["public_address"],
+        proxies=tuple(data["proxies"]),
+        rewrites=tuple(Rewrite(**r) for r in data["rewrites"]),
+        evidence=tuple(data["evidence"]),
+        error=data["error"],
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sipprobe.model.demarc import default_equipment
 from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
     CallResult,
     CaptureSummary,
@@ -95,8 +96,26 @@ def _call(call: CallResult) -> dict[str, Any]:
         "codec": call.codec,
         "rtcp": asdict(call.rtcp) if call.rtcp is not None else None,
         "streams": [call_stream_json(s) for s in call.streams],
+        # additions (README, "JSON report"): what a sipprobe responder's 200 OK said
+        "far_end_dscp": call.far_end_dscp,
+        "sip_alg": _sip_alg(call.sip_alg),
     }
     return data
+
+
+def _sip_alg(check: CallAlgCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "seen_from": check.seen_from,
+        "public_address": check.public_address,
+        "proxies": list(check.proxies),
+        "rewrites": [
+            {"part": r.part, "before": r.before, "after": r.after} for r in check.rewrites
+        ],
+        "evidence": list(check.evidence),
+        "error": check.error,
+    }
 
 
 def _step(step: StepResult) -> dict[str, Any]:

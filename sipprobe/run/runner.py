@@ -22,6 +22,7 @@ from sipprobe.errors import SipProbeError
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.results import RunReport, StepResult
 from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
+from sipprobe.nat.answer import with_far_end_answer
 from sipprobe.run.capture import RunCapture, choose_rtp_base
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
@@ -243,7 +244,8 @@ class _Run:
         )
         results = []
         for number, outcome in enumerate(outcomes):
-            call = outcome.result
+            # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
+            call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
             timings = {
                 name: value
                 for name, value in (

@@ -411,7 +411,7 @@ def _steps(reader: _Reader, node: yaml.Node) -> tuple[tuple[Step, ...], tuple[in
 
 
 def _dscp(reader: _Reader, node: yaml.Node, key: str) -> int | None:
-    """``expect_dscp``: a DSCP value 0-63, or null/none when the far end does not mark."""
+    """``expect_dscp``: a DSCP value 0-63, or null/none when the far end's marking is not known."""
     if isinstance(node, yaml.ScalarNode) and str(node.value).lower() in ("null", "none", "~"):
         return None
     return reader.integer(node, f"{key}.expect_dscp", 0, 63)
@@ -475,7 +475,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             ),
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
             if "expect_dscp" in fields
-            else 46,
+            else None,
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)

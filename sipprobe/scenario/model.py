@@ -55,7 +55,8 @@ class CallStep:
     duration_s: float = 5.0
     answer_timeout_s: float = 30.0
     expect_status: int = 200
-    expect_dscp: int | None = 46  # the far end's RTP marking (EF); None: no expectation
+    # The far end's RTP marking; None: not known (a sipprobe responder's answer may say it).
+    expect_dscp: int | None = None
     parallel: int = 1  # simultaneous calls placed, held and hung up together
     kind: Literal["call"] = "call"
 
@@ -72,8 +73,10 @@ class NatCheckStep:
 
     transports: tuple[str, ...] = ("udp", "tcp")
     timeout_s: float = 5.0
-    binding_intervals_s: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0, 60.0, 90.0, 120.0)
-    binding_max_s: float = 180.0  # total idle time spent measuring; 0: not measured
+    # A short binding measurement by default (30 s of idle time: bindings under 15 s show);
+    # `sipprobe nat-check` keeps its own longer default (cli/nat.py).
+    binding_intervals_s: tuple[float, ...] = (5.0, 10.0, 15.0)
+    binding_max_s: float = 30.0  # total idle time spent measuring; 0: not measured
     keepalive_s: float | None = None  # the customer device's keepalive interval, if known
     kind: Literal["nat_check"] = "nat_check"
 

@@ -34,7 +34,7 @@ SILENCE = frozenset(
         "nat-check-no-answer",
     }
 )
-LOSS = frozenset({"rx-loss", "tx-loss"})
+LOSS = frozenset({"rx-loss", "tx-loss", "rx-late", "rx-reordered"})
 ONE_WAY = frozenset({"one-way-audio", "no-rtp", "no-rtp-received"})
 _NAT = frozenset(
     {

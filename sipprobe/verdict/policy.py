@@ -26,7 +26,7 @@ from sipprobe.model.steps import (
     RegisterDetail,
 )
 from sipprobe.model.thresholds import Thresholds
-from sipprobe.nat.findings import nat_findings
+from sipprobe.nat.findings import call_alg_findings, nat_findings
 from sipprobe.verdict.media import severity_of, stream_findings
 
 _BUSY = {480, 486, 600, 603}
@@ -199,6 +199,7 @@ class _Collector:
         elif not step.ok:
             self._unexpected_status(step, detail, call)
         self._timings(step, call)
+        self.findings.extend(call_alg_findings(step))  # a sipprobe responder's view of the INVITE
         if call.answered and step.ok:
             self._hangup(step, detail, call)
             self._media(step, detail, call)

@@ -24,6 +24,7 @@ _DEBIAN_PACKAGE = {
     "chromium": "chromium",
     "prometheus": "prometheus",
     "promtool": "prometheus",
+    "baresip": "baresip",
 }
 
 

@@ -237,3 +237,43 @@ def sipp_uac(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Si
         return run_sipp_uac(directory, target, **options)
 
     return run
+
+
+def start_sipp_builtin_uas(
+    directory: Path, *, rtp_echo: bool = True
+) -> tuple[SippUas, PeerProcess]:
+    """Start a stock SIPp UAS: SIPp's built-in `-sn uas` scenario, none of tests/lab/sipp/.
+
+    It answers INVITE with 180 and 200 (SDP: PCMU on media_port) and BYE with 200; with
+    `rtp_echo`, `-rtp_echo` sends every RTP packet back to where it came from, payload and
+    SSRC unchanged but with DSCP 0 (SIPp does not mark). SIPp sends no RTCP of its own and
+    does not echo RTCP (media_port + 1). User and password are unused.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    host, port = LOOPBACK_V4, free_port((LOOPBACK_V4,))
+    media_port = free_port((host,), span=3)  # -rtp_echo binds media_port and media_port + 2
+    args = _common_args(directory, host, port, media_port, "udp")
+    echo = ["-rtp_echo"] if rtp_echo else []
+    argv = ["sipp", "-sn", "uas", *echo, *args, "-m", str(MAX_CALLS)]
+    screen_log = directory / "screen.log"
+    process = start_peer("sipp stock uas", argv, screen_log, directory)
+    uas = SippUas(
+        kind="stock-uas",
+        host=host,
+        port=port,
+        transport="udp",
+        media_port=media_port,
+        user="",
+        password="",
+        message_log=directory / "messages.log",
+        error_log=directory / "errors.log",
+        screen_log=screen_log,
+        pid=process.pid,
+    )
+    try:
+        wait_listening("udp", host, port, START_TIMEOUT_S, process=process.popen)
+    except BaseException as exc:
+        process.stop()
+        log = read_tail(screen_log)
+        raise RuntimeError(f"stock sipp uas failed to start ({exc}); its output:\n{log}") from exc
+    return uas, process

@@ -66,7 +66,16 @@ def test_attribution_inside_keeps_customer_network_evidence(location: Location) 
 
 
 @pytest.mark.parametrize(
-    "code", ["call-no-answer", "options-no-answer", "rx-loss", "tx-loss", "one-way-audio"]
+    "code",
+    [
+        "call-no-answer",
+        "options-no-answer",
+        "rx-loss",
+        "tx-loss",
+        "rx-late",
+        "rx-reordered",
+        "one-way-audio",
+    ],
 )
 def test_attribution_beside_the_platform_silence_and_loss_are_the_platforms(code: str) -> None:
     placed = located(finding(code, Side.UNKNOWN), step(), Location.PLATFORM)
@@ -86,7 +95,11 @@ def test_attribution_beside_the_platform_a_tls_failure_stays_unknown() -> None:
 
 @pytest.mark.parametrize(
     ("code", "side"),
-    [("call-no-answer", Side.PLATFORM), ("tx-loss", Side.CUSTOMER_NETWORK)],
+    [
+        ("call-no-answer", Side.PLATFORM),
+        ("tx-loss", Side.CUSTOMER_NETWORK),
+        ("rx-late", Side.PLATFORM),
+    ],
 )
 def test_attribution_from_the_lan_silence_and_loss_are_unknown_with_the_hint(
     code: str, side: Side

@@ -201,9 +201,12 @@ def test_nat_findings_exact() -> None:
     assert nat_findings(_detail(), (3600, 3600)) == [
         NatFinding(
             Severity.WARNING,
-            Side.CUSTOMER_NETWORK,
+            Side.UNKNOWN,  # "B" does not carry the address the mirror saw
             "sip-alg-rewrite",
-            "SIP ALG rewrote Via (OPTIONS over UDP): A -> B",
+            "SIP ALG rewrote 1 line of the probe's requests: Via (OPTIONS over UDP): A -> B; "
+            "the rewritten values do not carry the address the far end saw the request come "
+            "from (203.0.113.7), so the evidence does not say which device on the path "
+            "rewrote it",
         ),
         NatFinding(
             Severity.INFO,
@@ -236,6 +239,34 @@ def test_nat_findings_exact() -> None:
             "interval below 20 s or fix the router's UDP timeout",
         ),
     ]
+
+
+def test_nat_findings_one_alg_is_one_grouped_finding() -> None:
+    options = replace(
+        _exchange(),
+        rewrites=diff_messages(SENT, ARRIVED)[:2],  # Via and Contact
+    )
+    invite = replace(
+        _exchange(),
+        method="INVITE",
+        status_code=488,
+        rewrites=(Rewrite("SDP c=", "c=IN IP4 192.168.1.20", "c=IN IP4 203.0.113.7"),),
+    )
+    found = nat_findings(_detail(exchanges=(options, invite), binding=None, keepalive_s=None), ())
+    assert [f.code for f in found] == ["sip-alg-rewrite", "nat-detected"]
+    assert found[0] == NatFinding(
+        Severity.WARNING,
+        Side.CUSTOMER_NETWORK,
+        "sip-alg-rewrite",
+        "SIP ALG rewrote 3 lines of the probe's requests: Via (OPTIONS over UDP): "
+        "SIP/2.0/UDP 192.168.1.20:5062;branch=z9hG4bKabc;rport -> SIP/2.0/UDP "
+        "203.0.113.7:5062;branch=z9hG4bKabc;rport; Contact (OPTIONS over UDP): "
+        "<sip:sipprobe@192.168.1.20:5062;transport=udp> -> "
+        "<sip:sipprobe@203.0.113.7:5062;transport=udp>; SDP c= (INVITE over UDP): "
+        "c=IN IP4 192.168.1.20 -> c=IN IP4 203.0.113.7; the rewritten values carry "
+        "203.0.113.7, the address the far end saw the request come from, so the NAT that "
+        "owns that address rewrote it: the customer's router",
+    )
 
 
 def test_nat_findings_long_binding_is_only_noted() -> None:
@@ -290,6 +321,11 @@ def test_scenario_nat_check_step_and_its_errors() -> None:
             transports=("udp",), binding_intervals_s=(2.0, 4.0), binding_max_s=10, keepalive_s=25
         ),
         NatCheckStep(),
+    )
+    # the step's default is a short binding measurement (spec: binding_max_s 30)
+    assert (NatCheckStep().binding_max_s, NatCheckStep().binding_intervals_s) == (
+        30.0,
+        (5.0, 10.0, 15.0),
     )
     bad = "target: sip:pbx.example.com\nsteps:\n  - nat_check: {transports: [tls]}\n"
     with pytest.raises(ScenarioError, match=r"s.yaml:3: steps\[0\].nat_check.transports: 'tls'"):

@@ -183,3 +183,65 @@ def test_rtcp_reports_counts_malformed(tmp_path: Path) -> None:
     )
     assert [r.kind for r in reports] == ["RR"]
     assert skipped == {"malformed-rtcp": 1}
+
+
+def test_analyze_far_end_counts_only_reports_from_the_streams_receiver(tmp_path: Path) -> None:
+    # An echoing far end (SIPp -rtp_echo) sends A's stream back with A's own SSRC, so A's
+    # receiver reports about the echo name the SSRC of A's sent stream too. Only B, the
+    # sent stream's destination, reports on it: A's own 9 lost are the echo's, not the far
+    # end's view of A's stream.
+    ssrc = 0x11223344
+    own = sipbuild.rtcp_rr(ssrc, (sipbuild.report_block(ssrc, fraction=26, lost=9),))
+    far = sipbuild.rtcp_rr(0x55667788, (sipbuild.report_block(ssrc, fraction=0, lost=2),))
+    capture = write_parts(
+        tmp_path / "echo.pcap",
+        [
+            (A_TO_B, stream(600, ssrc=ssrc)),
+            (B_TO_A, stream(600, ssrc=ssrc)),
+            (A_RTCP, [(T0 + 5, own), (T0 + 10, own)]),
+            (B_RTCP, [(T0 + 7, far)]),
+        ],
+    )
+    result = analyze_file(capture)
+    by_direction = {s.stream.src.split(":")[0]: s for s in result.streams}
+    sent, echoed = by_direction["10.0.0.1"], by_direction["10.0.0.2"]
+    assert sent.far_end is not None and echoed.far_end is not None
+    assert (sent.far_end.reports, sent.far_end.cumulative_lost) == (1, 2)  # B's report only
+    assert (echoed.far_end.reports, echoed.far_end.cumulative_lost) == (2, 9)  # A's reports
+    without_b = analyze_file(
+        write_parts(
+            tmp_path / "no-b.pcap",
+            [
+                (A_TO_B, stream(600, ssrc=ssrc)),
+                (B_TO_A, stream(600, ssrc=ssrc)),
+                (A_RTCP, [(T0 + 5, own)]),
+            ],
+        )
+    )
+    sent_alone = next(s for s in without_b.streams if s.stream.src.startswith("10.0.0.1:"))
+    assert sent_alone.far_end is None  # was A's own report, read as the far end's
+
+
+def test_analyze_far_end_on_one_host_tells_the_ends_by_port(tmp_path: Path) -> None:
+    # Probe and echoing far end on one host (loopback): the sender's own RTCP port is not
+    # the receiver's, so its reports about the echo are still not the far end's.
+    ssrc = 0x11223344
+    a_to_b = Path4(src="127.0.0.1", dst="127.0.0.1", sport=40000, dport=50000)
+    b_to_a = Path4(src="127.0.0.1", dst="127.0.0.1", sport=50000, dport=40000)
+    a_rtcp = Path4(src="127.0.0.1", dst="127.0.0.1", sport=40001, dport=50001)
+    b_rtcp = Path4(src="127.0.0.1", dst="127.0.0.1", sport=50001, dport=40001)
+    own = sipbuild.rtcp_rr(ssrc, (sipbuild.report_block(ssrc, fraction=26, lost=9),))
+    far = sipbuild.rtcp_rr(0x55667788, (sipbuild.report_block(ssrc, fraction=0, lost=2),))
+    parts = [(a_to_b, stream(600, ssrc=ssrc)), (b_to_a, stream(600, ssrc=ssrc))]
+    result = analyze_file(
+        write_parts(
+            tmp_path / "lo.pcap", [*parts, (a_rtcp, [(T0 + 5, own)]), (b_rtcp, [(T0 + 7, far)])]
+        )
+    )
+    by_port = {s.stream.src: s for s in result.streams}
+    sent, echoed = by_port["127.0.0.1:40000"], by_port["127.0.0.1:50000"]
+    assert sent.far_end is not None and (sent.far_end.reports, sent.far_end.cumulative_lost) == (
+        1,
+        2,
+    )
+    assert echoed.far_end is not None and echoed.far_end.cumulative_lost == 9
