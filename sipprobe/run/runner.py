@@ -380,7 +380,13 @@ def run_scenario(
         steps, capture_summary = run.capture.finish(steps, timeline)
     verdict = with_findings(
         decide(steps, scenario.thresholds, str(scenario.target)),
-        run_findings(sip_limits, capture_summary, run.target_address(), steps),
+        run_findings(
+            sip_limits,
+            capture_summary,
+            # only looked up (DNS) when there is a flood to say it of
+            run.target_address() if sip_limits.dropped else None,
+            steps,
+        ),
     )
     return RunReport(
         scenario=scenario.name,
