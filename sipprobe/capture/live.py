@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
 DRAIN_S = 0.1
 _BUFFER_KIB = 16384  # kernel buffer: a burst of tens of thousands of packets fits
+WATCH_INTERVAL_S = 0.05  # how often the file's size is checked against its byte cap
 _COUNTS = {
     "captured": re.compile(r"(\d+) packets? captured"),
     "received": re.compile(r"(\d+) packets? received by filter"),
@@ -40,6 +42,7 @@ class CaptureStats:
     captured: int | None
     received: int | None
     dropped: int | None
+    limit: str | None = None  # why the capture stopped before it was asked to, in words
 
     @property
     def missed(self) -> int | None:
@@ -69,14 +72,32 @@ def bpf_filter(sip_port: int, rtp_low: int, rtp_high: int) -> str:
 
 
 class LiveCapture:
-    """A tcpdump process writing to ``path``; ``stop()`` returns its counts."""
+    """A tcpdump process writing to ``path``; ``stop()`` returns its counts.
 
-    def __init__(self, path: Path, interface: str, expression: str) -> None:
+    ``max_packets`` (tcpdump's ``-c``) and ``max_bytes`` (the file's size, watched from a
+    thread that stops tcpdump once it is passed) bound what a flood can put in the file: the
+    capture then ends early and ``CaptureStats.limit`` says so.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        interface: str,
+        expression: str,
+        max_packets: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         self.path = path
         self.interface = interface
         self.expression = expression
+        self.max_packets = max_packets
+        self.max_bytes = max_bytes
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr = path.with_suffix(".tcpdump.log")
+        self._started = 0.0
+        self._limit: str | None = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
         """Start capturing; raises CaptureError with the reason when it cannot."""
@@ -85,6 +106,7 @@ class LiveCapture:
         )
         if binary is None:
             raise CaptureError("tcpdump is not installed (Debian package tcpdump)")
+        count = ["-c", str(self.max_packets)] if self.max_packets else []
         with self._stderr.open("wb") as log:
             self._process = subprocess.Popen(
                 # --immediate-mode: without it TPACKET_V3 hands packets over in blocks that
@@ -101,6 +123,7 @@ class LiveCapture:
                     "-s",
                     "0",
                     "--time-stamp-precision=nano",
+                    *count,
                     "-w",
                     str(self.path),
                     self.expression,
@@ -113,6 +136,12 @@ class LiveCapture:
         while time.monotonic() < deadline:
             text = self._log_text()
             if "listening on" in text:
+                self._started = time.monotonic()
+                if self.max_bytes:
+                    self._watcher = threading.Thread(
+                        target=self._watch_size, name="capture-size", daemon=True
+                    )
+                    self._watcher.start()
                 return
             if self._process.poll() is not None:
                 self._process = None
@@ -121,9 +150,33 @@ class LiveCapture:
         self.stop()
         raise CaptureError(f"tcpdump did not start within {START_TIMEOUT_S:g} s")
 
+    def _watch_size(self) -> None:
+        """Stop tcpdump once the file passes ``max_bytes`` (it may pass by what arrives
+        within one interval)."""
+        process, cap = self._process, self.max_bytes or 0
+        while process is not None and not self._stopping.wait(WATCH_INTERVAL_S):
+            if process.poll() is not None:
+                return
+            try:
+                size = self.path.stat().st_size
+            except OSError:
+                continue
+            if size > cap:
+                self._limit = (
+                    f"the capture stopped at its limit of {cap / 1e6:.1f} MB, "
+                    f"{time.monotonic() - self._started:.1f} s after it started"
+                )
+                process.send_signal(signal.SIGINT)
+                return
+
     def stop(self) -> CaptureStats:
         process = self._process
         self._process = None
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=STOP_TIMEOUT_S)
+            self._watcher = None
+        ended_alone = process is not None and process.poll() is not None
         if process is not None and process.poll() is None:
             # SIGINT ends pcap's loop at once: a short grace lets tcpdump read what the
             # kernel still holds.
@@ -136,12 +189,17 @@ class LiveCapture:
                 process.wait(timeout=STOP_TIMEOUT_S)
         text = self._log_text()
         counts = {name: _count(pattern, text) for name, pattern in _COUNTS.items()}
+        limit = self._limit
+        captured = counts["captured"]
+        if limit is None and ended_alone and self.max_packets and captured == self.max_packets:
+            limit = f"the capture stopped at its limit of {self.max_packets} packets"
         return CaptureStats(
             self.interface,
             self.expression,
-            counts["captured"],
+            captured,
             counts["received"],
             counts["dropped"],
+            limit,
         )
 
     def _log_text(self) -> str:

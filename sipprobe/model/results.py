@@ -32,6 +32,7 @@ __all__ = [
     "Severity",
     "Side",
     "SipEvent",
+    "SipLimits",
     "StepResult",
     "Verdict",
 ]
@@ -113,6 +114,10 @@ class CallResult:
     far_end_dscp: int | None = None
     # A sipprobe responder's view of the INVITE (X-Sipprobe-Received), diffed with what was sent.
     sip_alg: CallAlgCheck | None = None
+    # Why the 200 OK's SDP answer cannot carry the call, quoting what the far end sent
+    # (no SDP, unreadable SDP, no audio, address 0.0.0.0, port 0, no offered codec); None:
+    # usable, or not answered.
+    unusable_answer: str | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)
@@ -226,6 +231,35 @@ class CaptureSummary:
     not_captured: int | None  # matched but not written (kernel drops included): > 0 means
     # streams may show loss that was not on the network
     error: str | None = None  # why there is no capture (no permission, no tcpdump)
+    # The run's cap on its capture (packets and bytes, sized for its calls) and, when the
+    # capture stopped at it, in words; packets after that are neither kept nor measured.
+    limit: str | None = None
+    rtp_packets: int | None = None  # RTP packets among ``packets`` (the analysis' streams)
+    max_packets: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SipLimits:
+    """What the run's SIP timeline kept and what it did not (signalling/timeline.py keeps a
+    bounded sample of a flood): the bounds, and the messages not kept, counted."""
+
+    max_messages: int  # provisional responses kept in all; requests and finals: twice this
+    max_repeats: int  # the same provisional response (call, CSeq, status) kept this often
+    max_text_chars: int  # of one message's text
+    dropped: tuple[tuple[str, int], ...] = ()  # why -> messages not kept
+    dropped_from: tuple[tuple[str, int], ...] = ()  # peer "addr:port" -> not kept, most first
+    dropped_calls: tuple[tuple[str, int], ...] = ()  # Call-ID -> not kept, most first
+    truncated: int = 0  # messages kept with their text cut at max_text_chars
+    unparsed: int = 0  # messages that were not SIP
+
+    @property
+    def dropped_provisional(self) -> int:
+        return sum(n for why, n in self.dropped if "provisional" in why)
+
+    @property
+    def dropped_other(self) -> int:
+        return sum(n for why, n in self.dropped if "provisional" not in why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +282,7 @@ class RunReport:
     baseline: Baseline | None = None  # set when the run was checked against its history
     location: Location = Location.CUSTOMER_LAN  # where the probe stood
     equipment: Equipment | None = None  # None: the service's defaults (model/demarc.py)
+    sip_limits: SipLimits | None = None  # what the SIP timeline did not keep; None: not told
 
     @property
     def calls(self) -> tuple[CallResult, ...]:

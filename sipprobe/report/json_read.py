@@ -49,6 +49,7 @@ from sipprobe.model.results import (
     RtcpSummary,
     RunReport,
     SipEvent,
+    SipLimits,
     StepResult,
     Verdict,
 )
@@ -104,17 +105,39 @@ def read_report(document: dict[str, Any]) -> RunReport:
             packets=capture["packets"],
             not_captured=capture["not_captured"],
             error=capture["error"],
+            # the cap's keys were added later: older reports read as no cap
+            limit=capture.get("limit"),
+            rtp_packets=capture.get("rtp_packets"),
+            max_packets=capture.get("max_packets"),
+            max_bytes=capture.get("max_bytes"),
         ),
         thresholds=Thresholds(**document["thresholds"]),
         # reports written before these keys existed read as a LAN run with default equipment
         location=Location(document.get("location", Location.CUSTOMER_LAN.value)),
         equipment=Equipment(**document["equipment"]) if document.get("equipment") else None,
+        sip_limits=_sip_limits(document.get("sip_limits")),
         baseline=None
         if baseline is None
         else Baseline(
             **{k: v for k, v in baseline.items() if k != "figures"},
             figures=tuple(BaselineFigure(**f) for f in baseline["figures"]),
         ),
+    )
+
+
+def _sip_limits(data: dict[str, Any] | None) -> SipLimits | None:
+    """The timeline's bounds and drops; None in reports written before the key existed."""
+    if data is None:
+        return None
+    return SipLimits(
+        max_messages=data["max_messages"],
+        max_repeats=data["max_repeats"],
+        max_text_chars=data["max_text_chars"],
+        dropped=tuple(data["dropped"].items()),
+        dropped_from=tuple(data["dropped_from"].items()),
+        dropped_calls=tuple(data["dropped_calls"].items()),
+        truncated=data["truncated"],
+        unparsed=data["unparsed"],
     )
 
 

@@ -15,6 +15,7 @@ from sipprobe.model.results import (
     Finding,
     RunReport,
     SipEvent,
+    SipLimits,
     StepResult,
 )
 from sipprobe.report.analysis import stream_json
@@ -99,6 +100,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         # additions (README, "JSON report"): what a sipprobe responder's 200 OK said
         "far_end_dscp": call.far_end_dscp,
         "sip_alg": _sip_alg(call.sip_alg),
+        "unusable_answer": call.unusable_answer,
     }
     return data
 
@@ -161,6 +163,25 @@ def _capture(capture: CaptureSummary | None) -> dict[str, Any] | None:
         "packets": capture.packets,
         "not_captured": capture.not_captured,
         "error": capture.error,
+        "limit": capture.limit,
+        "rtp_packets": capture.rtp_packets,
+        "max_packets": capture.max_packets,
+        "max_bytes": capture.max_bytes,
+    }
+
+
+def _sip_limits(limits: SipLimits | None) -> dict[str, Any] | None:
+    if limits is None:
+        return None
+    return {
+        "max_messages": limits.max_messages,
+        "max_repeats": limits.max_repeats,
+        "max_text_chars": limits.max_text_chars,
+        "dropped": dict(limits.dropped),
+        "dropped_from": dict(limits.dropped_from),
+        "dropped_calls": dict(limits.dropped_calls),
+        "truncated": limits.truncated,
+        "unparsed": limits.unparsed,
     }
 
 
@@ -189,6 +210,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "calls": [_call(c) for c in report.calls],
         "local_errors": list(report.local_errors),
         "capture": _capture(report.capture),
+        "sip_limits": _sip_limits(report.sip_limits),
         "baseline": asdict(report.baseline) if report.baseline is not None else None,
         "thresholds": asdict(report.thresholds),
         "sip": [_event(e) for e in report.timeline],

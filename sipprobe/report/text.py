@@ -119,6 +119,25 @@ def _finding_line(finding: Finding) -> str:
     )
 
 
+def _bounds_lines(report: RunReport) -> list[str]:
+    """What the run's bounds left out: SIP messages not kept, a capture cut at its cap."""
+    lines = []
+    limits = report.sip_limits
+    if limits is not None and (limits.dropped or limits.truncated):
+        parts = [f"{count} {why.replace('-', ' ')}" for why, count in limits.dropped]
+        if limits.truncated:
+            parts.append(f"{limits.truncated} cut at {limits.max_text_chars} characters")
+        lines.append(
+            f"SIP timeline: {len(report.timeline)} messages kept; not kept: {', '.join(parts)}"
+        )
+    capture = report.capture
+    if capture is not None and capture.limit:
+        lines.append(
+            f"capture: {capture.limit} ({capture.packets} packets); later packets are not in it"
+        )
+    return lines
+
+
 def render_run_text(report: RunReport) -> str:
     verdict = report.verdict
     lines = [
@@ -145,6 +164,7 @@ def render_run_text(report: RunReport) -> str:
         lines.append(f"baseline: {report.baseline.status} ({report.baseline.reason})")
     if report.capture is not None and report.capture.error:
         lines.append(f"capture: none ({report.capture.error}); media from RTCP statistics")
+    lines.extend(_bounds_lines(report))
     code = verdict.exit_code
     lines.append(f"exit {int(code)} ({code.name})")
     return printable("\n".join(lines)) + "\n"

@@ -10,7 +10,7 @@ import random
 import shutil
 import socket
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sipprobe.capture.live import LiveCapture, bpf_filter, interface_towards
@@ -20,6 +20,21 @@ from sipprobe.model.limits import RTP_PORT_SPAN
 from sipprobe.model.results import CaptureSummary, SipEvent, StepResult
 
 _RTP_PORT_LOW, _RTP_PORT_HIGH = 20000, 60000
+
+# The capture's cap, sized for the run's calls: a call's RTP is 50 packets a second each way
+# at 20 ms, plus RTCP and SIP; twice that per second of the call's time bounds (answer, hold,
+# BYE) leaves room for anything legitimate, and a flood stops at it instead of filling the
+# disk and the evidence bundle. G.711 RTP is ~214 bytes a packet on the wire.
+PACKETS_PER_CALL_S = 240
+MIN_PACKETS = 5000
+BYTES_PER_PACKET = 600
+
+
+def capture_bounds(call_seconds: float) -> tuple[int, int]:
+    """(packets, bytes) the run's capture may hold, for calls that may last ``call_seconds``
+    in all (each call's answer bound, planned duration and BYE bound, summed)."""
+    packets = max(MIN_PACKETS, int(PACKETS_PER_CALL_S * call_seconds))
+    return packets, packets * BYTES_PER_PACKET
 
 
 def choose_rtp_base(host: str) -> int:
@@ -48,9 +63,17 @@ class RunCapture:
     error: str | None
     _tempdir: str | None = None
 
+    max_packets: int | None = None
+    max_bytes: int | None = None
+
     @classmethod
     def start(
-        cls, remote_host: str, sip_port: int, rtp_base: int, workdir: Path | None
+        cls,
+        remote_host: str,
+        sip_port: int,
+        rtp_base: int,
+        workdir: Path | None,
+        call_seconds: float = 0.0,
     ) -> RunCapture:
         tempdir = None
         if workdir is None:
@@ -66,11 +89,12 @@ class RunCapture:
                 if rtp_base
                 else f"port {sip_port}"
             )
-            live = LiveCapture(path, interface_towards(remote_host), expression)
+            packets, size = capture_bounds(call_seconds)
+            live = LiveCapture(path, interface_towards(remote_host), expression, packets, size)
             live.start()
         except CaptureError as exc:
             return cls(None, path, workdir is not None, str(exc), tempdir)
-        return cls(live, path, workdir is not None, None, tempdir)
+        return cls(live, path, workdir is not None, None, tempdir, packets, size)
 
     def discard(self) -> None:
         """Stop and clean up without analysing (the run failed before it measured anything)."""
@@ -102,19 +126,16 @@ class RunCapture:
                 stats.bpf_filter,
                 stats.captured,
                 stats.missed,
+                limit=stats.limit,
+                max_packets=self.max_packets,
+                max_bytes=self.max_bytes,
             )
             try:
                 redact_pcap(self.path)  # before anything can copy it into evidence
                 analysis = analyse_run_capture(self.path, calls_media_ends(steps, timeline))
             except CaptureError as exc:
-                return steps, CaptureSummary(
-                    summary.path,
-                    stats.interface,
-                    stats.bpf_filter,
-                    stats.captured,
-                    stats.missed,
-                    f"capture unreadable: {exc}",
-                )
+                return steps, replace(summary, error=f"capture unreadable: {exc}")
+            summary = replace(summary, rtp_packets=sum(s.metrics.packets for s in analysis.streams))
             with_streams = attach_streams(steps, timeline, analysis)
             try:
                 return attach_echo(with_streams, timeline, self.path), summary

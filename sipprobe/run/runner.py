@@ -38,7 +38,7 @@ from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.contact import contact_binding
 from sipprobe.sip.uri import parse_uri
 from sipprobe.verdict.attribution import attribute
-from sipprobe.verdict.policy import decide
+from sipprobe.verdict.policy import decide, run_findings, with_findings
 
 Progress = Callable[[str], None]
 
@@ -110,8 +110,17 @@ class _Run:
         if not any(isinstance(step, CallStep) for step in self.scenario.steps):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
+        call_seconds = sum(
+            step.parallel * (step.answer_timeout_s + step.duration_s + 10.0)
+            for step in self.scenario.steps
+            if isinstance(step, CallStep)
+        )
         self.capture = RunCapture.start(
-            self.target_address(), sip_port, self.stack.settings.rtp_port, workdir
+            self.target_address(),
+            sip_port,
+            self.stack.settings.rtp_port,
+            workdir,
+            call_seconds,
         )
         if self.capture.error:
             self.say(f"no packet capture: {self.capture.error}")
@@ -246,6 +255,10 @@ class _Run:
         for number, outcome in enumerate(outcomes):
             # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
             call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
+            # An answer the probe could not use (or had to end itself) is no working call.
+            torn_down = call.answered and (
+                call.unusable_answer is not None or call.local_disconnect is not None
+            )
             timings = {
                 name: value
                 for name, value in (
@@ -262,7 +275,9 @@ class _Run:
                     index=index + number,
                     kind="call",
                     name=f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else ""),
-                    ok=call.status_code == step.expect_status and origin == "network",
+                    ok=call.status_code == step.expect_status
+                    and origin == "network"
+                    and not torn_down,
                     status_code=call.status_code if origin == "network" else None,
                     reason=call.reason,
                     origin=origin,  # type: ignore[arg-type]
@@ -361,9 +376,20 @@ def run_scenario(
             run.say(f"run stopped early: {exc}")
     steps = tuple(run.results)
     timeline = run.timeline.snapshot()
+    sip_limits = run.timeline.limits()
     capture_summary = None
     if run.capture is not None:
         steps, capture_summary = run.capture.finish(steps, timeline)
+    verdict = with_findings(
+        decide(steps, scenario.thresholds, str(scenario.target)),
+        run_findings(
+            sip_limits,
+            capture_summary,
+            # only looked up (DNS) when there is a flood to say it of
+            run.target_address() if sip_limits.dropped else None,
+            steps,
+        ),
+    )
     return RunReport(
         scenario=scenario.name,
         service=scenario.service,
@@ -374,7 +400,7 @@ def run_scenario(
         steps=steps,
         timeline=timeline,
         verdict=attribute(
-            decide(steps, scenario.thresholds),
+            verdict,
             steps,
             scenario.service,
             scenario.equipment_in_effect,
@@ -390,4 +416,5 @@ def run_scenario(
         thresholds=scenario.thresholds,
         location=scenario.location,
         equipment=scenario.equipment_in_effect,
+        sip_limits=sip_limits,
     )

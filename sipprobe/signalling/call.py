@@ -13,7 +13,12 @@ import pjsua2 as pj
 from sipprobe.errors import SignallingError
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
-from sipprobe.signalling.dialog import events_of_call, invite_timings, offered_codecs
+from sipprobe.signalling.dialog import (
+    events_of_call,
+    invite_timings,
+    offered_codecs,
+    unusable_answer,
+)
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -270,8 +275,10 @@ def _outcome(
     if timings.bye is not None:
         hangup_by = "remote" if timings.remote_bye else "probe"
     local_disconnect = None
-    if call.confirmed and not call.hangup_requested and not timings.remote_bye and last_state:
-        # pjsua ended an answered call by itself, e.g. when the answer's SDP was unusable.
+    answered = call.confirmed or status == 200
+    if answered and not call.hangup_requested and not timings.remote_bye and last_state:
+        # pjsua ended an answered call by itself, e.g. when the answer's SDP was unusable
+        # (then it sends ACK and BYE at once and the call is never confirmed).
         local_disconnect = f"{last_state[2]} {last_state[3]}".strip()
     result = CallResult(
         target=plan.uri,
@@ -295,6 +302,7 @@ def _outcome(
         rtcp=rtcp,
         local_disconnect=local_disconnect,
         srtp=_answer_uses_srtp(timings.final),
+        unusable_answer=unusable_answer(timings.first_invite, timings.final),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
 

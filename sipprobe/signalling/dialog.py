@@ -7,6 +7,7 @@ caller would experience it.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -127,3 +128,63 @@ def offered_codecs(event: SipEvent | None) -> tuple[str, ...]:
     body = parse_message(event.text).sdp_body()
     audio = parse_sdp(body, tolerant=True).audio if body is not None else None
     return () if audio is None else audio.codec_names()
+
+
+_NOT_VOICE = frozenset({"telephone-event", "cn", "comfort-noise"})
+
+
+def _line(body: str, prefix: str, audio_only: bool = False) -> str:
+    """The first ``prefix`` line of ``body`` (in the first audio section when
+    ``audio_only``), as the far end wrote it, cut to 80 characters."""
+    in_audio = False
+    for raw in body.splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            in_audio = line.startswith("m=audio")
+        if line.startswith(prefix) and (in_audio or not audio_only):
+            return repr(line[:80])
+    return repr(prefix)
+
+
+def unusable_answer(offer: SipEvent | None, answer: SipEvent | None) -> str | None:
+    """Why the SDP of a 200 OK cannot carry the call, quoting the line the far end sent, or
+    None when it can (or there is no 200). What makes a probe end an answered call itself:
+    no SDP, SDP it cannot read, no audio stream, audio rejected (port 0) or sent nowhere
+    (c= 0.0.0.0 / ::), or none of the offered codecs."""
+    if answer is None or answer.status_code != 200:
+        return None
+    try:
+        message = parse_message(answer.text)
+        body = message.sdp_body()
+    except ValueError as exc:
+        return f"the 200 OK cannot be read: {exc}"
+    if body is None or not body.strip():
+        return "the 200 OK carries no SDP answer to the probe's offer"
+    try:
+        audio = parse_sdp(body).audio
+    except ValueError as exc:
+        return f"the SDP answer cannot be read: {exc}"
+    if audio is None:
+        return f"the SDP answer has no audio stream (first line {_line(body, '')})"
+    if audio.port == 0:
+        return f"the SDP answer rejects the audio stream: {_line(body, 'm=audio')}"
+    if audio.connection is None:
+        return "the SDP answer names no address for the audio (no c= line)"
+    try:
+        unspecified = ipaddress.ip_address(audio.connection).is_unspecified
+    except ValueError:
+        unspecified = False
+    if unspecified:
+        written = _line(body, "c=", audio_only=True)
+        written = written if written != repr("c=") else _line(body, "c=")
+        return f"the SDP answer names no address to send audio to: {written}"
+    offered = {name.lower() for name in offered_codecs(offer)}
+    answered = [n for n in audio.codec_names() if n.split("/")[0].lower() not in _NOT_VOICE]
+    if offered and answered and not any(n.lower() in offered for n in answered):
+        return (
+            f"the SDP answer picks none of the offered codecs {sorted(offered)}: "
+            f"{_line(body, 'm=audio')}"
+        )
+    if not answered:
+        return f"the SDP answer has no voice codec: {_line(body, 'm=audio')}"
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sipprobe.model.results import Direction, SipEvent
+from sipprobe.model.results import Direction, SipEvent, SipLimits
 from sipprobe.sip.message import parse_message, redact
 
 # What one run keeps of its signalling. A misbehaving or hostile far end can send thousands of
@@ -20,6 +20,7 @@ from sipprobe.sip.message import parse_message, redact
 MAX_EVENTS = 5000  # messages kept in all
 MAX_REPEATS = 3  # the same provisional response (call, CSeq, status) kept this often
 MAX_TEXT_CHARS = 16 * 1024  # of one message's text; the rest is cut with a marker
+MAX_SOURCES = 16  # peers and calls whose dropped messages are counted apart; the rest as "other"
 
 _PJSIP_MSG = re.compile(
     r"^(?P<dir>TX|RX) \d+ bytes (?:Request|Response) msg \S+ \(\S+\) (?:to|from) "
@@ -38,6 +39,8 @@ class Timeline:
         self._repeats: dict[tuple[str, int | None, int], int] = {}
         self.unparsed = 0
         self.dropped: dict[str, int] = {}  # why -> messages not kept ("repeated-provisional", ...)
+        self.dropped_from: dict[str, int] = {}  # peer -> messages not kept (MAX_SOURCES + other)
+        self.dropped_calls: dict[str, int] = {}  # Call-ID -> messages not kept (likewise)
         self.truncated = 0  # messages kept with their text cut at MAX_TEXT_CHARS
 
     @property
@@ -62,6 +65,8 @@ class Timeline:
         why = self._drop_reason(message.status_code, message.call_id, message.cseq_number)
         if why is not None:
             self.dropped[why] = self.dropped.get(why, 0) + 1
+            _count_bounded(self.dropped_from, peer)
+            _count_bounded(self.dropped_calls, message.call_id)
             return None
         if len(text) > MAX_TEXT_CHARS:
             self.truncated += 1
@@ -91,18 +96,34 @@ class Timeline:
         first few of each kind, and none once MAX_EVENTS messages are kept."""
         provisional = status is not None and status < 200
         if provisional:
+            # Checked first, so the repeat counts (one per kept kind) stay bounded too.
+            if len(self._events) >= MAX_EVENTS:
+                return "provisional-over-limit"
             key = (call_id, cseq, status or 0)
             seen = self._repeats.get(key, 0)
             if seen >= MAX_REPEATS:
                 return "repeated-provisional"
             self._repeats[key] = seen + 1
-        if len(self._events) >= (MAX_EVENTS if provisional else 2 * MAX_EVENTS):
+        elif len(self._events) >= 2 * MAX_EVENTS:
             return "over-limit"
         return None
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
+
+    def limits(self) -> SipLimits:
+        """The bounds and what they left out, for the run report."""
+        return SipLimits(
+            max_messages=MAX_EVENTS,
+            max_repeats=MAX_REPEATS,
+            max_text_chars=MAX_TEXT_CHARS,
+            dropped=tuple(sorted(self.dropped.items())),
+            dropped_from=_most_first(self.dropped_from),
+            dropped_calls=_most_first(self.dropped_calls),
+            truncated=self.truncated,
+            unparsed=self.unparsed,
+        )
 
     def add_pjsip_log(self, entry: str, at: float) -> SipEvent | None:
         """Record a pjsip message-log entry; other log lines are not ours and return None."""
@@ -119,3 +140,14 @@ class Timeline:
 
     def since(self, index: int) -> tuple[SipEvent, ...]:
         return tuple(self._events[index:])
+
+
+def _count_bounded(counts: dict[str, int], key: str) -> None:
+    """Count ``key``, or "other" once MAX_SOURCES keys are counted apart."""
+    if key not in counts and len(counts) >= MAX_SOURCES:
+        key = "other"
+    counts[key] = counts.get(key, 0) + 1
+
+
+def _most_first(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

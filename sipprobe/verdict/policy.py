@@ -9,13 +9,16 @@ instead of guessing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from sipprobe.model.results import (
     CallResult,
+    CaptureSummary,
     Finding,
     Quality,
     Severity,
     Side,
+    SipLimits,
     StepResult,
     Verdict,
 )
@@ -92,9 +95,12 @@ class _Collector:
                 step,
             )
         elif not 200 <= step.status_code < 300:
+            # 5xx and 408 (a proxy of the platform timed out further in) are the platform's,
+            # as for REGISTER and INVITE; anything else only says the target is odd.
+            failed = step.status_code >= 500 or step.status_code == 408
             self.add(
-                Severity.CRITICAL if step.status_code >= 500 else Severity.WARNING,
-                _status_side(step.status_code) if step.status_code >= 500 else Side.UNKNOWN,
+                Severity.CRITICAL if failed else Severity.WARNING,
+                _status_side(step.status_code) if failed else Side.UNKNOWN,
                 "messaging",
                 "options-rejected",
                 f"OPTIONS answered {step.status_code} {step.reason}",
@@ -186,6 +192,7 @@ class _Collector:
         call = step.call
         if call is None:
             return
+        answered = call.answered and step.status_code == step.expected_status
         if step.status_code is None or step.origin == "local":
             side, hint = _no_answer(step.reason, reachable)
             self.add(
@@ -196,11 +203,11 @@ class _Collector:
                 f"call to {call.target}: {step.reason}; {hint}",
                 step,
             )
-        elif not step.ok:
+        elif not step.ok and not answered:  # an answer torn down is judged in _hangup
             self._unexpected_status(step, detail, call)
         self._timings(step, call)
         self.findings.extend(call_alg_findings(step))  # a sipprobe responder's view of the INVITE
-        if call.answered and step.ok:
+        if answered:
             self._hangup(step, detail, call)
             self._media(step, detail, call)
 
@@ -240,13 +247,22 @@ class _Collector:
         limits = self.thresholds
         severity = severity_of(limits.grade("pdd", call.pdd_ms))
         if call.pdd_ms is not None and severity is not None:
+            # The platform's delay only when the INVITE got through at once: a retransmitted
+            # INVITE means the path lost packets (or the platform was slow): can't tell which.
+            resent = call.invite_retransmissions
             self.add(
                 severity,
-                Side.PLATFORM,
+                Side.UNKNOWN if resent else Side.PLATFORM,
                 "messaging",
                 "post-dial-delay",
                 f"post-dial delay {call.pdd_ms / 1000:.2f} s "
-                f"(good below {limits.pdd_degraded_ms / 1000:g} s)",
+                f"(good below {limits.pdd_degraded_ms / 1000:g} s)"
+                + (
+                    f"; the INVITE was retransmitted {resent} time(s) first, so lost packets "
+                    "on the path may account for it"
+                    if resent
+                    else ""
+                ),
                 step,
             )
         if call.invite_retransmissions and call.status_code is not None:
@@ -262,7 +278,22 @@ class _Collector:
 
     def _hangup(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         planned = detail.duration_s
-        if call.local_disconnect is not None:
+        if call.unusable_answer is not None:
+            ended = (
+                f"; the probe ended the call itself ({call.local_disconnect})"
+                if call.local_disconnect
+                else ""
+            )
+            self.add(
+                Severity.CRITICAL,
+                Side.PLATFORM,  # the far end's own answer is the evidence
+                "messaging",
+                "call-answer-unusable",
+                f"call to {call.target} was answered 200 OK but the answer cannot carry "
+                f"audio: {call.unusable_answer}{ended}",
+                step,
+            )
+        elif call.local_disconnect is not None:
             self.add(
                 Severity.CRITICAL,
                 Side.UNKNOWN,
@@ -297,6 +328,22 @@ class _Collector:
             return
         rtcp = call.rtcp
         if rtcp is None:
+            # An answered call in which no media stream ever ran (neither the capture nor the
+            # probe's own stack saw RTP): media that never flowed is never good.
+            held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "the call"
+            why = (
+                "; the answer's SDP gave the probe nowhere to send it"
+                if call.unusable_answer is not None
+                else ""
+            )
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "media",
+                "no-rtp",
+                f"no RTP in either direction during {held} of answered call{why}",
+                step,
+            )
             return
         limits = self.thresholds
         if rtcp.rx_packets == 0:
@@ -334,6 +381,159 @@ class _Collector:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Cause:
+    """An earlier failure that may explain later ones: what failed and how."""
+
+    step: StepResult
+    what: str  # "REGISTER failed", "OPTIONS got no answer"
+    kind: str  # "silence", "tls" or "status"
+
+
+_CONSEQUENCE_CODES = frozenset(
+    {
+        "register-no-answer",
+        "register-rejected",
+        "register-failed",
+        "unregister-no-answer",
+        "unregister-failed",
+        "call-no-answer",
+        "call-failed",
+    }
+)
+
+
+def _failure_kind(step: StepResult) -> str:
+    """How a step without a good answer failed: silence, a TLS failure, or a status."""
+    if step.origin == "network" and step.status_code is not None:
+        return "status"
+    return "tls" if "TLS" in step.reason else "silence"
+
+
+def _cause_of(step: StepResult, target: str | None) -> _Cause | None:
+    """The failure of ``step`` that later failures may be consequences of, if any: a
+    REGISTER rejected or unanswered, or an OPTIONS to the run's target that got no answer
+    at all (an OPTIONS answered with an error says nothing of the next request)."""
+    detail = step.detail
+    if isinstance(detail, RegisterDetail) and detail.action == "register" and not step.ok:
+        return _Cause(step, "REGISTER failed", _failure_kind(step))
+    if (
+        isinstance(detail, OptionsDetail)
+        and step.status_code is None
+        and target is not None
+        and step.name == f"OPTIONS {target}"
+    ):
+        return _Cause(step, "OPTIONS got no answer", _failure_kind(step))
+    return None
+
+
+def _explains(cause: _Cause, step: StepResult) -> bool:
+    """Whether ``cause`` explains the failure of ``step``: the same silence (nothing from the
+    target in between), the same TLS failure, or the same answer: a credentials status
+    (401/403/407) after one, the same status code, or a 5xx after a 5xx."""
+    if step.ok:
+        return False
+    kind = _failure_kind(step)
+    if kind != cause.kind:
+        return False
+    if kind != "status":
+        return True
+    before, now = cause.step.status_code or 0, step.status_code or 0
+    return (
+        before == now
+        or (before in _CREDENTIALS and now in _CREDENTIALS)
+        or (before >= 500 and now >= 500)
+    )
+
+
+def _as_consequence(finding: Finding, cause: _Cause) -> Finding:
+    """``finding`` reported as a consequence of ``cause``: INFO, code unchanged, the summary
+    says after what, and the evidence leads with the cause's messages."""
+    return replace(
+        finding,
+        severity=Severity.INFO,
+        summary=f"{finding.summary} (after {cause.what} (step {cause.step.index + 1}))",
+        evidence=cause.step.events
+        + tuple(e for e in finding.evidence if e not in cause.step.events),
+    )
+
+
+def _host(peer: str) -> str:
+    """The address of an ``addr:port`` or ``[v6addr]:port`` peer."""
+    return peer.rsplit(":", 1)[0].strip("[]") if peer.count(":") == 1 or "]" in peer else peer
+
+
+def run_findings(
+    sip: SipLimits | None,
+    capture: CaptureSummary | None,
+    target_address: str | None = None,
+    steps: tuple[StepResult, ...] = (),
+) -> tuple[Finding, ...]:
+    """Findings about the run's own bounds: a SIP flood the timeline had to thin out, and a
+    capture that stopped at its cap. Merged into the verdict with ``with_findings``.
+
+    A flood is reported with where it came from; the side stays ``unknown``: a source
+    address is no proof of who sent it (UDP), and a flood from the target's address may
+    still be made on the path.
+    """
+    found: list[Finding] = []
+    if sip is not None and sip.dropped_provisional:
+        sources = ", ".join(f"{peer} ({count})" for peer, count in sip.dropped_from[:4])
+        hosts = {_host(peer) for peer, _ in sip.dropped_from}
+        if target_address is not None and hosts == {target_address}:
+            whose = "all from the target's address"
+        elif target_address is not None and target_address in hosts:
+            whose = "partly from the target's address"
+        else:
+            whose = "not from the target's address"
+        calls = dict(sip.dropped_calls)
+        flooded = max(
+            (s for s in steps if s.call is not None and s.call.call_id in calls),
+            key=lambda s: calls[s.call.call_id] if s.call is not None else 0,
+            default=None,
+        )
+        found.append(
+            Finding(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "sip-flood",
+                f"flood of provisional responses, {whose} ({sources}): "
+                f"{sip.dropped_provisional} were not kept (the run keeps {sip.max_repeats} of "
+                f"each kind per call and {sip.max_messages} messages in all)",
+                flooded.index if flooded is not None else None,
+                flooded.events if flooded is not None else (),
+            )
+        )
+    if sip is not None and sip.dropped_other:
+        found.append(
+            Finding(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "sip-flood",
+                f"{sip.dropped_other} SIP requests and final responses were not kept (the run "
+                f"keeps {2 * sip.max_messages} in all)",
+            )
+        )
+    if capture is not None and capture.limit is not None:
+        rtp = capture.rtp_packets or 0
+        packets = capture.packets or 0
+        if packets and 2 * rtp >= packets:
+            found.append(
+                Finding(
+                    Severity.WARNING,
+                    Side.UNKNOWN,
+                    "media",
+                    "rtp-flood",
+                    f"{capture.limit}: {rtp} of its {packets} packets were RTP, far more than "
+                    "the run's calls carry (a flood, or a far end sending to the probe's "
+                    "ports); later packets are neither in capture.pcap nor measured",
+                )
+            )
+    return tuple(found)
+
+
 def _register_refreshes(steps: tuple[StepResult, ...]) -> tuple[int, ...]:
     """The refresh intervals of the run's registrations (granted, else asked for)."""
     refreshes = []
@@ -357,29 +557,55 @@ def _quality(findings: Iterable[Finding], area: str, measured: bool) -> Quality:
     return Quality.GOOD
 
 
-def decide(steps: tuple[StepResult, ...], thresholds: Thresholds | None = None) -> Verdict:
-    """Findings and the messaging/media verdict for a run's steps."""
+def decide(
+    steps: tuple[StepResult, ...],
+    thresholds: Thresholds | None = None,
+    target: str | None = None,
+) -> Verdict:
+    """Findings and the messaging/media verdict for a run's steps.
+
+    ``target`` is the run's target URI: an OPTIONS to it that got no answer explains later
+    silence (an OPTIONS to another URI does not).
+    """
     collector = _Collector(thresholds or Thresholds())
     reachable = False
+    cause: _Cause | None = None
     for step in steps:
         reachable = reachable or bool(step.reachable)
-        detail = step.detail
-        if isinstance(detail, OptionsDetail):
-            collector.options(step, detail, reachable)
-        elif isinstance(detail, RegisterDetail):
-            collector.register(step, detail, reachable)
-        elif isinstance(detail, CallDetail):
-            collector.call(step, detail, reachable)
-        elif isinstance(detail, NatCheckDetail):
-            collector.nat_check(step, detail, reachable, _register_refreshes(steps))
+        if cause is not None and cause.kind == "silence" and step.reachable:
+            cause = None  # the target answered since: that silence explains nothing later
+        first = len(collector.findings)
+        _collect(collector, step, steps, reachable)
+        if cause is not None and _explains(cause, step):
+            collector.findings[first:] = [
+                _as_consequence(f, cause) if f.code in _CONSEQUENCE_CODES else f
+                for f in collector.findings[first:]
+            ]
+        elif cause is None:
+            cause = _cause_of(step, target)
     findings = tuple(collector.findings)
     signalled = any(step.kind != "wait" for step in steps)
     media_measured = any(
-        s.call is not None and (s.call.rtcp is not None or bool(s.call.streams)) for s in steps
+        s.call is not None and (s.call.rtcp is not None or bool(s.call.streams) or s.call.answered)
+        for s in steps
     )
     messaging = _quality(findings, "messaging", signalled)
     media = _quality(findings, "media", media_measured)
     return Verdict(messaging, media, findings, _summary(messaging, media, findings))
+
+
+def _collect(
+    collector: _Collector, step: StepResult, steps: tuple[StepResult, ...], reachable: bool
+) -> None:
+    detail = step.detail
+    if isinstance(detail, OptionsDetail):
+        collector.options(step, detail, reachable)
+    elif isinstance(detail, RegisterDetail):
+        collector.register(step, detail, reachable)
+    elif isinstance(detail, CallDetail):
+        collector.call(step, detail, reachable)
+    elif isinstance(detail, NatCheckDetail):
+        collector.nat_check(step, detail, reachable, _register_refreshes(steps))
 
 
 def with_findings(verdict: Verdict, extra: tuple[Finding, ...]) -> Verdict:

@@ -6,6 +6,10 @@ UAS kinds (scenarios in tests/lab/sipp/, `@NAME@` tokens filled in per instance)
   silent  no answer at all; the call ends by itself after 60 s
   auth    401 challenge, then 200 with SDP for the right credentials or 403
   ring    100, 180, `ring_ms` of ringing, 200 with SDP; CANCEL while ringing -> 200 + 487
+  garbage-sdp        100, 180, 200 whose application/sdp body is no SDP; ACK; BYE -> 200
+  null-media         100, 180, 200 with c=IN IP4 0.0.0.0 and no RTP ever; ACK; BYE -> 200
+  provisional-flood  100, then 180 in rounds of 32 (~2,500 a second) (`flood_rounds` rounds
+                     at most) and no final answer; CANCEL -> 200 + 487
 The UAC scenario uac.xml places calls that follow Record-Route (see its header).
 
 SIPp runs in the foreground with `-nostdin` (it needs no terminal then); its screen goes to
@@ -33,13 +37,35 @@ from lab.ports import LOOPBACK_V4, free_port, wait_listening
 from lab.process import PeerProcess, read_tail, start_peer
 
 SCENARIO_DIR = Path(__file__).with_name("sipp")
-UAS_KINDS = ("echo", "busy", "silent", "auth", "ring", "hostile", "replay")
+UAS_KINDS = (
+    "echo",
+    "busy",
+    "silent",
+    "auth",
+    "ring",
+    "hostile",
+    "replay",
+    "garbage-sdp",
+    "null-media",
+    "provisional-flood",
+)
 MAX_CALLS = 10000
 START_TIMEOUT_S = 10.0
 _TOKEN = re.compile(r"@([A-Z_]+)@")
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._~+=-]+")
 
-UasKind = Literal["echo", "busy", "silent", "auth", "ring", "hostile", "replay"]
+UasKind = Literal[
+    "echo",
+    "busy",
+    "silent",
+    "auth",
+    "ring",
+    "hostile",
+    "replay",
+    "garbage-sdp",
+    "null-media",
+    "provisional-flood",
+]
 Transport = Literal["udp", "tcp"]
 
 
@@ -116,6 +142,7 @@ def start_sipp_uas(
     password: str | None = None,
     transport: Transport = "udp",
     replay_pcap: Path | None = None,
+    flood_rounds: int = 1000,
 ) -> tuple[SippUas, PeerProcess]:
     """Start a SIPp UAS of `kind` on a free loopback port; return once it listens.
 
@@ -135,7 +162,12 @@ def start_sipp_uas(
     # SIPp binds the media port and port + 2 (second stream of -rtp_echo).
     media_port = free_port((host,), span=3)
     args = _common_args(directory, host, port, media_port, transport)
-    values = {"RING_MS": str(ring_ms), "USER": user, "PASSWORD": password}
+    values = {
+        "RING_MS": str(ring_ms),
+        "USER": user,
+        "PASSWORD": password,
+        "FLOOD_ROUNDS": str(flood_rounds),
+    }
     scenario = render_scenario(kind, values, directory / f"{kind}.xml")
     echo = ["-rtp_echo"] if kind == "echo" else []
     argv = ["sipp", "-sf", str(scenario), *echo, *args, "-m", str(MAX_CALLS)]

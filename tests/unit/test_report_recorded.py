@@ -29,22 +29,38 @@ RUNS = sorted(p.name for p in RECORDED.iterdir() if (p / "report.json").is_file(
 
 # Keys written since the recordings were made (README, "JSON report", lists them): where the
 # probe stood, the customer's equipment, the plain-words headline, who must fix each
-# finding under which policy clause, and what a sipprobe responder's 200 OK said of each call
-# (its RTP marking, the INVITE as it arrived). Everything else must come back as recorded.
+# finding under which policy clause, what a sipprobe responder's 200 OK said of each call
+# (its RTP marking, the INVITE as it arrived), the SIP timeline's bounds, the capture's cap
+# and the unusable SDP answer of a call. Everything else must come back exactly as recorded.
 ADDITIONS = (
     "location",
     "equipment",
     "verdict.headline",
     "findings[].responsible/policy",
     "calls[].far_end_dscp/sip_alg",
+    "sip_limits",
+    "capture.limit/rtp_packets/max_packets/max_bytes",
+    "calls[].unusable_answer",
 )
+CAPTURE_CAP = ("limit", "rtp_packets", "max_packets", "max_bytes")
 LOCATIONS = ("customer-lan", "customer-wan", "internet", "platform")
 PARTIES = ("cleartrunk", "customer", "undetermined")
 
 
 def _without_additions(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with the documented additions checked for shape and taken out."""
-    rest = {k: v for k, v in document.items() if k not in ("location", "equipment")}
+    rest = {k: v for k, v in document.items() if k not in ("location", "equipment", "sip_limits")}
+    assert document["sip_limits"] is None  # the recordings did not say: read as not told
+    if rest["capture"] is not None:
+        capture = dict(rest["capture"])
+        assert all(capture.pop(key) is None for key in CAPTURE_CAP)
+        rest["capture"] = capture
+    calls = []
+    for written in rest["calls"]:
+        call = dict(written)
+        assert call.pop("unusable_answer") is None
+        calls.append(call)
+    rest["calls"] = calls
     assert document["location"] in LOCATIONS
     assert set(document["equipment"]) == {"phones", "qos_device", "iad", "pbx"}
     verdict = dict(rest["verdict"])

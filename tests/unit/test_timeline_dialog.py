@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from sipprobe.model.results import SipEvent
 from sipprobe.report.siplog import render_sip_log
 from sipprobe.signalling import timeline as timeline_module
-from sipprobe.signalling.dialog import invite_timings
+from sipprobe.signalling.dialog import invite_timings, unusable_answer
 from sipprobe.signalling.timeline import Timeline
 
 
@@ -142,6 +143,13 @@ def test_timeline_keeps_a_bounded_sample_of_a_provisional_flood() -> None:
     ]
     assert timeline.dropped == {"repeated-provisional": 10_000 - timeline_module.MAX_REPEATS}
     assert final.index == len(kept) - 1
+    limits = timeline.limits()
+    assert limits.dropped == (("repeated-provisional", 9_997),)
+    assert limits.dropped_from == (("10.0.0.2:5060", 9_997),)
+    assert limits.dropped_calls == (("c1", 9_997),)
+    assert (limits.dropped_provisional, limits.dropped_other) == (9_997, 0)
+    assert (limits.max_messages, limits.max_repeats) == (5000, 3)
+    assert (limits.truncated, limits.unparsed) == (0, 0)
 
 
 def test_timeline_stops_keeping_provisionals_at_the_limit_but_not_finals(
@@ -155,8 +163,25 @@ def test_timeline_stops_keeping_provisionals_at_the_limit_but_not_finals(
         timeline.add("rx", "UDP", "p:1", msg("SIP/2.0 200 OK", "1 INVITE", f"c{call}"))
     statuses = [event.status_code for event in timeline.snapshot()]
     assert statuses == [180] * 4 + [200] * 4  # finals kept up to twice the limit
-    assert timeline.dropped == {"over-limit": 4}
+    assert timeline.dropped == {"provisional-over-limit": 2, "over-limit": 2}
     assert timeline.dropped_total == 4
+    limits = timeline.limits()
+    assert (limits.dropped_provisional, limits.dropped_other) == (2, 2)
+    assert limits.dropped_calls == (("c4", 2), ("c5", 2))
+
+
+def test_timeline_counts_dropped_messages_of_at_most_max_sources_peers_apart() -> None:
+    timeline = Timeline(FakeClock())
+    ringing = msg("SIP/2.0 180 Ringing", "1 INVITE")
+    for peer in range(timeline_module.MAX_SOURCES + 4):
+        for _ in range(timeline_module.MAX_REPEATS + 2):  # 2 dropped from each peer
+            timeline.add("rx", "UDP", f"10.0.1.{peer}:5060", ringing)
+    limits = timeline.limits()
+    # The repeat count is per call, not per peer: the first peer's first 3 are kept.
+    assert limits.dropped_provisional == (timeline_module.MAX_SOURCES + 4) * 5 - 3
+    assert len(limits.dropped_from) == timeline_module.MAX_SOURCES + 1
+    assert dict(limits.dropped_from)["other"] == 4 * 5
+    assert limits.dropped_from[0] == ("other", 20)
 
 
 def test_timeline_cuts_a_huge_body_and_says_so() -> None:
@@ -167,3 +192,71 @@ def test_timeline_cuts_a_huge_body_and_says_so() -> None:
     assert len(event.text) < timeline_module.MAX_TEXT_CHARS + 100
     assert event.text.endswith("characters not kept]")
     assert timeline.truncated == 1
+
+
+OFFER = (
+    "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+    "m=audio 30000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+)
+
+
+def _sdp_event(first: str, body: str | None, index: int = 0) -> SipEvent:
+    extra = "Content-Type: application/sdp\r\n" if body is not None else ""
+    timeline = Timeline(FakeClock())
+    event = timeline.add(
+        "rx" if first.startswith("SIP/2.0") else "tx",
+        "UDP",
+        "10.0.0.2:5060",
+        msg(first, "1 INVITE", extra=extra, body=body or ""),
+    )
+    assert event is not None
+    return event
+
+
+def _answer(body: str | None) -> str | None:
+    offer = _sdp_event("INVITE sip:a@10.0.0.2 SIP/2.0", OFFER)
+    return unusable_answer(offer, _sdp_event("SIP/2.0 200 OK", body))
+
+
+def _sdp(connection: str = "10.0.0.2", media: str = "m=audio 4000 RTP/AVP 0") -> str:
+    return f"v=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 {connection}\r\nt=0 0\r\n{media}\r\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (_sdp(), None),
+        (_sdp(media="m=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000"), None),
+        (
+            "this is not a session description\r\nm=audio banana\r\n",
+            "the SDP answer cannot be read: SDP line 'this is not a session description' is "
+            "not <type>=<value>",
+        ),
+        (
+            _sdp(connection="0.0.0.0"),
+            "the SDP answer names no address to send audio to: 'c=IN IP4 0.0.0.0'",
+        ),
+        (
+            _sdp(media="m=audio 0 RTP/AVP 0"),
+            "the SDP answer rejects the audio stream: 'm=audio 0 RTP/AVP 0'",
+        ),
+        (
+            _sdp(media="m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000"),
+            "the SDP answer picks none of the offered codecs ['pcma/8000', 'pcmu/8000', "
+            "'telephone-event/8000']: 'm=audio 4000 RTP/AVP 18'",
+        ),
+        (
+            _sdp(media="m=video 4000 RTP/AVP 96"),
+            "the SDP answer has no audio stream (first line 'v=0')",
+        ),
+        (None, "the 200 OK carries no SDP answer to the probe's offer"),
+    ],
+)
+def test_unusable_answer_quotes_what_the_far_end_sent(body: str | None, why: str | None) -> None:
+    assert _answer(body) == why
+
+
+def test_unusable_answer_only_judges_a_200() -> None:
+    offer = _sdp_event("INVITE sip:a@10.0.0.2 SIP/2.0", OFFER)
+    assert unusable_answer(offer, _sdp_event("SIP/2.0 183 Session Progress", "garbage")) is None
+    assert unusable_answer(offer, None) is None
