@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -342,6 +343,9 @@ _QUICK_EXIT = frozenset({"analyze"})
 
 
 def console_main() -> None:
+    # A crash inside the C of the SIP stack is a signal, not an exception: print where the
+    # Python side was when it came, so such a crash leaves evidence on stderr.
+    faulthandler.enable()
     code = main()
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     if command in _QUICK_EXIT:
