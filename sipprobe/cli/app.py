@@ -189,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     _srtp_option(call)
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
     call.add_argument(
+        "--calls",
+        type=int,
+        default=1,
+        metavar="N",
+        help="simultaneous calls, held together (default 1; more than 4 run in worker "
+        "processes, 4 calls each)",
+    )
+    call.add_argument(
         "--codec",
         action="append",
         metavar="NAME",

@@ -20,10 +20,12 @@ from typing import Any
 from sipprobe import __version__
 from sipprobe.errors import SipProbeError
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.results import RunReport, StepResult
+from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
+from sipprobe.model.results import Finding, RunReport, StepResult
 from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
 from sipprobe.nat.answer import with_far_end_answer
 from sipprobe.run.capture import RunCapture, choose_rtp_base
+from sipprobe.run.workers import WorkerPorts, WorkerSpec, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     CallStep,
@@ -52,6 +54,8 @@ class _Run:
         self.timeline = Timeline(time.monotonic)
         self.results: list[StepResult] = []
         self.local_errors: list[str] = []
+        self.findings: list[Finding] = []  # from outside the steps: failed call workers
+        self.worker_ports = WorkerPorts((), ())
         self.stack: Any = None
         self.account: Any = None
         self.registered = False
@@ -98,6 +102,7 @@ class _Run:
             outbound_proxy=None if domain == target.hostport() else target,
         )
         self.stack = exits.enter_context(SipStack(settings, self.timeline))
+        self.plan_workers(settings.bind_host, media_bind_address(bind))
         has_register = any(isinstance(step, RegisterStep) for step in scenario.steps)
         expires = next((s.expires_s for s in scenario.steps if isinstance(s, RegisterStep)), 300)
         self.account = create_account(
@@ -121,9 +126,65 @@ class _Run:
             self.stack.settings.rtp_port,
             workdir,
             call_seconds,
+            also=self.worker_ports.capture_filters,
         )
         if self.capture.error:
             self.say(f"no packet capture: {self.capture.error}")
+
+    def plan_workers(self, sip_host: str, rtp_host: str) -> None:
+        """Ports for the call workers of the largest call step, chosen before the capture
+        starts, so its filter covers them (run/workers.py)."""
+        most = max((s.parallel for s in self.scenario.steps if isinstance(s, CallStep)), default=1)
+        if most <= MAX_CALLS:
+            return
+        base = self.stack.settings.rtp_port
+        self.worker_ports = plan_worker_ports(
+            sip_host,
+            rtp_host,
+            workers_needed(most),
+            self.scenario.transport != "udp",
+            range(base, base + RTP_PORT_SPAN + 2) if base else range(0),
+        )
+
+    def worker_spec(self, uri: str, step: CallStep) -> WorkerSpec:
+        scenario, spec = self.scenario, self.scenario.account
+        domain = spec.domain if spec else scenario.target.hostport()
+        return WorkerSpec(
+            transport=scenario.transport,
+            bind_host=self.stack.settings.bind_host,
+            codecs=scenario.codecs,
+            srtp=scenario.srtp,
+            tls_verify=scenario.tls.verify,
+            tls_ca_file=scenario.tls.ca_file,
+            user=spec.user if spec else "sipprobe",
+            domain=domain,
+            outbound_proxy=None if domain == scenario.target.hostport() else str(scenario.target),
+            auth_user=spec.auth_user if spec else None,
+            realm=spec.realm if spec else "*",
+            password_env=spec.password_env if spec and spec.has_password else None,
+            password_file=spec.password_file if spec and spec.has_password else None,
+            uri=uri,
+            duration_s=step.duration_s,
+            answer_timeout_s=step.answer_timeout_s,
+            expect_status=step.expect_status,
+            media_file=self.scenario.media_file or None,
+        )
+
+    def calls_in_workers(self, index: int, uri: str, step: CallStep) -> list[Any]:
+        """More calls than one stack holds: placed by worker processes, joined into the run.
+        A call a failed worker did not place is None."""
+        from sipprobe.run.manycalls import join_worker_results, worker_findings
+        from sipprobe.run.workers import run_workers
+
+        results = run_workers(
+            self.worker_spec(uri, step),
+            step.parallel,
+            self.worker_ports,
+            lambda text: self.say(f"step {index + 1}: {text}"),
+        )
+        joined = join_worker_results(self.timeline, results)
+        self.findings.extend(worker_findings(joined.failures, index))
+        return list(joined.calls)
 
     def target_address(self) -> str:
         target = self.scenario.target
@@ -237,12 +298,16 @@ class _Run:
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)
-        outcomes = place_calls(
-            self.stack,
-            self.account,
-            plan,
-            count,
-            lambda text: self.say(f"step {index + 1}: {text}"),
+        outcomes: list[Any] = (
+            self.calls_in_workers(index, uri, step)
+            if count > MAX_CALLS
+            else place_calls(
+                self.stack,
+                self.account,
+                plan,
+                count,
+                lambda text: self.say(f"step {index + 1}: {text}"),
+            )
         )
         timeline = self.timeline.snapshot()
         spec = self.scenario.account
@@ -253,6 +318,10 @@ class _Run:
         )
         results = []
         for number, outcome in enumerate(outcomes):
+            name = f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
+            if outcome is None:
+                results.append(self.unplaced_call(index + number, name, step, credentials))
+                continue
             # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
             call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
             # An answer the probe could not use (or had to end itself) is no working call.
@@ -274,7 +343,7 @@ class _Run:
                 StepResult(
                     index=index + number,
                     kind="call",
-                    name=f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else ""),
+                    name=name,
                     ok=call.status_code == step.expect_status
                     and origin == "network"
                     and not torn_down,
@@ -296,6 +365,29 @@ class _Run:
                 )
             )
         return results
+
+    def unplaced_call(
+        self, index: int, name: str, step: CallStep, credentials: str | None
+    ) -> StepResult:
+        return StepResult(
+            index=index,
+            kind="call",
+            name=name,
+            ok=False,
+            status_code=None,
+            reason="not placed: its probe worker failed",
+            origin="local",
+            timings_ms={},
+            detail=CallDetail(
+                duration_s=step.duration_s,
+                expect_dscp=step.expect_dscp,
+                srtp=self.scenario.srtp,
+                timed_out=None,
+                credentials=credentials,
+            ),
+            expected_status=step.expect_status,
+            reachable=False,
+        )
 
     def nat_check(self, index: int, step: NatCheckStep) -> StepResult:
         from sipprobe.nat.step import nat_check_step
@@ -388,7 +480,8 @@ def run_scenario(
             # only looked up (DNS) when there is a flood to say it of
             run.target_address() if sip_limits.dropped else None,
             steps,
-        ),
+        )
+        + tuple(run.findings),
     )
     return RunReport(
         scenario=scenario.name,

@@ -26,7 +26,7 @@ from sipprobe.model.demarc import (
     Location,
     default_equipment,
 )
-from sipprobe.model.limits import MAX_CALLS
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
     SERVICES,
@@ -470,7 +470,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             parallel=_optional(
                 fields,
                 "parallel",
-                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_CALLS),
+                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
                 1,
             ),
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
