@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -208,6 +209,12 @@ class _Worker:
             self.process.kill()
         self.process.wait()
 
+    def close(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with suppress(OSError):  # a worker gone mid-write: nothing left to say
+                    pipe.close()
+
     def stderr_tail(self) -> str:
         self.errors.flush()
         self.errors.seek(0)
@@ -265,6 +272,7 @@ def run_workers(
                 for worker in workers:  # whatever happened above, none outlives the step
                     if worker.process.poll() is None:
                         worker.kill("was still running when the step ended")
+                    worker.close()
         finally:
             for log in logs:
                 log.close()
