@@ -21,7 +21,7 @@ from sipprobe import __version__
 from sipprobe.errors import SipProbeError
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
-from sipprobe.model.results import Finding, RunReport, StepResult
+from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
 from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
 from sipprobe.nat.answer import with_far_end_answer
 from sipprobe.run.capture import RunCapture, choose_rtp_base
@@ -29,6 +29,7 @@ from sipprobe.run.workers import WorkerPorts, WorkerSpec, plan_worker_ports, wor
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     CallStep,
+    CapacityTestStep,
     NatCheckStep,
     OptionsStep,
     RegisterStep,
@@ -112,7 +113,7 @@ class _Run:
 
     def start_capture(self, workdir: Path | None) -> None:
         """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
-        if not any(isinstance(step, CallStep) for step in self.scenario.steps):
+        if not any(isinstance(step, CallStep | CapacityTestStep) for step in self.scenario.steps):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
         call_seconds = sum(
@@ -134,7 +135,14 @@ class _Run:
     def plan_workers(self, sip_host: str, rtp_host: str) -> None:
         """Ports for the call workers of the largest call step, chosen before the capture
         starts, so its filter covers them (run/workers.py)."""
-        most = max((s.parallel for s in self.scenario.steps if isinstance(s, CallStep)), default=1)
+        most = max(
+            (
+                s.parallel if isinstance(s, CallStep) else s.channels
+                for s in self.scenario.steps
+                if isinstance(s, CallStep | CapacityTestStep)
+            ),
+            default=1,
+        )
         if most <= MAX_CALLS:
             return
         base = self.stack.settings.rtp_port
@@ -282,7 +290,10 @@ class _Run:
         spec = self.scenario.account
         return f"{spec.user}@{spec.domain}" if spec else "sipprobe (no account)"
 
-    def calls(self, index: int, step: CallStep) -> list[StepResult]:
+    def snapshot(self) -> tuple[SipEvent, ...]:
+        return self.timeline.snapshot()
+
+    def calls(self, index: int, step: CallStep, label: str = "") -> list[StepResult]:
         """The call step: one call, or ``parallel`` simultaneous ones (a result each)."""
         from sipprobe.signalling.call import CallPlan, place_calls
 
@@ -318,7 +329,7 @@ class _Run:
         )
         results = []
         for number, outcome in enumerate(outcomes):
-            name = f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
+            name = f"{label}call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
             if outcome is None:
                 results.append(self.unplaced_call(index + number, name, step, credentials))
                 continue
@@ -456,6 +467,12 @@ def run_scenario(
                     run.results.extend(run.calls(index, step))
                 elif isinstance(step, NatCheckStep):
                     run.results.append(run.nat_check(index, step))
+                elif isinstance(step, CapacityTestStep):
+                    from sipprobe.run.capacitystep import run_capacity_step
+
+                    results, conclusion = run_capacity_step(run, index, step)
+                    run.results.extend(results)
+                    run.findings.append(conclusion)
                 else:
                     run.results.append(run.wait(index, step))
             run.unregister_at_end()

@@ -3,13 +3,19 @@
 Kept small (12 calls, a limit of 3 channels): the lab shares two cores.
 """
 
+import json
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
+
+import jsonschema
 
 from lab.environment import require_lab
 from lab.kamailio import Kamailio
 from lab.probe import run_probe
 from lab.responder import Responder
+
+SCHEMA = json.loads(resources.files("sipprobe").joinpath("schema/report.schema.json").read_text())
 
 # The responder's per-source limits are for the internet; one probe placing 12 calls at once
 # from one address is no flood.
@@ -66,3 +72,25 @@ def test_capacity_against_a_channel_limit_reports_it_and_the_503(
     assert report["bandwidth"][0]["codec"] == "PCMU"
     answered = [c for c in report["failed_step_report"]["calls"] if c["status_code"] == 200]
     assert len(answered) == 3  # the calls the platform held were not harmed
+
+
+def test_capacity_scenario_step_is_one_run_with_every_call_and_a_conclusion(
+    responder_factory: Callable[..., Responder], tmp_path: Path
+) -> None:
+    require_lab("tcpdump", root=True)
+    far_end = responder_factory(extra=(*MANY_FROM_ONE, "--max-calls", "2"))
+    scenario = tmp_path / "capacity.yaml"
+    scenario.write_text(
+        f"name: capacity\ntarget: sip:{far_end.host}:{far_end.port}\n"
+        "steps:\n  - capacity: {channels: 3, step: 1, hold_s: 1}\n"
+    )
+    run = run_probe("run", str(scenario), "--no-history")
+    report = run.report
+    jsonschema.validate(report, SCHEMA)
+    assert run.returncode == 2
+    assert [c["status_code"] for c in report["calls"]][:3] == [200, 200, 200]
+    assert sorted(c["status_code"] for c in report["calls"][3:]) == [200, 200, 486]
+    (conclusion,) = [f for f in report["verdict"]["findings"] if f["code"].startswith("capacity")]
+    assert conclusion["code"] == "capacity-below-contract"
+    assert conclusion["side"] == "platform"
+    assert conclusion["summary"].startswith("2 of 3 contracted channels held")

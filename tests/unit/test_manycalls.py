@@ -285,3 +285,31 @@ def test_capacity_step_sizes_end_at_the_channels() -> None:
     assert step_sizes(10, 5) == [5, 10]
     assert step_sizes(1, 1) == [1]
     assert replace(_capacity_step(1, True, None), calls=2).calls == 2
+
+
+def test_scenario_call_parallel_takes_up_to_200_and_capacity_needs_channels() -> None:
+    from sipprobe.errors import ScenarioError
+    from sipprobe.scenario.loader import parse_scenario
+    from sipprobe.scenario.model import CallStep, CapacityTestStep
+
+    head = "target: sip:127.0.0.1\nsteps:\n"
+    scenario = parse_scenario(
+        head + "  - call: {parallel: 200}\n  - capacity: {channels: 10, step: 2, hold_s: 5}\n",
+        "s.yaml",
+        {},
+    )
+    call, capacity = scenario.steps
+    assert isinstance(call, CallStep) and call.parallel == 200
+    assert capacity == CapacityTestStep(channels=10, step=2, hold_s=5.0)
+    assert scenario.needs_sip_stack
+    for body, problem in (
+        ("call: {parallel: 201}", "steps[0].call.parallel"),
+        ("capacity: {step: 2}", "steps[0].capacity.channels"),
+        ("capacity: {channels: 4, step: 5}", "steps[0].capacity.step"),
+    ):
+        try:
+            parse_scenario(head + f"  - {body}\n", "s.yaml", {})
+        except ScenarioError as exc:
+            assert problem in str(exc)
+        else:
+            raise AssertionError(f"{body} was accepted")
