@@ -14,6 +14,7 @@ from lab.environment import require_lab
 from lab.kamailio import Kamailio
 from lab.probe import run_probe
 from lab.responder import Responder
+from lab.sipp import SippUas
 
 SCHEMA = json.loads(resources.files("sipprobe").joinpath("schema/report.schema.json").read_text())
 
@@ -46,6 +47,23 @@ def test_calls_12_in_one_run_are_answered_and_measured_both_ways(
     # Every call's messages are in the one timeline, in time order.
     times = [event["t_s"] for event in report["sip"]]
     assert times == sorted(times)
+
+
+def test_calls_12_against_a_stock_sipp_echo_uas(sipp_uas: Callable[..., SippUas]) -> None:
+    """SIPp reflects every call's RTP from one media port: the calls are told apart by the
+    probe's own ports, and each is measured both ways."""
+    require_lab("sipp", "tcpdump", root=True)
+    uas = sipp_uas("echo", ring_ms=1)
+    run = run_probe(
+        "call", uas.uri(), "--calls", "12", "--duration", "3", "--expect-dscp", "none",
+        "--no-history",
+    )  # fmt: skip
+    report = run.report
+    assert run.returncode == 0, report["verdict"]["findings"]
+    assert report["capture"]["not_captured"] == 0
+    assert [c["status_code"] for c in report["calls"]] == [200] * 12
+    for call in report["calls"]:
+        assert {s["direction"] for s in call["streams"]} == {"rx", "tx"}, call["call_id"]
 
 
 def test_capacity_against_a_channel_limit_reports_it_and_the_503(
