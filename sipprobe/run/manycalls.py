@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sipprobe.model.outcome import Severity, Side
-from sipprobe.model.results import Finding
+from sipprobe.model.results import Finding, StepResult
+from sipprobe.model.steps import CallDetail
 from sipprobe.run.crossing import WorkerCall
-from sipprobe.run.workers import WorkerResult
+from sipprobe.run.workers import WorkerResult, WorkerSpec
+from sipprobe.scenario.model import CallStep, Scenario
 from sipprobe.signalling.timeline import Timeline
 
 
@@ -75,4 +77,55 @@ def worker_findings(failures: tuple[WorkerResult, ...], step_index: int) -> tupl
             step=step_index,
         )
         for result in failures
+    )
+
+
+def worker_spec(scenario: Scenario, bind_host: str, uri: str, step: CallStep) -> WorkerSpec:
+    """What each worker of ``step`` needs; the password stays where the scenario keeps it."""
+    spec = scenario.account
+    domain = spec.domain if spec else scenario.target.hostport()
+    return WorkerSpec(
+        transport=scenario.transport,
+        bind_host=bind_host,
+        codecs=scenario.codecs,
+        srtp=scenario.srtp,
+        tls_verify=scenario.tls.verify,
+        tls_ca_file=scenario.tls.ca_file,
+        user=spec.user if spec else "sipprobe",
+        domain=domain,
+        outbound_proxy=None if domain == scenario.target.hostport() else str(scenario.target),
+        auth_user=spec.auth_user if spec else None,
+        realm=spec.realm if spec else "*",
+        password_env=spec.password_env if spec and spec.has_password else None,
+        password_file=spec.password_file if spec and spec.has_password else None,
+        uri=uri,
+        duration_s=step.duration_s,
+        answer_timeout_s=step.answer_timeout_s,
+        expect_status=step.expect_status,
+        media_file=scenario.media_file or None,
+    )
+
+
+def unplaced_call(
+    index: int, name: str, step: CallStep, srtp: str, credentials: str | None
+) -> StepResult:
+    """The result of a call whose worker failed before it placed or reported it."""
+    return StepResult(
+        index=index,
+        kind="call",
+        name=name,
+        ok=False,
+        status_code=None,
+        reason="not placed: its probe worker failed",
+        origin="local",
+        timings_ms={},
+        detail=CallDetail(
+            duration_s=step.duration_s,
+            expect_dscp=step.expect_dscp,
+            srtp=srtp,
+            timed_out=None,
+            credentials=credentials,
+        ),
+        expected_status=step.expect_status,
+        reachable=False,
     )

@@ -25,7 +25,7 @@ from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
 from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
 from sipprobe.nat.answer import with_far_end_answer
 from sipprobe.run.capture import RunCapture, choose_rtp_base
-from sipprobe.run.workers import WorkerPorts, WorkerSpec, plan_worker_ports, workers_needed
+from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     CallStep,
@@ -154,38 +154,14 @@ class _Run:
             range(base, base + RTP_PORT_SPAN + 2) if base else range(0),
         )
 
-    def worker_spec(self, uri: str, step: CallStep) -> WorkerSpec:
-        scenario, spec = self.scenario, self.scenario.account
-        domain = spec.domain if spec else scenario.target.hostport()
-        return WorkerSpec(
-            transport=scenario.transport,
-            bind_host=self.stack.settings.bind_host,
-            codecs=scenario.codecs,
-            srtp=scenario.srtp,
-            tls_verify=scenario.tls.verify,
-            tls_ca_file=scenario.tls.ca_file,
-            user=spec.user if spec else "sipprobe",
-            domain=domain,
-            outbound_proxy=None if domain == scenario.target.hostport() else str(scenario.target),
-            auth_user=spec.auth_user if spec else None,
-            realm=spec.realm if spec else "*",
-            password_env=spec.password_env if spec and spec.has_password else None,
-            password_file=spec.password_file if spec and spec.has_password else None,
-            uri=uri,
-            duration_s=step.duration_s,
-            answer_timeout_s=step.answer_timeout_s,
-            expect_status=step.expect_status,
-            media_file=self.scenario.media_file or None,
-        )
-
     def calls_in_workers(self, index: int, uri: str, step: CallStep) -> list[Any]:
         """More calls than one stack holds: placed by worker processes, joined into the run.
         A call a failed worker did not place is None."""
-        from sipprobe.run.manycalls import join_worker_results, worker_findings
+        from sipprobe.run.manycalls import join_worker_results, worker_findings, worker_spec
         from sipprobe.run.workers import run_workers
 
         results = run_workers(
-            self.worker_spec(uri, step),
+            worker_spec(self.scenario, self.stack.settings.bind_host, uri, step),
             step.parallel,
             self.worker_ports,
             lambda text: self.say(f"step {index + 1}: {text}"),
@@ -295,6 +271,7 @@ class _Run:
 
     def calls(self, index: int, step: CallStep, label: str = "") -> list[StepResult]:
         """The call step: one call, or ``parallel`` simultaneous ones (a result each)."""
+        from sipprobe.run.manycalls import unplaced_call
         from sipprobe.signalling.call import CallPlan, place_calls
 
         uri = self.call_uri(step.to)
@@ -331,7 +308,9 @@ class _Run:
         for number, outcome in enumerate(outcomes):
             name = f"{label}call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
             if outcome is None:
-                results.append(self.unplaced_call(index + number, name, step, credentials))
+                results.append(
+                    unplaced_call(index + number, name, step, self.scenario.srtp, credentials)
+                )
                 continue
             # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
             call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
@@ -376,29 +355,6 @@ class _Run:
                 )
             )
         return results
-
-    def unplaced_call(
-        self, index: int, name: str, step: CallStep, credentials: str | None
-    ) -> StepResult:
-        return StepResult(
-            index=index,
-            kind="call",
-            name=name,
-            ok=False,
-            status_code=None,
-            reason="not placed: its probe worker failed",
-            origin="local",
-            timings_ms={},
-            detail=CallDetail(
-                duration_s=step.duration_s,
-                expect_dscp=step.expect_dscp,
-                srtp=self.scenario.srtp,
-                timed_out=None,
-                credentials=credentials,
-            ),
-            expected_status=step.expect_status,
-            reachable=False,
-        )
 
     def nat_check(self, index: int, step: NatCheckStep) -> StepResult:
         from sipprobe.nat.step import nat_check_step

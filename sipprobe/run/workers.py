@@ -317,9 +317,9 @@ def _drive(
         if worker.failure is None:
             try:
                 worker.process.wait(timeout=EXIT_BOUND_S)
-            except subprocess.TimeoutExpired:
-                worker.kill("")  # its calls are measured; only its teardown hung
-                worker.failure = None
+            except subprocess.TimeoutExpired:  # its calls are measured; only teardown hung
+                worker.process.kill()
+                worker.process.wait()
         results.append(
             WorkerResult(
                 worker.number,
