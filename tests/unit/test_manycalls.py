@@ -1,7 +1,10 @@
 """Many calls in one run: worker plumbing, joining timelines, the call table, capacity rules."""
 
+import socket
 import time
 from dataclasses import replace
+
+import pytest
 
 from sipprobe.model.capacity import CapacityFailure, CapacityStep
 from sipprobe.model.outcome import Quality, Severity, Side
@@ -313,3 +316,20 @@ def test_scenario_call_parallel_takes_up_to_200_and_capacity_needs_channels() ->
             assert problem in str(exc)
         else:
             raise AssertionError(f"{body} was accepted")
+
+
+def test_run_workers_kills_a_worker_past_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(WorkerSpec, "bound_s", property(lambda _self: 0.5))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # takes INVITEs and answers nothing
+        port = silent.getsockname()[1]
+        spec = WorkerSpec(
+            "udp", "127.0.0.1", ("PCMU",), "off", True, None, "sipprobe", f"127.0.0.1:{port}",
+            None, None, "*", None, None, f"sip:echo@127.0.0.1:{port}", 1.0, 10.0, 200, None,
+        )  # fmt: skip
+        ports = plan_worker_ports("127.0.0.1", "127.0.0.1", 1, tcp=False)
+        started = time.monotonic()
+        (result,) = run_workers(spec, 1, ports, lambda _text: None)
+    assert time.monotonic() - started < 20
+    assert result.report is None
+    assert result.failure == "did not report within 0.5 s: it was stopped"
