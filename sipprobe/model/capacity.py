@@ -67,3 +67,9 @@ class CapacityResult:
         if self.severity is None:
             return ExitCode.OK if self.steps else ExitCode.UNKNOWN
         return ExitCode.CRITICAL if self.severity is Severity.CRITICAL else ExitCode.WARNING
+
+
+def step_sizes(channels: int, step: int) -> list[int]:
+    """K, 2K, ... and always the contracted channels last."""
+    sizes = list(range(step, channels, step))
+    return [*sizes, channels]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sipprobe.model.capacity import CapacityResult, CapacityStep
+from sipprobe.model.capacity import CapacityResult, CapacityStep, step_sizes
 from sipprobe.model.outcome import Side
 from sipprobe.run.runner import run_scenario
 from sipprobe.scenario.model import CallStep, Scenario
@@ -32,12 +32,6 @@ class CapacityPlan:
     step: int
     hold_s: float
     call: CallStep  # what each call does; its parallel is set per step
-
-
-def step_sizes(channels: int, step: int) -> list[int]:
-    """K, 2K, ... and always the contracted channels last."""
-    sizes = list(range(step, channels, step))
-    return [*sizes, channels]
 
 
 def run_capacity(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sipprobe.model.capacity import step_sizes
 from sipprobe.model.outcome import Severity, Side
 from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
-from sipprobe.run.capacity import step_sizes
 from sipprobe.scenario.model import CallStep, CapacityTestStep, Scenario
 from sipprobe.verdict.capacity import (
     attribute_failure,

@@ -19,6 +19,7 @@ from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SipProbeError
+from sipprobe.model.capacity import step_sizes
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
 from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
@@ -120,6 +121,11 @@ class _Run:
             step.parallel * (step.answer_timeout_s + step.duration_s + 10.0)
             for step in self.scenario.steps
             if isinstance(step, CallStep)
+        ) + sum(
+            calls * (step.answer_timeout_s + step.hold_s + 10.0)
+            for step in self.scenario.steps
+            if isinstance(step, CapacityTestStep)
+            for calls in step_sizes(step.channels, step.step)
         )
         self.capture = RunCapture.start(
             self.target_address(),

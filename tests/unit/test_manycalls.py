@@ -6,13 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from sipprobe.model.capacity import CapacityFailure, CapacityStep
+from sipprobe.model.capacity import CapacityFailure, CapacityStep, step_sizes
 from sipprobe.model.outcome import Quality, Severity, Side
 from sipprobe.model.results import CallResult, RtcpSummary, RunReport, SipEvent, StepResult, Verdict
 from sipprobe.model.spread import spread
 from sipprobe.model.steps import CallDetail
 from sipprobe.report.calltable import many_calls_lines
-from sipprobe.run.capacity import step_sizes
 from sipprobe.run.crossing import (
     WorkerCall,
     WorkerReport,
