@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from sipprobe import __version__
 from sipprobe.cli.analyze import add_analyze_parser, run_analyze_command
+from sipprobe.cli.capacity import add_capacity_parser, run_capacity_command
 from sipprobe.cli.exporter import add_exporter_parser, run_exporter_command
 from sipprobe.cli.history import add_history_options, add_history_parser, run_history_command
 from sipprobe.cli.localize import add_localize_parser, run_localize_command
@@ -190,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     _srtp_option(call)
     call.add_argument("--answer-timeout", type=float, default=30.0, metavar="S")
     call.add_argument(
+        "--calls",
+        type=int,
+        default=1,
+        metavar="N",
+        help="simultaneous calls, held together (default 1; more than 4 run in worker "
+        "processes, 4 calls each)",
+    )
+    call.add_argument(
         "--codec",
         action="append",
         metavar="NAME",
@@ -276,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start a responder on loopback and probe it")
     _output_options(demo)
 
+    add_capacity_parser(commands)
     add_analyze_parser(commands)
     add_nat_check_parser(commands)
     add_history_parser(commands)
@@ -295,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _probe,
             "responder": _responder,
             "analyze": run_analyze_command,
+            "capacity": run_capacity_command,
             "history": run_history_command,
             "nat-check": run_nat_check_command,
             "localize": run_localize_command,

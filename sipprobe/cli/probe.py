@@ -20,6 +20,7 @@ from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
 from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
@@ -129,6 +130,8 @@ def _call(args: argparse.Namespace) -> int:
         )
     elif args.password_env or args.password_file:
         raise UsageError("--password-env and --password-file need --user")
+    if not 1 <= args.calls <= MAX_PARALLEL_CALLS:
+        raise UsageError(f"--calls takes 1 to {MAX_PARALLEL_CALLS}, got {args.calls}")
     steps: list[RegisterStep | CallStep] = []
     if registrar is not None:
         if account is None:
@@ -141,6 +144,7 @@ def _call(args: argparse.Namespace) -> int:
             answer_timeout_s=args.answer_timeout,
             expect_status=args.expect,
             expect_dscp=args.expect_dscp,
+            parallel=args.calls,
         )
     )
     scenario = Scenario(

@@ -8,6 +8,7 @@ import re
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
+from sipprobe.report.calltable import TABLE_FROM_CALLS, many_calls_lines
 from sipprobe.verdict.headline import headline
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -138,6 +139,20 @@ def _bounds_lines(report: RunReport) -> list[str]:
     return lines
 
 
+def _steps_lines(steps: tuple[StepResult, ...]) -> list[str]:
+    """Each step in turn; with many calls, their table and spread where the first call was."""
+    call_steps = [s for s in steps if s.kind == "call"]
+    if len(call_steps) < TABLE_FROM_CALLS:
+        return [line for step in steps for line in _step_lines(step)]
+    lines: list[str] = []
+    for step in steps:
+        if step.kind != "call":
+            lines.extend(_step_lines(step))
+        elif step is call_steps[0]:
+            lines.extend(many_calls_lines(call_steps))
+    return lines
+
+
 def render_run_text(report: RunReport) -> str:
     verdict = report.verdict
     lines = [
@@ -146,8 +161,7 @@ def render_run_text(report: RunReport) -> str:
         f"started {report.started_at} from {report.location.value}, took {report.duration_s:.2f} s",
         "",
     ]
-    for step in report.steps:
-        lines.extend(_step_lines(step))
+    lines.extend(_steps_lines(report.steps))
     lines += [
         "",
         f"VERDICT  messaging {verdict.messaging.value.upper()}   "

@@ -74,7 +74,9 @@ class RunCapture:
         rtp_base: int,
         workdir: Path | None,
         call_seconds: float = 0.0,
+        also: tuple[str, ...] = (),
     ) -> RunCapture:
+        """``also``: more BPF expressions to capture (the call workers' ports)."""
         tempdir = None
         if workdir is None:
             tempdir = tempfile.mkdtemp(prefix="sipprobe-capture-")
@@ -89,6 +91,7 @@ class RunCapture:
                 if rtp_base
                 else f"port {sip_port}"
             )
+            expression = " or ".join(f"({e})" for e in (expression, *also)) if also else expression
             packets, size = capture_bounds(call_seconds)
             live = LiveCapture(path, interface_towards(remote_host), expression, packets, size)
             live.start()

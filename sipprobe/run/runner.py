@@ -19,14 +19,18 @@ from typing import Any
 
 from sipprobe import __version__
 from sipprobe.errors import SipProbeError
+from sipprobe.model.capacity import step_sizes
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.results import RunReport, StepResult
+from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
+from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
 from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
 from sipprobe.nat.answer import with_far_end_answer
 from sipprobe.run.capture import RunCapture, choose_rtp_base
+from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     CallStep,
+    CapacityTestStep,
     NatCheckStep,
     OptionsStep,
     RegisterStep,
@@ -52,6 +56,8 @@ class _Run:
         self.timeline = Timeline(time.monotonic)
         self.results: list[StepResult] = []
         self.local_errors: list[str] = []
+        self.findings: list[Finding] = []  # from outside the steps: failed call workers
+        self.worker_ports = WorkerPorts((), ())
         self.stack: Any = None
         self.account: Any = None
         self.registered = False
@@ -98,6 +104,7 @@ class _Run:
             outbound_proxy=None if domain == target.hostport() else target,
         )
         self.stack = exits.enter_context(SipStack(settings, self.timeline))
+        self.plan_workers(settings.bind_host, media_bind_address(bind))
         has_register = any(isinstance(step, RegisterStep) for step in scenario.steps)
         expires = next((s.expires_s for s in scenario.steps if isinstance(s, RegisterStep)), 300)
         self.account = create_account(
@@ -107,13 +114,18 @@ class _Run:
 
     def start_capture(self, workdir: Path | None) -> None:
         """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
-        if not any(isinstance(step, CallStep) for step in self.scenario.steps):
+        if not any(isinstance(step, CallStep | CapacityTestStep) for step in self.scenario.steps):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
         call_seconds = sum(
             step.parallel * (step.answer_timeout_s + step.duration_s + 10.0)
             for step in self.scenario.steps
             if isinstance(step, CallStep)
+        ) + sum(
+            calls * (step.answer_timeout_s + step.hold_s + 10.0)
+            for step in self.scenario.steps
+            if isinstance(step, CapacityTestStep)
+            for calls in step_sizes(step.channels, step.step)
         )
         self.capture = RunCapture.start(
             self.target_address(),
@@ -121,9 +133,48 @@ class _Run:
             self.stack.settings.rtp_port,
             workdir,
             call_seconds,
+            also=self.worker_ports.capture_filters,
         )
         if self.capture.error:
             self.say(f"no packet capture: {self.capture.error}")
+
+    def plan_workers(self, sip_host: str, rtp_host: str) -> None:
+        """Ports for the call workers of the largest call step, chosen before the capture
+        starts, so its filter covers them (run/workers.py)."""
+        most = max(
+            (
+                s.parallel if isinstance(s, CallStep) else s.channels
+                for s in self.scenario.steps
+                if isinstance(s, CallStep | CapacityTestStep)
+            ),
+            default=1,
+        )
+        if most <= MAX_CALLS:
+            return
+        base = self.stack.settings.rtp_port
+        self.worker_ports = plan_worker_ports(
+            sip_host,
+            rtp_host,
+            workers_needed(most),
+            self.scenario.transport != "udp",
+            range(base, base + RTP_PORT_SPAN + 2) if base else range(0),
+        )
+
+    def calls_in_workers(self, index: int, uri: str, step: CallStep) -> list[Any]:
+        """More calls than one stack holds: placed by worker processes, joined into the run.
+        A call a failed worker did not place is None."""
+        from sipprobe.run.manycalls import join_worker_results, worker_findings, worker_spec
+        from sipprobe.run.workers import run_workers
+
+        results = run_workers(
+            worker_spec(self.scenario, self.stack.settings.bind_host, uri, step),
+            step.parallel,
+            self.worker_ports,
+            lambda text: self.say(f"step {index + 1}: {text}"),
+        )
+        joined = join_worker_results(self.timeline, results)
+        self.findings.extend(worker_findings(joined.failures, index))
+        return list(joined.calls)
 
     def target_address(self) -> str:
         target = self.scenario.target
@@ -221,8 +272,12 @@ class _Run:
         spec = self.scenario.account
         return f"{spec.user}@{spec.domain}" if spec else "sipprobe (no account)"
 
-    def calls(self, index: int, step: CallStep) -> list[StepResult]:
+    def snapshot(self) -> tuple[SipEvent, ...]:
+        return self.timeline.snapshot()
+
+    def calls(self, index: int, step: CallStep, label: str = "") -> list[StepResult]:
         """The call step: one call, or ``parallel`` simultaneous ones (a result each)."""
+        from sipprobe.run.manycalls import unplaced_call
         from sipprobe.signalling.call import CallPlan, place_calls
 
         uri = self.call_uri(step.to)
@@ -237,12 +292,16 @@ class _Run:
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)
-        outcomes = place_calls(
-            self.stack,
-            self.account,
-            plan,
-            count,
-            lambda text: self.say(f"step {index + 1}: {text}"),
+        outcomes: list[Any] = (
+            self.calls_in_workers(index, uri, step)
+            if count > MAX_CALLS
+            else place_calls(
+                self.stack,
+                self.account,
+                plan,
+                count,
+                lambda text: self.say(f"step {index + 1}: {text}"),
+            )
         )
         timeline = self.timeline.snapshot()
         spec = self.scenario.account
@@ -253,6 +312,12 @@ class _Run:
         )
         results = []
         for number, outcome in enumerate(outcomes):
+            name = f"{label}call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
+            if outcome is None:
+                results.append(
+                    unplaced_call(index + number, name, step, self.scenario.srtp, credentials)
+                )
+                continue
             # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
             call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
             # An answer the probe could not use (or had to end itself) is no working call.
@@ -274,7 +339,7 @@ class _Run:
                 StepResult(
                     index=index + number,
                     kind="call",
-                    name=f"call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else ""),
+                    name=name,
                     ok=call.status_code == step.expect_status
                     and origin == "network"
                     and not torn_down,
@@ -364,6 +429,12 @@ def run_scenario(
                     run.results.extend(run.calls(index, step))
                 elif isinstance(step, NatCheckStep):
                     run.results.append(run.nat_check(index, step))
+                elif isinstance(step, CapacityTestStep):
+                    from sipprobe.run.capacitystep import run_capacity_step
+
+                    results, conclusion = run_capacity_step(run, index, step)
+                    run.results.extend(results)
+                    run.findings.append(conclusion)
                 else:
                     run.results.append(run.wait(index, step))
             run.unregister_at_end()
@@ -388,7 +459,8 @@ def run_scenario(
             # only looked up (DNS) when there is a flood to say it of
             run.target_address() if sip_limits.dropped else None,
             steps,
-        ),
+        )
+        + tuple(run.findings),
     )
     return RunReport(
         scenario=scenario.name,

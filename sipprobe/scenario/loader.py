@@ -26,13 +26,14 @@ from sipprobe.model.demarc import (
     Location,
     default_equipment,
 )
-from sipprobe.model.limits import MAX_CALLS
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
     SERVICES,
     STEP_KINDS,
     AccountSpec,
     CallStep,
+    CapacityTestStep,
     NatCheckStep,
     OptionsStep,
     RegisterStep,
@@ -428,6 +429,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         "register": ("expires_s", "timeout_s"),
         "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
         "wait": ("seconds",),
+        "capacity": ("to", "channels", "step", "hold_s", "answer_timeout_s"),
         "nat_check": (
             "transports",
             "timeout_s",
@@ -470,7 +472,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             parallel=_optional(
                 fields,
                 "parallel",
-                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_CALLS),
+                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
                 1,
             ),
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
@@ -479,7 +481,32 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)
+    if kind == "capacity":
+        return _capacity(reader, fields, key)
     return WaitStep(seconds=num("seconds", 0, 3600, 1.0))
+
+
+def _capacity(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str
+) -> CapacityTestStep:
+    if "channels" not in fields:
+        raise reader.fail(None, f"{key}.channels", "the channels the customer bought are needed")
+    channels = reader.integer(fields["channels"][1], f"{key}.channels", 1, MAX_PARALLEL_CALLS)
+    step = _optional(fields, "step", lambda n: reader.integer(n, f"{key}.step", 1, channels), 1)
+    return CapacityTestStep(
+        channels=channels,
+        to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
+        step=step,
+        hold_s=_optional(
+            fields, "hold_s", lambda n: reader.number(n, f"{key}.hold_s", 1, 3600), 10.0
+        ),
+        answer_timeout_s=_optional(
+            fields,
+            "answer_timeout_s",
+            lambda n: reader.number(n, f"{key}.answer_timeout_s", 0.1, 600),
+            30.0,
+        ),
+    )
 
 
 def _nat_check(

@@ -10,7 +10,7 @@ from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
 SERVICES = ("hosted-pbx", "sip-trunk", "internet")
-STEP_KINDS = ("options", "register", "call", "wait", "nat_check")
+STEP_KINDS = ("options", "register", "call", "wait", "nat_check", "capacity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,19 @@ class CallStep:
 
 
 @dataclass(frozen=True, slots=True)
+class CapacityTestStep:
+    """A trunk capacity test: ``step``, 2 x ``step``, ... ``channels`` simultaneous calls, each
+    held ``hold_s``, until the first that is not good (run/capacitystep.py)."""
+
+    channels: int
+    to: str = "echo"
+    step: int = 1
+    hold_s: float = 10.0
+    answer_timeout_s: float = 30.0
+    kind: Literal["capacity"] = "capacity"
+
+
+@dataclass(frozen=True, slots=True)
 class WaitStep:
     seconds: float = 1.0
     kind: Literal["wait"] = "wait"
@@ -81,7 +94,7 @@ class NatCheckStep:
     kind: Literal["nat_check"] = "nat_check"
 
 
-Step = OptionsStep | RegisterStep | CallStep | WaitStep | NatCheckStep
+Step = OptionsStep | RegisterStep | CallStep | WaitStep | NatCheckStep | CapacityTestStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,4 +122,6 @@ class Scenario:
 
     @property
     def needs_sip_stack(self) -> bool:
-        return any(isinstance(step, RegisterStep | CallStep) for step in self.steps)
+        return any(
+            isinstance(step, RegisterStep | CallStep | CapacityTestStep) for step in self.steps
+        )

@@ -9,7 +9,6 @@ from typing import Any
 import pjsua2 as pj
 
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.limits import RTP_PORT_SPAN
 from sipprobe.signalling.dialog import transaction_final
 from sipprobe.signalling.stack import SRTP_MODES, SipStack
 from sipprobe.sip.message import parse_message
@@ -140,7 +139,7 @@ def create_account(
     media = config.mediaConfig
     mark_expedited_forwarding(media.transportConfig)
     media.transportConfig.port = stack.settings.rtp_port
-    media.transportConfig.portRange = RTP_PORT_SPAN if stack.settings.rtp_port else 0
+    media.transportConfig.portRange = stack.settings.rtp_port_span if stack.settings.rtp_port else 0
     configure_srtp(media, stack.settings.srtp)
     media_host = media_bind_address(stack.settings.bind_host)
     if media_host:

@@ -27,7 +27,7 @@ import pjsua2 as pj
 from sipprobe import __version__
 from sipprobe.errors import SetupError, SignallingError
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.limits import MAX_CALLS
+from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
 from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
 
@@ -54,6 +54,7 @@ class StackSettings:
     bind_host: str = ""  # empty: the address the OS would use towards the target
     sip_port: int = 0  # 0: any free port
     rtp_port: int = 0  # first RTP port; 0: pjsua's default range
+    rtp_port_span: int = RTP_PORT_SPAN  # ports from rtp_port that calls may use
     tls: TlsSettings = field(default_factory=TlsSettings)
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     user_agent: str = f"sipprobe/{__version__}"

@@ -30,6 +30,7 @@ class CodecInfo:
     ie: float | None
     bpl: float | None
     ptime_ms: float | None
+    bitrate_bps: int | None = None  # of the payload, for the bandwidth a call needs
 
     def __post_init__(self) -> None:
         if self.clock_rate <= 0:
@@ -44,15 +45,15 @@ class CodecInfo:
 _KNOWN: dict[str, CodecInfo] = {
     codec.name.upper(): codec
     for codec in (
-        CodecInfo("PCMU", 8000, 0.0, 25.1, 20.0),
-        CodecInfo("PCMA", 8000, 0.0, 25.1, 20.0),
+        CodecInfo("PCMU", 8000, 0.0, 25.1, 20.0, 64000),
+        CodecInfo("PCMA", 8000, 0.0, 25.1, 20.0, 64000),
         # RTP cannot tell G.729 from G.729A; docs/measurement.md lists G.729A (+VAD) only.
-        CodecInfo("G729", 8000, 11.0, 19.0, 20.0),
+        CodecInfo("G729", 8000, 11.0, 19.0, 20.0, 8000),
         # The header does not say 6.3 or 5.3 kbit/s; 6.3 is the value docs/measurement.md lists.
-        CodecInfo("G723", 8000, 15.0, 16.1, 30.0),
+        CodecInfo("G723", 8000, 15.0, 16.1, 30.0, 6300),
         CodecInfo("GSM-EFR", 8000, 5.0, 10.0, 20.0),
-        CodecInfo("GSM", 8000, None, None, 20.0),
-        CodecInfo("G722", 8000, None, None, 20.0),
+        CodecInfo("GSM", 8000, None, None, 20.0, 13200),
+        CodecInfo("G722", 8000, None, None, 20.0, 64000),
         CodecInfo("G728", 8000, None, None, 20.0),
         CodecInfo("iLBC", 8000, None, None, None),
         CodecInfo("speex", 8000, None, None, 20.0),
@@ -109,4 +110,4 @@ def codec_by_name(name: str, clock_rate: int) -> CodecInfo:
     known = _KNOWN.get(name.upper())
     if known is None:
         return CodecInfo(name, clock_rate, None, None, None)
-    return CodecInfo(known.name, clock_rate, known.ie, known.bpl, known.ptime_ms)
+    return CodecInfo(known.name, clock_rate, known.ie, known.bpl, known.ptime_ms, known.bitrate_bps)

@@ -48,6 +48,7 @@ class KamailioOptions:
     fr_timer_ms: int = 4000  # tm: no reply at all -> 408 after this
     fr_inv_timer_ms: int = 30000  # tm: provisional but no final reply -> 408 after this
     ipv6: bool = True  # also listen on UDP [::1] when the loopback has IPv6
+    max_channels: int | None = None  # INVITEs to "uas" beyond this many dialogs: 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def render_config(options: KamailioOptions, kamailio: Kamailio, tls_config: Path
     }
     if kamailio.udp6_port is not None:
         defines["LAB_UDP6_PORT"] = str(kamailio.udp6_port)
+    if options.max_channels is not None:
+        defines["LAB_MAX_CHANNELS"] = str(int(options.max_channels))
     if options.uas is not None:
         uas_host, uas_port = options.uas
         transport = _checked("uas_transport", options.uas_transport)

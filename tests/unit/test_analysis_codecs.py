@@ -36,7 +36,7 @@ def test_codec_for_payload_type_unassigned_or_dynamic(pt: int) -> None:
 
 
 def test_codec_by_name_is_case_insensitive_and_keeps_the_sdp_clock() -> None:
-    assert codec_by_name("pcma", 8000) == CodecInfo("PCMA", 8000, 0.0, 25.1, 20.0)
+    assert codec_by_name("pcma", 8000) == CodecInfo("PCMA", 8000, 0.0, 25.1, 20.0, 64000)
     assert codec_by_name("OPUS", 48000).name == "opus"
     assert codec_by_name("speex", 16000).clock_rate == 16000
 
