@@ -35,6 +35,10 @@ SEGMENT_S = 12.0
 MIN_SCORED_S = 3.0  # shorter overlaps are not scored: too little speech for P.862
 ACTIVE_FRAME_S = 0.02
 ACTIVE_BELOW_PEAK_DB = 35.0  # a frame within this of the loudest frame counts as speech
+# Below this normalised correlation of the aligned signals the received audio is not taken for
+# the sent one. Lower than the echo measurement's 0.6 per window: a lost packet here is a gap
+# of silence, which lowers the correlation of a whole call by about the loss rate.
+MIN_CORRELATION = 0.5
 MAX_DROPOUT = 3000  # RFC 3550 A.1
 MODEL = "ITU-T P.862 narrowband, P.862.1 mapping"
 
@@ -91,6 +95,12 @@ def align(reference: NDArray[np.float64], received: NDArray[np.float64]) -> int:
     return int(lags[int(np.argmax(values))])
 
 
+def _correlation(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    scale = float(np.sqrt((a**2).sum() * (b**2).sum()))
+    return float((a * b).sum()) / scale if scale else 0.0
+
+
 def active_speech_s(samples: NDArray[np.float64]) -> float:
     """Seconds of 20 ms frames whose level is within ``ACTIVE_BELOW_PEAK_DB`` of the loudest."""
     frame = int(ACTIVE_FRAME_S * SAMPLES_PER_S)
@@ -126,8 +136,8 @@ def score_listening(
     reference: NDArray[np.float64], received: NDArray[np.float64]
 ) -> ListeningScore | None:
     """MOS-LQO of ``received`` against ``reference`` (8 kHz samples), aligned first; None when
-    the overlap is too short or silent, no piece of it could be scored, or the ``listening``
-    extra is not installed."""
+    the overlap is too short or silent, the aligned signals do not correlate, no piece of it
+    could be scored, or the ``listening`` extra is not installed."""
     if not scorer_installed():
         return None
     if len(reference) < MIN_SCORED_S * SAMPLES_PER_S or not reference.std() or not received.std():
@@ -139,6 +149,8 @@ def score_listening(
         return None
     sent = reference[start : start + length]
     heard = received[start + lag : start + lag + length]
+    if _correlation(sent, heard) < MIN_CORRELATION:
+        return None  # what came back is not the sent audio (a tone, another far end's audio)
     pieces = int(np.ceil(length / (SEGMENT_S * SAMPLES_PER_S)))
     bounds = np.linspace(0, length, pieces + 1).astype(int)
     scores, scored = [], []

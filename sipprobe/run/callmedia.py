@@ -210,7 +210,9 @@ def attach_echo(
             updated.append(step)
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
-        # Only audio shown to be an echo of the probe's is scored against it.
-        listening = listening_report(packets, local) if echo is not None else None
+        # Scored whether or not the echo's round trip could be measured: its windows are
+        # judged one by one and lost packets shift them, so loss can hide the round trip while
+        # the speech that came back is still there to be scored.
+        listening = listening_report(packets, local)
         updated.append(replace(step, call=replace(call, echo=echo, listening=listening)))
     return tuple(updated)
