@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
-from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.model.steps import StepDetail
@@ -118,6 +118,8 @@ class CallResult:
     # (no SDP, unreadable SDP, no audio, address 0.0.0.0, port 0, no offered codec); None:
     # usable, or not answered.
     unusable_answer: str | None = None
+    # MOS-LQO of the speech an echoing far end sent back (capture, G.711); None: not scored.
+    listening: CallListening | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

@@ -19,6 +19,7 @@ from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import (
     CallEcho,
+    CallListening,
     CallStream,
     EchoRttMs,
     FarEndReport,
@@ -223,13 +224,16 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
-    plain = {k: v for k, v in data.items() if k not in ("rtcp", "echo", "streams", "sip_alg")}
+    listening = data.get("listening")  # older reports: none
+    nested = ("rtcp", "echo", "streams", "sip_alg", "listening")
+    plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
         rtcp=None if rtcp is None else RtcpSummary(**rtcp),
         echo=None if echo is None else _echo(echo),
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
+        listening=None if listening is None else CallListening(**listening),
     )
 
 

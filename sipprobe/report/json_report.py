@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sipprobe.model.demarc import default_equipment
-from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
     CallResult,
@@ -62,6 +62,17 @@ def _echo(echo: CallEcho | None) -> dict[str, Any] | None:
     return data
 
 
+def _listening(listening: CallListening | None) -> dict[str, Any] | None:
+    if listening is None:
+        return None
+    return {
+        "mos_lqo": listening.mos_lqo,
+        "model": listening.model,
+        "aligned_delay_ms": listening.aligned_delay_ms,
+        "active_speech_s": listening.active_speech_s,
+    }
+
+
 def call_stream_json(stream: CallStream) -> dict[str, Any]:
     """A stream of ``sipprobe analyze``'s JSON, with the call's view of it."""
     data = stream_json(stream.measured)
@@ -101,6 +112,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "far_end_dscp": call.far_end_dscp,
         "sip_alg": _sip_alg(call.sip_alg),
         "unusable_answer": call.unusable_answer,
+        "listening": _listening(call.listening),
     }
     return data
 

@@ -59,6 +59,7 @@ def _without_additions(document: dict[str, Any]) -> dict[str, Any]:
     for written in rest["calls"]:
         call = dict(written)
         assert call.pop("unusable_answer") is None
+        assert call.pop("listening") is None
         calls.append(call)
     rest["calls"] = calls
     assert document["location"] in LOCATIONS
