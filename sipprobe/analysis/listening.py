@@ -3,8 +3,9 @@
 The probe plays reference speech (``sipprobe/media/speech-8k.wav``); an echoing far end sends
 it back. The reference scored against is what the probe sent as the capture saw it (the
 decoded G.711 of the sent packets), so any file a scenario plays is scored against itself and
-the probe's own encoding is not counted against the path. The received packets are decoded in
-sequence order with a lost packet as silence (no concealment: what the stream delivered), the
+the probe's own encoding is not counted against the path. The received packets are decoded
+each at its place in the stream, with a lost packet as silence (no concealment: what the
+stream delivered; the echo round trip decodes the same way, ``decode_g711_stream``), the
 two signals are aligned by cross-correlation, and the aligned overlap is scored with P.862
 narrowband mapped to MOS-LQO by P.862.1, through the ``pesq`` package (the ITU-T reference C
 code). docs/measurement.md, "Listening quality", says why this model and what its licence
@@ -27,7 +28,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
-from sipprobe.analysis.echo import EchoPacket, g711_samples
+from sipprobe.analysis.echo import EchoPacket, decode_g711_stream
 
 SAMPLES_PER_S = 8000
 MAX_LAG_S = 2.0  # as the echo measurement
@@ -39,7 +40,6 @@ ACTIVE_BELOW_PEAK_DB = 35.0  # a frame within this of the loudest frame counts a
 # the sent one. Lower than the echo measurement's 0.6 per window: a lost packet here is a gap
 # of silence, which lowers the correlation of a whole call by about the loss rate.
 MIN_CORRELATION = 0.5
-MAX_DROPOUT = 3000  # RFC 3550 A.1
 MODEL = "ITU-T P.862 narrowband, P.862.1 mapping"
 
 
@@ -52,32 +52,12 @@ class ListeningScore:
 
 
 def decode_stream(packets: list[EchoPacket]) -> NDArray[np.float64]:
-    """Samples of one G.711 stream in sequence order; a missing packet is a frame of silence.
+    """Samples of one G.711 stream, each packet at its place and a missing one as silence.
 
-    Sequence numbers are extended across a wrap; duplicates are dropped; non-G.711 packets
-    (a telephone-event, comfort noise) are left out as if lost; a packet more than
-    ``MAX_DROPOUT`` ahead is a jump and is left out too.
+    The echo round trip decodes with the same function (``decode_g711_stream``), which says
+    how packets are placed and which are left out.
     """
-    decoded: dict[int, NDArray[np.float64]] = {}
-    highest: int | None = None
-    for packet in packets:
-        if highest is None:
-            extended = packet.seq
-        else:
-            delta = (packet.seq - highest + 0x8000) % 0x10000 - 0x8000
-            if delta > MAX_DROPOUT:  # a jump, not loss: RFC 3550 A.1 would not count it
-                continue
-            extended = highest + delta
-        highest = extended if highest is None else max(highest, extended)
-        samples = g711_samples(packet.payload_type, packet.payload)
-        if samples is not None and extended not in decoded:
-            decoded[extended] = samples
-    if not decoded:
-        return np.zeros(0)
-    frame = int(np.median([len(s) for s in decoded.values()]))
-    first, last = min(decoded), max(decoded)
-    silence = np.zeros(frame)
-    return np.concatenate([decoded.get(seq, silence) for seq in range(first, last + 1)])
+    return decode_g711_stream(packets).samples
 
 
 def align(reference: NDArray[np.float64], received: NDArray[np.float64]) -> int:

@@ -122,7 +122,7 @@ def calls_media_ends(
 
 def _echo_packets(packets: list[RtpPayload], local_port: int, sent: bool) -> list[EchoPacket]:
     return [
-        EchoPacket(p.arrival_s, p.seq, p.payload_type, p.payload)
+        EchoPacket(p.arrival_s, p.seq, p.payload_type, p.payload, p.timestamp)
         for p in packets
         if (p.src_port if sent else p.dst_port) == local_port
     ]
@@ -210,9 +210,9 @@ def attach_echo(
             updated.append(step)
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
-        # Scored whether or not the echo's round trip could be measured: its windows are
-        # judged one by one and lost packets shift them, so loss can hide the round trip while
-        # the speech that came back is still there to be scored.
+        # Scored whether or not the echo's round trip could be measured: a call whose every
+        # window of the echo is cut by a lost packet (or whose far end re-frames the audio
+        # beyond recognition) still has speech that came back to be scored.
         listening = listening_report(packets, local)
         updated.append(replace(step, call=replace(call, echo=echo, listening=listening)))
     return tuple(updated)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import wave
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +11,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from report_samples import captured_report
+from speech_samples import MEDIA, speech_codes, ulaw
 
-from sipprobe.analysis.echo import EchoPacket, g711_samples
+from sipprobe.analysis.echo import EchoPacket
 from sipprobe.analysis.listening import (
     active_speech_s,
     align,
@@ -27,29 +27,11 @@ from sipprobe.report.json_read import read_report
 from sipprobe.report.json_report import report_to_json
 from sipprobe.report.text import render_run_text
 
-MEDIA = Path(__file__).resolve().parents[2] / "sipprobe" / "media"
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "sipprobe/schema/report.schema.json").read_text()
 )
 FRAME = 160
 MODEL = "ITU-T P.862 narrowband, P.862.1 mapping (pesq 0.0.4)"
-
-
-def speech() -> NDArray[np.float64]:
-    with wave.open(str(MEDIA / "speech-8k.wav")) as source:
-        raw = source.readframes(source.getnframes())
-    return np.frombuffer(raw, dtype="<i2").astype(np.float64)
-
-
-def ulaw(samples: NDArray[np.float64]) -> NDArray[np.uint8]:
-    """Nearest G.711 u-law code of each sample (the decoder's table, searched)."""
-    table = g711_samples(0, bytes(range(256)))
-    assert table is not None
-    order = np.argsort(table)
-    ordered = table[order]
-    index = np.clip(np.searchsorted(ordered, samples), 1, 255)
-    lower = np.abs(ordered[index - 1] - samples) < np.abs(ordered[index] - samples)
-    return order[np.where(lower, index - 1, index)].astype(np.uint8)
 
 
 def packets(codes: NDArray[np.uint8], first_seq: int = 1000) -> list[EchoPacket]:
@@ -62,8 +44,7 @@ def packets(codes: NDArray[np.uint8], first_seq: int = 1000) -> list[EchoPacket]
 
 
 def sent_speech() -> list[EchoPacket]:
-    samples = speech()
-    return packets(ulaw(samples[: len(samples) // FRAME * FRAME]))
+    return packets(speech_codes())
 
 
 def test_manifest_describes_speech_reference() -> None:
