@@ -75,6 +75,7 @@ def test_two_leg_call_through_kamailio_measures_both_legs(
     assert callee["call_id"] == call["call_id"]
     assert callee["hangup_by"] == "caller"
     assert call["hangup_by"] == "probe" and call["bye_status"] == 200
+    assert {f["severity"] for f in run.findings()} <= {"info"}, run.findings()
 
 
 def test_two_leg_call_wrong_password_on_b_is_a_finding_on_bs_registration(

@@ -5,11 +5,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from report_samples import captured_report, stream
+from report_samples import captured_report, stream, verdict_of
 
 from sipprobe.errors import ScenarioError
 from sipprobe.model.legs import CalleeLeg
+from sipprobe.model.outcome import Quality
 from sipprobe.model.results import SipEvent
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.json_read import read_report
 from sipprobe.report.json_report import report_to_json
 from sipprobe.report.text import render_run_text
@@ -221,3 +223,27 @@ def test_text_report_shows_both_legs_in_the_order_media_flows() -> None:
     assert any(
         "INVITE arrived 2.2 ms after it was sent, sent 200 after 1.5 ms" in line for line in lines
     )
+
+
+def test_verdict_judges_the_callees_streams_naming_the_leg() -> None:
+    report = two_leg_report()
+    call = report.steps[2].call  # type: ignore[attr-defined]
+    lossy = replace(call.callee, streams=(stream("rx", 3.0, 0.5, 3.9), stream("tx", 0.0, 0.5, 4.4)))
+    steps = list(report.steps)  # type: ignore[attr-defined]
+    steps[2] = replace(steps[2], call=replace(call, callee=lossy))
+    verdict = verdict_of(tuple(steps), Thresholds())
+    (loss,) = [f for f in verdict.findings if f.summary.startswith("callee leg b: ")
+               and f.code == "rx-loss"]  # fmt: skip
+    assert "3.00%" in loss.summary and loss.area == "media"
+    assert verdict.media is not Quality.GOOD
+
+
+def test_verdict_callee_not_reached_when_something_else_answered() -> None:
+    report = two_leg_report()
+    call = report.steps[2].call  # type: ignore[attr-defined]
+    missing = replace(call.callee, status_code=None, streams=(), error="no call arrived")
+    steps = list(report.steps)  # type: ignore[attr-defined]
+    steps[2] = replace(steps[2], call=replace(call, callee=missing))
+    verdict = verdict_of(tuple(steps), Thresholds())
+    (finding,) = [f for f in verdict.findings if f.code == "callee-not-reached"]
+    assert "no call arrived" in finding.summary and finding.area == "messaging"
