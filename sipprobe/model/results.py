@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
+from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
@@ -120,6 +121,8 @@ class CallResult:
     unusable_answer: str | None = None
     # MOS-LQO of the speech an echoing far end sent back (capture, G.711); None: not scored.
     listening: CallListening | None = None
+    # The callee's leg when the probe called one of its own accounts (model/legs.py).
+    callee: CalleeLeg | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

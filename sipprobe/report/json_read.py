@@ -17,6 +17,7 @@ from typing import Any
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import (
     CallEcho,
     CallListening,
@@ -225,7 +226,8 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
     listening = data.get("listening")  # older reports: none
-    nested = ("rtcp", "echo", "streams", "sip_alg", "listening")
+    callee = data.get("callee")  # only in a two-leg call
+    nested = ("rtcp", "echo", "streams", "sip_alg", "listening", "callee")
     plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
@@ -234,6 +236,24 @@ def _call(data: dict[str, Any]) -> CallResult:
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
         listening=None if listening is None else CallListening(**listening),
+        callee=None if callee is None else _callee(callee),
+    )
+
+
+def _callee(data: dict[str, Any]) -> CalleeLeg:
+    return CalleeLeg(
+        account=data["account"],
+        call_id=data["call_id"],
+        status_code=data["status_code"],
+        answered_after_ms=data["answered_after_ms"],
+        invite_after_ms=data["invite_after_ms"],
+        from_header=data["from"],
+        to_header=data["to"],
+        asserted_identity=data["p_asserted_identity"],
+        codec=data["codec"],
+        hangup_by=data["hangup_by"],
+        error=data["error"],
+        streams=tuple(_call_stream(s) for s in data["streams"]),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sipprobe.model.demarc import default_equipment
+from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
@@ -114,7 +115,26 @@ def _call(call: CallResult) -> dict[str, Any]:
         "unusable_answer": call.unusable_answer,
         "listening": _listening(call.listening),
     }
+    if call.callee is not None:  # only in a two-leg call (README, "JSON report")
+        data["callee"] = _callee(call.callee)
     return data
+
+
+def _callee(leg: CalleeLeg) -> dict[str, Any]:
+    return {
+        "account": leg.account,
+        "call_id": leg.call_id,
+        "status_code": leg.status_code,
+        "answered_after_ms": leg.answered_after_ms,
+        "invite_after_ms": leg.invite_after_ms,
+        "from": leg.from_header,
+        "to": leg.to_header,
+        "p_asserted_identity": leg.asserted_identity,
+        "codec": leg.codec,
+        "hangup_by": leg.hangup_by,
+        "error": leg.error,
+        "streams": [call_stream_json(s) for s in leg.streams],
+    }
 
 
 def _sip_alg(check: CallAlgCheck | None) -> dict[str, Any] | None:

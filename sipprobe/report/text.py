@@ -9,6 +9,7 @@ from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
 from sipprobe.report.calltable import TABLE_FROM_CALLS, many_calls_lines
+from sipprobe.report.legs_text import two_leg_lines
 from sipprobe.verdict.headline import headline
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -93,7 +94,10 @@ def _call_lines(call: CallResult) -> list[str]:
     if call.early_media:
         facts.append("early media (183)")
     lines.append("; ".join(facts))
-    lines.extend(_stream_line(stream) for stream in call.streams)
+    if call.callee is not None:  # both legs side by side, in the order media flows
+        lines.extend(two_leg_lines(call, call.callee))
+    else:
+        lines.extend(_stream_line(stream) for stream in call.streams)
     if call.listening is not None:
         lines.append(_listening_line(call))
     rtcp = call.rtcp

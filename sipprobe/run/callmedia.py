@@ -46,8 +46,13 @@ def sdp_endpoint(body: str) -> str | None:
     return None
 
 
-def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
-    local = remote = None
+def call_media_ends(
+    events: Iterable[SipEvent], call_id: str, callee: bool = False
+) -> CallMediaEnds:
+    """The ends of the caller's leg, or with ``callee`` of the leg the probe answered (the
+    offer arrives, the answer is sent): on a proxy both legs share the Call-ID."""
+    offers, answers = ("rx", "tx") if callee else ("tx", "rx")
+    offer = answer = None
     for event in events:
         if event.call_id != call_id or "application/sdp" not in event.text.lower():
             continue
@@ -56,11 +61,13 @@ def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
         except ValueError:
             continue
         endpoint = sdp_endpoint(body) if body is not None else None
-        if event.direction == "tx" and event.is_request and event.method == "INVITE":
-            local = local or endpoint
-        elif event.direction == "rx" and event.status_code is not None:
-            remote = endpoint or remote  # the last answer wins (183 then 200)
-    return CallMediaEnds(call_id, local, remote)
+        if event.direction == offers and event.is_request and event.method == "INVITE":
+            offer = offer or endpoint
+        elif event.direction == answers and event.status_code is not None:
+            answer = endpoint or answer  # the last answer wins (183 then 200)
+    return (
+        CallMediaEnds(call_id, answer, offer) if callee else CallMediaEnds(call_id, offer, answer)
+    )
 
 
 def _port(endpoint: str | None) -> int | None:
@@ -106,18 +113,25 @@ def attach_streams(
             continue
         ends = call_media_ends(timeline, call.call_id)
         streams = streams_of_call(analysis, ends)
-        updated.append(replace(step, call=replace(call, streams=streams)))
+        callee = call.callee
+        if callee is not None and callee.call_id:
+            callee_ends = call_media_ends(timeline, callee.call_id, callee=True)
+            callee = replace(callee, streams=streams_of_call(analysis, callee_ends))
+        updated.append(replace(step, call=replace(call, streams=streams, callee=callee)))
     return tuple(updated)
 
 
 def calls_media_ends(
     steps: tuple[StepResult, ...], timeline: tuple[SipEvent, ...]
 ) -> list[CallMediaEnds]:
-    return [
-        call_media_ends(timeline, s.call.call_id)
-        for s in steps
-        if s.call is not None and s.call.call_id
-    ]
+    ends = []
+    for step in steps:
+        call = step.call
+        if call is not None and call.call_id:
+            ends.append(call_media_ends(timeline, call.call_id))
+        if call is not None and call.callee is not None and call.callee.call_id:
+            ends.append(call_media_ends(timeline, call.callee.call_id, callee=True))
+    return ends
 
 
 def _echo_packets(packets: list[RtpPayload], local_port: int, sent: bool) -> list[EchoPacket]:
@@ -195,7 +209,10 @@ def attach_echo(
     jitter_buffer_ms: float = 60.0,
 ) -> tuple[StepResult, ...]:
     """Steps whose calls had an echoing far end, with ``echo`` and ``listening`` filled in."""
-    ends = {e.call_id: e for e in calls_media_ends(steps, timeline)}
+    caller_steps = tuple(
+        replace(s, call=replace(s.call, callee=None)) if s.call is not None else s for s in steps
+    )
+    ends = {e.call_id: e for e in calls_media_ends(caller_steps, timeline)}
     ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
     if not ports:
         return steps
@@ -205,8 +222,9 @@ def attach_echo(
         call = step.call
         local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
         # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
-        # correlate perfectly with noise, so an SRTP call has no echo figures.
-        if call is None or local is None or call.srtp:
+        # correlate perfectly with noise, so an SRTP call has no echo figures. Nor has a
+        # two-leg call: its far end is the probe playing the same speech, not an echo.
+        if call is None or local is None or call.srtp or call.callee is not None:
             updated.append(step)
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)

@@ -29,6 +29,7 @@ from sipprobe.run.capture import RunCapture, choose_rtp_base
 from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
+    AccountSpec,
     CallStep,
     CapacityTestStep,
     NatCheckStep,
@@ -60,7 +61,8 @@ class _Run:
         self.worker_ports = WorkerPorts((), ())
         self.stack: Any = None
         self.account: Any = None
-        self.registered = False
+        self.named_accounts: dict[str, Any] = {}  # ``accounts:`` by name (run/legs.py)
+        self.registered: set[str | None] = set()  # accounts registered (None: the default)
         self.capture: RunCapture | None = None
         self.tls = TlsSettings(verify=scenario.tls.verify, ca_file=scenario.tls.ca_file)
 
@@ -110,6 +112,10 @@ class _Run:
         self.account = create_account(
             self.stack, identity, target if has_register else None, expires
         )
+        if scenario.accounts:
+            from sipprobe.run.legs import create_named_accounts
+
+            self.named_accounts = create_named_accounts(self, self.account, expires)
         self.say(f"SIP stack on {self.stack.local_sip} ({scenario.transport.upper()})")
 
     def start_capture(self, workdir: Path | None) -> None:
@@ -118,7 +124,10 @@ class _Run:
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
         call_seconds = sum(
-            step.parallel * (step.answer_timeout_s + step.duration_s + 10.0)
+            # a two-leg call is two calls on the probe's side (through a media relay)
+            step.parallel
+            * (2 if step.callee else 1)
+            * (step.answer_timeout_s + step.duration_s + 10.0)
             for step in self.scenario.steps
             if isinstance(step, CallStep)
         ) + sum(
@@ -227,23 +236,23 @@ class _Run:
         from sipprobe.signalling.account import register
 
         action = "register" if renew else "unregister"
-        self.say(
-            f"step {index + 1}: {action.upper()} {self.account_aor()} at {self.scenario.target}"
-        )
-        outcome = register(self.stack, self.account, step.timeout_s, renew=renew)
+        account, spec = self.account_of(step.account)
+        aor = self.account_aor(spec)
+        self.say(f"step {index + 1}: {action.upper()} {aor} at {self.scenario.target}")
+        outcome = register(self.stack, account, step.timeout_s, renew=renew)
         ok = outcome.status_code == 200 and outcome.origin == "network"
-        self.registered = self.registered or (ok and renew)
+        if ok and renew:
+            self.registered.add(step.account)
         reason = outcome.reason
         if outcome.timed_out:
             reason = f"no final response within {step.timeout_s:g} s"
         timings = {"total": outcome.elapsed_ms}
         if outcome.request_ms is not None:
             timings["request_to_final"] = outcome.request_ms
-        spec = self.scenario.account
         return StepResult(
             index=index,
             kind="register",
-            name=f"{action.upper()} {self.account_aor()}",
+            name=f"{action.upper()} {aor}",
             ok=ok,
             status_code=outcome.status_code if outcome.origin != "none" else None,
             reason=reason,
@@ -268,8 +277,14 @@ class _Run:
             events=outcome.events,
         )
 
-    def account_aor(self) -> str:
-        spec = self.scenario.account
+    def account_of(self, name: str | None) -> tuple[Any, AccountSpec | None]:
+        """The pjsua2 account and the scenario's spec of a named account (None: the default)."""
+        if name is None:
+            return self.account, self.scenario.account
+        return self.named_accounts[name], self.scenario.named_account(name)
+
+    @staticmethod
+    def account_aor(spec: AccountSpec | None) -> str:
         return f"{spec.user}@{spec.domain}" if spec else "sipprobe (no account)"
 
     def snapshot(self) -> tuple[SipEvent, ...]:
@@ -280,6 +295,10 @@ class _Run:
         from sipprobe.run.manycalls import unplaced_call
         from sipprobe.signalling.call import CallPlan, place_calls
 
+        if step.callee is not None:  # to one of the probe's own accounts: both legs measured
+            from sipprobe.run.legs import two_leg_call
+
+            return two_leg_call(self, index, step)
         uri = self.call_uri(step.to)
         count = step.parallel
         many = f"{count} calls" if count > 1 else "call"
@@ -297,14 +316,14 @@ class _Run:
             if count > MAX_CALLS
             else place_calls(
                 self.stack,
-                self.account,
+                self.account_of(step.caller)[0],
                 plan,
                 count,
                 lambda text: self.say(f"step {index + 1}: {text}"),
             )
         )
         timeline = self.timeline.snapshot()
-        spec = self.scenario.account
+        spec = self.account_of(step.caller)[1]
         credentials = (
             describe_source(spec.password_env, spec.password_file)
             if spec and spec.has_password
@@ -388,15 +407,12 @@ class _Run:
         )
 
     def unregister_at_end(self) -> None:
-        if not self.registered:
-            return
-        index = len(self.results)
         timeout = next(
             (s.timeout_s for s in self.scenario.steps if isinstance(s, RegisterStep)), 10.0
         )
-        self.results.append(
-            self.register(index, RegisterStep(timeout_s=min(timeout, 5.0)), renew=False)
-        )
+        for name in sorted(self.registered, key=lambda n: n or ""):
+            step = RegisterStep(timeout_s=min(timeout, 5.0), account=name)
+            self.results.append(self.register(len(self.results), step, renew=False))
 
 
 def run_scenario(

@@ -273,6 +273,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             "transport",
             "bind",
             "account",
+            "accounts",
             "tls",
             "codecs",
             "srtp",
@@ -296,6 +297,13 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
     )
     steps, lines = _steps(reader, top["steps"][1])
     account = _optional(top, "account", lambda n: _account(reader, n, target.host), None)
+    no_accounts: tuple[tuple[str, AccountSpec], ...] = ()
+    accounts = _optional(top, "accounts", lambda n: _accounts(reader, n, target.host), no_accounts)
+    if accounts:
+        if account is not None:
+            raise reader.fail(top["accounts"][0], "accounts", "give account or accounts, not both")
+        account = accounts[0][1]
+    steps = _resolve_accounts(reader, top["steps"][1], steps, tuple(name for name, _ in accounts))
     service = _optional(
         top, "service", lambda n: reader.choice(n, "service", SERVICES), "sip-trunk"
     )
@@ -326,6 +334,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             )
         ),
         equipment=_optional(top, "equipment", lambda n: _equipment(reader, n, service), None),
+        accounts=accounts,
     )
 
 
@@ -341,30 +350,85 @@ def _equipment(reader: _Reader, node: yaml.Node, service: str) -> Equipment:
     return replace(default, **given)
 
 
-def _account(reader: _Reader, node: yaml.Node, default_domain: str) -> AccountSpec:
+def _account(
+    reader: _Reader, node: yaml.Node, default_domain: str, key: str = "account"
+) -> AccountSpec:
     keys = ("user", "domain", "auth_user", "realm", "password_env", "password_file")
-    entries = reader.mapping(node, "account", keys)
+    entries = reader.mapping(node, key, keys)
     if "user" not in entries:
-        raise reader.fail(node, "account.user", "required key is missing")
+        raise reader.fail(node, f"{key}.user", "required key is missing")
     if "password_env" in entries and "password_file" in entries:
-        raise reader.fail(node, "account", "give password_env or password_file, not both")
-    user = reader.text(entries["user"][1], "account.user", numbers=True)
+        raise reader.fail(node, key, "give password_env or password_file, not both")
+    user = reader.text(entries["user"][1], f"{key}.user", numbers=True)
     return AccountSpec(
         user=user,
         domain=_optional(
-            entries, "domain", lambda n: reader.text(n, "account.domain"), default_domain
+            entries, "domain", lambda n: reader.text(n, f"{key}.domain"), default_domain
         ),
         auth_user=_optional(
-            entries, "auth_user", lambda n: reader.text(n, "account.auth_user", numbers=True), user
+            entries, "auth_user", lambda n: reader.text(n, f"{key}.auth_user", numbers=True), user
         ),
-        realm=_optional(entries, "realm", lambda n: reader.text(n, "account.realm"), "*"),
+        realm=_optional(entries, "realm", lambda n: reader.text(n, f"{key}.realm"), "*"),
         password_env=_optional(
-            entries, "password_env", lambda n: reader.text(n, "account.password_env"), None
+            entries, "password_env", lambda n: reader.text(n, f"{key}.password_env"), None
         ),
         password_file=_optional(
-            entries, "password_file", lambda n: reader.file_path(n, "account.password_file"), None
+            entries, "password_file", lambda n: reader.file_path(n, f"{key}.password_file"), None
         ),
     )
+
+
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+MAX_ACCOUNTS = 4  # one call per pair of legs: the stack's 4 calls hold two two-leg calls
+
+
+def _accounts(
+    reader: _Reader, node: yaml.Node, default_domain: str
+) -> tuple[tuple[str, AccountSpec], ...]:
+    """``accounts: {a: {user: ...}, b: {...}}``: named accounts, in file order."""
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        raise reader.fail(node, "accounts", "expected a mapping of account names to accounts")
+    if len(node.value) > MAX_ACCOUNTS:
+        raise reader.fail(node, "accounts", f"at most {MAX_ACCOUNTS} accounts")
+    named: dict[str, AccountSpec] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        if not _ACCOUNT_NAME.fullmatch(name):
+            raise reader.fail(
+                key_node, f"accounts.{name[:40]}", "a name is 1-32 of A-Z a-z 0-9 _ -"
+            )
+        if name in named:
+            raise reader.fail(key_node, f"accounts.{name}", "key given twice")
+        named[name] = _account(reader, value_node, default_domain, f"accounts.{name}")
+    return tuple(named.items())
+
+
+def _resolve_accounts(
+    reader: _Reader, node: yaml.Node, steps: tuple[Step, ...], names: tuple[str, ...]
+) -> tuple[Step, ...]:
+    """Every account a step names exists; a call ``to`` a named account is a two-leg call
+    (from ``from``, else the first account) that the probe answers on that account."""
+    resolved: list[Step] = []
+    for index, (step, item) in enumerate(zip(steps, node.value, strict=True)):
+        key = f"steps[{index}].{step.kind}"
+        used = {
+            "account": step.account if isinstance(step, RegisterStep) else None,
+            "from": step.caller if isinstance(step, CallStep) else None,
+        }
+        for name_key, name in used.items():
+            if name is not None and name not in names:
+                known = ", ".join(names) if names else "none: add accounts:"
+                raise reader.fail(item, f"{key}.{name_key}", f"no account {name!r} ({known})")
+        if isinstance(step, CallStep) and step.to in names:
+            caller = step.caller or names[0]
+            if step.to == caller:
+                raise reader.fail(item, f"{key}.to", "a two-leg call goes to another account")
+            if step.parallel != 1:
+                raise reader.fail(item, f"{key}.parallel", "a two-leg call is one call")
+            resolved.append(replace(step, caller=caller, callee=step.to))
+        else:
+            resolved.append(step)
+    return tuple(resolved)
 
 
 def _tls(reader: _Reader, node: yaml.Node) -> TlsSpec:
@@ -426,8 +490,11 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
     fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     allowed = {
         "options": ("timeout_s", "uri"),
-        "register": ("expires_s", "timeout_s"),
-        "call": ("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
+        "register": ("expires_s", "timeout_s", "account"),
+        "call": (
+            *("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
+            "from",
+        ),
         "wait": ("seconds",),
         "capacity": ("to", "channels", "step", "hold_s", "answer_timeout_s"),
         "nat_check": (
@@ -459,7 +526,11 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         expires = _optional(
             fields, "expires_s", lambda n: reader.integer(n, f"{key}.expires_s", 1, 86400), 300
         )
-        return RegisterStep(expires_s=expires, timeout_s=num("timeout_s", 0.1, 120, 10.0))
+        return RegisterStep(
+            expires_s=expires,
+            timeout_s=num("timeout_s", 0.1, 120, 10.0),
+            account=_optional(fields, "account", lambda n: reader.text(n, f"{key}.account"), None),
+        )
     if kind == "call":
         expect = _optional(
             fields, "expect", lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200
@@ -478,6 +549,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
             if "expect_dscp" in fields
             else None,
+            caller=_optional(fields, "from", lambda n: reader.text(n, f"{key}.from"), None),
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)

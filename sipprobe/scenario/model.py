@@ -46,6 +46,7 @@ class OptionsStep:
 class RegisterStep:
     expires_s: int = 300
     timeout_s: float = 10.0
+    account: str | None = None  # a name of ``Scenario.accounts``; None: the default account
     kind: Literal["register"] = "register"
 
 
@@ -58,6 +59,10 @@ class CallStep:
     # The far end's RTP marking; None: not known (a sipprobe responder's answer may say it).
     expect_dscp: int | None = None
     parallel: int = 1  # simultaneous calls placed, held and hung up together
+    # Named accounts (``Scenario.accounts``): the caller, and the callee when ``to`` names one
+    # (a two-leg call the probe answers itself, run/legs.py).
+    caller: str | None = None
+    callee: str | None = None
     kind: Literal["call"] = "call"
 
 
@@ -104,7 +109,7 @@ class Scenario:
     target: SipUri
     transport: str
     steps: tuple[Step, ...]
-    account: AccountSpec | None = None
+    account: AccountSpec | None = None  # the default account: ``account``, or the first named
     tls: TlsSpec = field(default_factory=TlsSpec)
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     srtp: str = "off"  # off | optional | mandatory: SRTP with SDES keys
@@ -115,6 +120,10 @@ class Scenario:
     step_lines: tuple[int | None, ...] = ()
     location: Location = Location.CUSTOMER_LAN  # where the probe stands
     equipment: Equipment | None = None  # None: the service's defaults
+    accounts: tuple[tuple[str, AccountSpec], ...] = ()  # ``accounts:``, by name, in file order
+
+    def named_account(self, name: str) -> AccountSpec:
+        return dict(self.accounts)[name]
 
     @property
     def equipment_in_effect(self) -> Equipment:

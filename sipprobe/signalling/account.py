@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,9 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
         super().__init__()
         self._stack = stack
         self.reg_results: list[tuple[int, str, int]] = []
+        # Set while the probe expects a call on this account (signalling/answer.py): takes
+        # the incoming call's id and says whether it took the call.
+        self.take_incoming: Callable[[int], bool] | None = None
 
     def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
@@ -71,6 +75,8 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
+            if self.take_incoming is not None and self.take_incoming(int(prm.callId)):
+                return
             call = pj.Call(self, prm.callId)
             answer = pj.CallOpParam()
             answer.statusCode = 480

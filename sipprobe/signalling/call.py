@@ -14,11 +14,11 @@ from sipprobe.errors import SignallingError
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import (
-    events_of_call,
     invite_timings,
     offered_codecs,
     unusable_answer,
 )
+from sipprobe.signalling.legs import side_events
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -50,8 +50,14 @@ class CallOutcome:
 class ProbeCall(pj.Call):  # type: ignore[misc]
     """Records state changes; plays audio into the call once media is up."""
 
-    def __init__(self, stack: SipStack, account: ProbeAccount, media_file: str) -> None:
-        super().__init__(account)
+    def __init__(
+        self,
+        stack: SipStack,
+        account: ProbeAccount,
+        media_file: str,
+        incoming_id: int = pj.PJSUA_INVALID_ID,  # an incoming call's id (signalling/answer.py)
+    ) -> None:
+        super().__init__(account, incoming_id)
         self._stack = stack
         self._media_file = media_file
         self.states: list[tuple[float, int, int, str]] = []
@@ -254,7 +260,8 @@ def _outcome(
     codec: str | None,
     rtcp: RtcpSummary | None,
 ) -> CallOutcome:
-    events = events_of_call(stack.timeline.since(first_event), call.call_id)
+    # Only the caller's side: when the probe also answers the call, the other leg is its own.
+    events = side_events(stack.timeline.since(first_event), call.call_id, "caller")
     timings = invite_timings(events)
     last_state = call.states[-1] if call.states else None
     status = None

@@ -49,6 +49,8 @@ class KamailioOptions:
     fr_inv_timer_ms: int = 30000  # tm: provisional but no final reply -> 408 after this
     ipv6: bool = True  # also listen on UDP [::1] when the loopback has IPv6
     max_channels: int | None = None  # INVITEs to "uas" beyond this many dialogs: 503
+    user_b: str | None = None  # a second user that may register, with its own password
+    password_b: str | None = None  # None: a random one (with user_b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Kamailio:
     password: str
     log_path: Path
     config_path: Path
+    user_b: str | None = None
+    password_b: str | None = None
 
     def port(self, transport: str = "udp") -> int:
         ports = {"udp": self.udp_port, "tcp": self.tcp_port, "tls": self.tls_port}
@@ -105,6 +109,9 @@ def render_config(options: KamailioOptions, kamailio: Kamailio, tls_config: Path
     }
     if kamailio.udp6_port is not None:
         defines["LAB_UDP6_PORT"] = str(kamailio.udp6_port)
+    if options.user_b is not None and kamailio.password_b is not None:
+        defines["LAB_USER_B"] = f'"{_checked("user_b", options.user_b)}"'
+        defines["LAB_PASSWORD_B"] = f'"{_checked("password_b", kamailio.password_b)}"'
     if options.max_channels is not None:
         defines["LAB_MAX_CHANNELS"] = str(int(options.max_channels))
     if options.uas is not None:
@@ -182,6 +189,8 @@ def start_kamailio(directory: Path, options: KamailioOptions) -> tuple[Kamailio,
         password=options.password or secrets.token_hex(8),
         log_path=directory / "kamailio.log",
         config_path=directory / "kamailio.cfg",
+        user_b=options.user_b,
+        password_b=(options.password_b or secrets.token_hex(8)) if options.user_b else None,
     )
     kamailio.config_path.write_text(render_config(options, kamailio, tls_cfg))
     argv = [
