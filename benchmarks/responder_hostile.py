@@ -1,6 +1,6 @@
 """The responder under hostile load: the new one (this checkout) against the old pjsua2 one.
 
-    python benchmarks/responder_hostile.py [--old /work/wt-old] [--calls 10000] [--rate 200]
+    python benchmarks/responder_hostile.py [--old DIR] [--calls 10000] [--rate 200]
 
 Figures, each measured for both responders in the same run (on loopback):
 
@@ -12,8 +12,10 @@ Figures, each measured for both responders in the same run (on loopback):
 - simultaneous calls held with media: calls set up one per source socket, each sending
   50 packets/s for 5 s; held means at least 99 % of the RTP came back.
 
-The old responder is run from a checkout of the old code (``PYTHONPATH=OLD python -m sipprobe
-responder``); a figure it cannot give (it died) says so.
+The old responder is run from a checkout of the old code given with ``--old`` (``PYTHONPATH=OLD
+python -m sipprobe responder``), e.g. ``git worktree add /tmp/old 6c1d412`` (the last commit
+with the pjsua2 responder); without ``--old`` only this checkout's is measured. A figure a
+responder cannot give (it died) says so.
 """
 
 from __future__ import annotations
@@ -351,7 +353,7 @@ def setup_call(sock: socket.socket, port: int, media_port: int) -> tuple[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--old", type=Path, default=Path("/work/wt-old"))
+    parser.add_argument("--old", type=Path, help="a checkout of the old (pjsua2) responder")
     parser.add_argument("--calls", type=int, default=10000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--sizes", default="50,100,200,300")
@@ -359,7 +361,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="responder-bench-") as scratch:
         workdir = Path(scratch)
-        for name, code in (("new", HERE), ("old", args.old)):
+        responders = [("new", HERE)] + ([("old", args.old)] if args.old else [])
+        for name, code in responders:
             print(f"== {name} responder ({code})", flush=True)
             for figure, run in (
                 ("reflection", reflection),

@@ -6,8 +6,8 @@ a tone. Nothing is wrong on either call, so nothing may be a warning or worse; w
 sees that differs from its own responder (SIPp's echo is not DSCP-marked; baresip announces
 another address in SDP than it sends from) stays in the report as information.
 
-What the information looks like is what /work/spec-demarc.md ("Only evidence names a side")
-promises, no more:
+What the information looks like is what docs/demarc.md ("How a side is chosen") promises, no
+more:
 - the far end's marking is unknown (no `X-Sipprobe-Rtp-Dscp` in its 200 OK, no `expect_dscp`
   given): an INFO finding `dscp-observed` with the value seen;
 - the SDP address differing from the RTP source while audio flows both ways: INFO. The spec
