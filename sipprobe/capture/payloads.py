@@ -23,6 +23,7 @@ class RtpPayload:
     payload_type: int
     seq: int
     payload: bytes  # after the RTP header, CSRCs and extension
+    timestamp: int = 0  # the RTP timestamp
 
 
 def rtp_payload(data: bytes) -> bytes | None:
@@ -79,6 +80,7 @@ def rtp_payloads(path: Path, ports: set[int]) -> list[RtpPayload]:
                     data[1] & 0x7F,
                     int.from_bytes(data[2:4], "big"),
                     payload,
+                    int.from_bytes(data[4:8], "big"),
                 )
             )
     return found

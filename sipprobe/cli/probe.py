@@ -20,7 +20,8 @@ from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
 from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
-from sipprobe.model.limits import MAX_PARALLEL_CALLS
+from sipprobe.model.dtmf import dtmf_problem
+from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
@@ -145,6 +146,8 @@ def _call(args: argparse.Namespace) -> int:
             expect_status=args.expect,
             expect_dscp=args.expect_dscp,
             parallel=args.calls,
+            dtmf=_dtmf(args),
+            dtmf_method=args.dtmf_method,
         )
     )
     scenario = Scenario(
@@ -169,3 +172,15 @@ def _demo(args: argparse.Namespace) -> int:
         with Progress(enabled=not args.quiet and args.format == "text") as progress:
             report = run_demo(progress.show, Path(workdir), capture=not args.no_capture)
         return _emit(report, args)
+
+
+def _dtmf(args: argparse.Namespace) -> str:
+    """The --dtmf digits, checked; "" without --dtmf."""
+    digits = args.dtmf or ""
+    if args.dtmf is not None:
+        problem = dtmf_problem(digits)
+        if problem:
+            raise UsageError(f"--dtmf {problem}")
+        if args.calls > MAX_CALLS:
+            raise UsageError(f"--dtmf is sent by calls of one process: --calls up to {MAX_CALLS}")
+    return str(digits)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
+from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
@@ -118,6 +119,7 @@ class CallResult:
     # (no SDP, unreadable SDP, no audio, address 0.0.0.0, port 0, no offered codec); None:
     # usable, or not answered.
     unusable_answer: str | None = None
+    dtmf: CallDtmf | None = None  # digits sent and what came back; None: no DTMF asked
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

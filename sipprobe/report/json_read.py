@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import (
     CallEcho,
@@ -223,13 +224,26 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
-    plain = {k: v for k, v in data.items() if k not in ("rtcp", "echo", "streams", "sip_alg")}
+    dtmf = data.get("dtmf")  # older reports: none
+    nested = ("rtcp", "echo", "streams", "sip_alg", "dtmf")
+    plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
         rtcp=None if rtcp is None else RtcpSummary(**rtcp),
         echo=None if echo is None else _echo(echo),
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
+        dtmf=None if dtmf is None else _dtmf(dtmf),
+    )
+
+
+def _dtmf(data: dict[str, Any]) -> CallDtmf:
+    plain = {k: v for k, v in data.items() if k not in ("sent_digits", "received_digits")}
+    del plain["matched"]  # derived from the others
+    return CallDtmf(
+        **plain,
+        sent_digits=tuple(DtmfDigit(**d) for d in data["sent_digits"]),
+        received_digits=tuple(DtmfDigit(**d) for d in data["received_digits"]),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sipprobe.model.demarc import default_equipment
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
@@ -101,8 +102,35 @@ def _call(call: CallResult) -> dict[str, Any]:
         "far_end_dscp": call.far_end_dscp,
         "sip_alg": _sip_alg(call.sip_alg),
         "unusable_answer": call.unusable_answer,
+        "dtmf": _dtmf(call.dtmf),
     }
     return data
+
+
+def _dtmf_digit(digit: DtmfDigit) -> dict[str, Any]:
+    return {
+        "digit": digit.digit,
+        "start_s": round(digit.start_s, 6),
+        "duration_ms": digit.duration_ms,
+        "ended": digit.ended,
+    }
+
+
+def _dtmf(dtmf: CallDtmf | None) -> dict[str, Any] | None:
+    if dtmf is None:
+        return None
+    return {
+        "sent": dtmf.sent,
+        "received": dtmf.received,
+        "method": dtmf.method,
+        "received_method": dtmf.received_method,
+        "matched": dtmf.matched,
+        "duration_ms": dtmf.duration_ms,
+        "sent_at_s": dtmf.sent_at_s,
+        "send_error": dtmf.send_error,
+        "sent_digits": [_dtmf_digit(d) for d in dtmf.sent_digits],
+        "received_digits": [_dtmf_digit(d) for d in dtmf.received_digits],
+    }
 
 
 def _sip_alg(check: CallAlgCheck | None) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
@@ -92,7 +93,23 @@ def _call_lines(call: CallResult) -> list[str]:
             f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
             f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}"
         )
+    if call.dtmf is not None:
+        lines.append(dtmf_line(call.dtmf))
     return lines
+
+
+def dtmf_line(dtmf: CallDtmf) -> str:
+    """One line: the digits sent, how, and what came back."""
+    sent = f"DTMF sent {dtmf.sent!r} ({dtmf.method}, {dtmf.duration_ms} ms each)"
+    if dtmf.send_error is not None:
+        return f"{sent}: not sent, {dtmf.send_error}"
+    if dtmf.received is None:
+        return f"{sent}; what the far end got was not measured"
+    if not dtmf.received:
+        return f"{sent}; nothing came back"
+    lengths = ", ".join(f"{d.duration_ms:g}" for d in dtmf.received_digits)
+    verdict = "as sent" if dtmf.matched else "NOT as sent"
+    return f"{sent}; received {dtmf.received!r} ({dtmf.received_method}, {lengths} ms): {verdict}"
 
 
 def _step_lines(step: StepResult) -> list[str]:

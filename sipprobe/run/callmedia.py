@@ -14,9 +14,11 @@ from pathlib import Path
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
 from sipprobe.analysis.codecs import planning_values
+from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
+from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import CallEcho, CallStream, EchoRttMs
 from sipprobe.model.results import Direction, SipEvent, StepResult
@@ -32,6 +34,9 @@ class CallMediaEnds:
     call_id: str
     local: str | None  # "addr:port" the probe announced
     remote: str | None  # "addr:port" the far end announced
+    # telephone-event payload types: what the probe receives (its offer), sends (the answer)
+    events_rx: int | None = None
+    events_tx: int | None = None
 
 
 def sdp_endpoint(body: str) -> str | None:
@@ -45,8 +50,24 @@ def sdp_endpoint(body: str) -> str | None:
     return None
 
 
+def telephone_event_type(body: str) -> int | None:
+    """The payload type of telephone-event/8000 in the first audio stream, if offered."""
+    audio = parse_sdp(body, tolerant=True).audio
+    if audio is None:
+        return None
+    return next(
+        (
+            m.payload_type
+            for m in audio.rtpmap
+            if m.name.lower() == "telephone-event" and m.clock_rate == 8000
+        ),
+        None,
+    )
+
+
 def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
     local = remote = None
+    events_rx = events_tx = None
     for event in events:
         if event.call_id != call_id or "application/sdp" not in event.text.lower():
             continue
@@ -55,11 +76,15 @@ def call_media_ends(events: Iterable[SipEvent], call_id: str) -> CallMediaEnds:
         except ValueError:
             continue
         endpoint = sdp_endpoint(body) if body is not None else None
+        if body is None:
+            continue
         if event.direction == "tx" and event.is_request and event.method == "INVITE":
-            local = local or endpoint
+            if local is None:
+                local, events_rx = endpoint, telephone_event_type(body)
         elif event.direction == "rx" and event.status_code is not None:
             remote = endpoint or remote  # the last answer wins (183 then 200)
-    return CallMediaEnds(call_id, local, remote)
+            events_tx = telephone_event_type(body) if endpoint else events_tx
+    return CallMediaEnds(call_id, local, remote, events_rx, events_tx)
 
 
 def _port(endpoint: str | None) -> int | None:
@@ -182,7 +207,8 @@ def attach_echo(
     path: Path,
     jitter_buffer_ms: float = 60.0,
 ) -> tuple[StepResult, ...]:
-    """Steps whose calls had an echoing far end, with ``echo`` filled in."""
+    """Steps with each call's ``echo`` (when the far end echoed) and, for a call that sent
+    DTMF, the digits the capture saw (``dtmf``) filled in from the RTP payloads."""
     ends = {e.call_id: e for e in calls_media_ends(steps, timeline)}
     ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
     if not ports:
@@ -192,11 +218,50 @@ def attach_echo(
     for step in steps:
         call = step.call
         local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
+        if call is None or local is None:
+            updated.append(step)
+            continue
+        # SRTP payloads are encrypted: neither their audio nor their events can be read.
+        if call.dtmf is not None and not call.srtp:
+            call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id]))
         # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
         # correlate perfectly with noise, so an SRTP call has no echo figures.
-        if call is None or local is None or call.srtp:
-            updated.append(step)
+        if call.srtp:
+            updated.append(replace(step, call=call))
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
         updated.append(replace(step, call=replace(call, echo=echo)))
     return tuple(updated)
+
+
+def _event_packets(packets: list[RtpPayload], port: int, sent: bool, pt: int) -> list[EventPacket]:
+    return [
+        EventPacket(p.arrival_s, p.timestamp, p.payload)
+        for p in packets
+        if p.payload_type == pt and (p.src_port if sent else p.dst_port) == port
+    ]
+
+
+def dtmf_report(dtmf: CallDtmf, packets: list[RtpPayload], ends: CallMediaEnds) -> CallDtmf:
+    """The call's DTMF with what the capture saw: RFC 4733 events sent and received. Digits
+    sent in SIP INFO do not come back in the media: what the far end got stays unmeasured."""
+    local = _port(ends.local)
+    if local is None or dtmf.method != "rfc4733":
+        return dtmf
+    sent = (
+        rfc4733_digits(_event_packets(packets, local, True, ends.events_tx))
+        if ends.events_tx is not None
+        else ()
+    )
+    received = (
+        rfc4733_digits(_event_packets(packets, local, False, ends.events_rx))
+        if ends.events_rx is not None
+        else ()
+    )
+    return replace(
+        dtmf,
+        sent_digits=sent,
+        received_digits=received,
+        received=digits_text(received),
+        received_method="rfc4733" if received else None,
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, default_equipment
+from sipprobe.model.dtmf import DtmfMethod
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
@@ -58,6 +59,8 @@ class CallStep:
     # The far end's RTP marking; None: not known (a sipprobe responder's answer may say it).
     expect_dscp: int | None = None
     parallel: int = 1  # simultaneous calls placed, held and hung up together
+    dtmf: str = ""  # DTMF digits sent once the call is up ("": none)
+    dtmf_method: DtmfMethod = "rfc4733"
     kind: Literal["call"] = "call"
 
 

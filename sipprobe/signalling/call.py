@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
+from sipprobe.model.dtmf import CallDtmf, DtmfMethod
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import (
@@ -35,6 +36,10 @@ class CallPlan:
     bye_timeout_s: float = 5.0
     expect_status: int = 200
     media_file: str = str(REFERENCE_AUDIO)  # WAV the probe plays, looped
+    dtmf: str = ""  # digits sent once the call is up ("": none)
+    dtmf_method: DtmfMethod = "rfc4733"
+    dtmf_duration_ms: int = 160
+    dtmf_after_s: float = 1.0  # after the answer: the streams have settled by then
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +61,26 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.call_id = ""
         self.disconnected = False
         self.confirmed = False
+        self.answered_at = 0.0  # monotonic time the call was confirmed
         self.hangup_requested = False
         self.media_up = False
+        self.dtmf_sent_at: float | None = None  # monotonic time the digits were handed over
+        self.dtmf_error: str | None = None
+
+    def send_dtmf(self, digits: str, method: DtmfMethod, duration_ms: int) -> None:
+        """Hand the digits to the SIP stack (it paces RFC 4733 events itself); a refusal is
+        recorded, not raised: a far end that did not negotiate telephone-event is a result."""
+        param = pj.CallSendDtmfParam()
+        param.digits = digits
+        param.duration = duration_ms
+        param.method = (
+            pj.PJSUA_DTMF_METHOD_SIP_INFO if method == "sip-info" else pj.PJSUA_DTMF_METHOD_RFC2833
+        )
+        self.dtmf_sent_at = time.monotonic()
+        try:
+            self.sendDtmf(param)
+        except pj.Error as exc:
+            self.dtmf_error = str(exc.reason)
 
     def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
@@ -66,8 +89,9 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
             self.states.append(
                 (time.monotonic(), int(info.state), int(info.lastStatusCode), str(info.lastReason))
             )
-            if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
                 self.confirmed = True
+                self.answered_at = time.monotonic()
             if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
                 self.disconnected = True
         except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
@@ -214,6 +238,10 @@ def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress
 
     def tick() -> None:
         nonlocal last_shown
+        if plan.dtmf and time.monotonic() - started >= plan.dtmf_after_s:
+            for call in calls:
+                if call.dtmf_sent_at is None and not call.disconnected:
+                    call.send_dtmf(plan.dtmf, plan.dtmf_method, plan.dtmf_duration_ms)
         second = int(time.monotonic() - started)
         if second != last_shown:
             last_shown = second
@@ -303,8 +331,32 @@ def _outcome(
         local_disconnect=local_disconnect,
         srtp=_answer_uses_srtp(timings.final),
         unusable_answer=unusable_answer(timings.first_invite, timings.final),
+        dtmf=_dtmf_sent(call, plan),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
+
+
+def _dtmf_sent(call: ProbeCall, plan: CallPlan) -> CallDtmf | None:
+    """What the probe sent; what came back is read from the capture (run/callmedia.py)."""
+    if not plan.dtmf or not call.confirmed:
+        return None
+    sent_at = error = None
+    if call.dtmf_sent_at is None:
+        error = "the call ended before the digits were due"
+    else:
+        sent_at = round(call.dtmf_sent_at - call.answered_at, 3)
+        error = call.dtmf_error
+    return CallDtmf(
+        sent=plan.dtmf,
+        method=plan.dtmf_method,
+        duration_ms=plan.dtmf_duration_ms,
+        sent_at_s=sent_at,
+        send_error=error,
+        received=None,
+        received_method=None,
+        sent_digits=(),
+        received_digits=(),
+    )
 
 
 def _answer_uses_srtp(final: SipEvent | None) -> bool | None:

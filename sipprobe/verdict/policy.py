@@ -210,6 +210,33 @@ class _Collector:
         if answered:
             self._hangup(step, detail, call)
             self._media(step, detail, call)
+            self._dtmf(step, call)
+
+    def _dtmf(self, step: StepResult, call: CallResult) -> None:
+        """Digits that did not come back as sent. Which side lost them the probe cannot
+        tell: the far end may not relay them, or they went missing on the way."""
+        dtmf = call.dtmf
+        if dtmf is None or dtmf.matched is not False:
+            return
+        if dtmf.send_error is not None:
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "media",
+                "dtmf-not-sent",
+                f"DTMF {dtmf.sent!r} ({dtmf.method}) was not sent: {dtmf.send_error}",
+                step,
+            )
+            return
+        came = f"{dtmf.received!r} came back" if dtmf.received else "nothing came back"
+        self.add(
+            Severity.WARNING,
+            Side.UNKNOWN,
+            "media",
+            "dtmf-mismatch",
+            f"DTMF {dtmf.sent!r} sent as {dtmf.method}, {came}",
+            step,
+        )
 
     def _unexpected_status(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         code = step.status_code or 0

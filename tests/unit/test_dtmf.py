@@ -132,4 +132,6 @@ def test_call_dtmf_matched_needs_equal_digits_and_no_send_error() -> None:
     assert base.matched
     assert not CallDtmf("159#", "rfc4733", 160, 1.0, None, "15#", "rfc4733", (), ()).matched
     refused = CallDtmf("1", "rfc4733", 160, None, "no telephone-event", "", None, (), ())
-    assert not refused.matched
+    assert refused.matched is False
+    unmeasured = CallDtmf("1", "rfc4733", 160, 1.0, None, None, None, (), ())
+    assert unmeasured.matched is None
