@@ -12,6 +12,7 @@ consecutive sequence numbers and the caller's timestamps shifted by a constant: 
 on the way in leaves a pause, not a gap the caller would count as loss on the way back. SRTP
 packets are reflected byte for byte (their authentication covers the header), and no RTCP is
 sent with SRTP (it would have to be SRTCP). Tone mode sends a 440 Hz G.711 tone every 20 ms.
+While the caller holds the call (a re-INVITE answered recvonly or inactive) nothing is sent.
 RTCP: a sender report with one report block about the caller's stream, computed from what
 arrived (``rtcp.ReceptionStats``), every ``RTCP_INTERVAL_S`` and with a BYE at the end.
 RTP and RTCP are marked DSCP EF.
@@ -137,6 +138,7 @@ class MediaSession:
         self._tone_ts = random.getrandbits(32)
         self._tone_index = 0
         self.confirmed = False
+        self.sending = True  # False while the caller holds the call (recvonly or inactive)
         self.peer: tuple[str, int] | None = None
         self._peer_heard_s = 0.0
         self._rtcp_peer: tuple[str, int] | None = None
@@ -186,7 +188,7 @@ class MediaSession:
             payload_type = data[1] & 0x7F
             seq, timestamp, ssrc = struct.unpack_from("!HII", data, 2)
             self.stats.add(ssrc, seq, timestamp, now)
-            if self._tone is not None or payload_type not in self._reflected:
+            if not self.sending or self._tone is not None or payload_type not in self._reflected:
                 continue
             packet = bytearray(data[:size])
             if not self._srtp:
@@ -208,6 +210,9 @@ class MediaSession:
     def tone_due(self, now: float) -> None:
         """Send the tone frames due by ``now`` (none before a source is latched)."""
         if self._tone is None or self.peer is None or self.closed:
+            return
+        if not self.sending:
+            self.next_tone_s = now
             return
         sent = 0
         while self.next_tone_s <= now and sent < 5:

@@ -67,6 +67,7 @@ class Call:
         self.state = "early"  # early -> answered (200 sent) -> confirmed (ACK) -> ended
         self.last_response = b""
         self.answer_sdp = ""
+        self.sdp_version = 0  # the answer's o= version, raised with each changed answer
         self.media: MediaSession | None = None
         self.timer: Timer | None = None
         self.interval_s = T1_S
@@ -250,8 +251,9 @@ class Uas:
         call.media = media
         self._loop.watch(rtp, lambda: media.rtp_readable(self._loop.now))
         self._loop.watch(rtcp_sock, lambda: media.rtcp_readable(self._loop.now))
+        call.sdp_version = secrets.randbits(31)  # the session id, and the first version
         answer = sdp.answer(
-            request.body, negotiated, index, media_host, media.port, secrets.randbits(31)
+            request.body, negotiated, index, media_host, media.port, call.sdp_version
         )
         call.answer_sdp = answer
         self.calls[call.key] = call
@@ -352,7 +354,8 @@ class Uas:
         elif request.method == "BYE":
             self._reply(request, source, channel, 200, "OK")
             self.end(call, "BYE from the caller", bye=False)
-        elif request.method == "INVITE":  # a refresh: the same answer again
+        elif request.method == "INVITE":  # a refresh, or hold and resume (its direction)
+            self._reinvite(call, request)
             extra = [("Contact", call.contact()), ("Allow", wire.ALLOW)]
             data = wire.response(request, 200, "OK", source, extra=extra, body=call.answer_sdp)
             channel.send(data, response_address(request.message, source))
@@ -361,6 +364,19 @@ class Uas:
         else:
             extra = [("Allow", wire.ALLOW)]
             self._reply(request, source, channel, 405, "Method Not Allowed", extra=extra)
+
+    def _reinvite(self, call: Call, request: wire.Request) -> None:
+        """Answer a re-INVITE's direction: sendonly (hold) is answered recvonly and inactive
+        inactive, and the media stops sending until an offer lets it send again. Without an
+        offer (a refresh) the answer stays as it was."""
+        if "application/sdp" not in (request.header("content-type") or "").lower():
+            return
+        direction = sdp.answer_direction(sdp.offer_direction(request.body))
+        if call.media is not None:
+            call.media.sending = direction in ("sendrecv", "sendonly")
+        call.sdp_version += 1
+        call.answer_sdp = sdp.with_direction(call.answer_sdp, direction, call.sdp_version)
+        self._say(f"call {call.label}: re-INVITE answered {direction}")
 
     # -- ending calls ------------------------------------------------------------------------
 

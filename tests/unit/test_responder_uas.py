@@ -223,3 +223,27 @@ def test_responder_uas_shutdown_sends_bye_and_480(uas_factory) -> None:  # type:
     assert [m.method for m in channel.take()].count("BYE") == 2
     uas.handle(request("INVITE", branch="z9hG4bKn", body=SDP), CALLER, channel)
     assert statuses(channel.take()) == [503]
+
+
+def test_responder_uas_reinvite_hold_and_resume_directions(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    uas, _loop, channel, _clock = uas_factory()
+    uas.handle(request("INVITE", body=SDP), CALLER, channel)
+    ok = channel.take()[1]
+    tag = ok.header("to").split("tag=")[1]  # type: ignore[union-attr]
+    uas.handle(request("ACK", to_tag=tag), CALLER, channel)
+    (call,) = uas.calls.values()
+    assert call.media is not None and call.media.sending
+    version = int(ok.body.splitlines()[1].split(" ")[2])
+    answers = []
+    for cseq, offered in ((2, "sendonly"), (3, "inactive"), (4, "sendrecv")):
+        body = SDP + f"a={offered}\r\n"
+        uas.handle(request("INVITE", cseq=cseq, to_tag=tag, body=body), CALLER, channel)
+        (answer,) = channel.take()
+        assert answer.status_code == 200
+        answers.append((answer.body.split("a=")[-1].strip(), call.media.sending))
+        assert int(answer.body.splitlines()[1].split(" ")[2]) == version + cseq - 1
+    assert answers == [("recvonly", False), ("inactive", False), ("sendrecv", True)]
+    # A refresh without an offer keeps the answer as it was.
+    uas.handle(request("INVITE", cseq=5, to_tag=tag), CALLER, channel)
+    (refresh,) = channel.take()
+    assert refresh.body.splitlines()[-1] == "a=sendrecv" and call.media.sending
