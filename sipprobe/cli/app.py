@@ -211,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the digits are sent (default rfc4733: RTP telephone events)",
     )
     call.add_argument(
+        "--hold-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="put the call on hold (sendonly re-INVITE) for S seconds, then resume it, and "
+        "report whether media stopped and came back (--duration must leave 2 s either side)",
+    )
+    call.add_argument(
         "--codec",
         action="append",
         metavar="NAME",

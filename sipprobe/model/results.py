@@ -11,6 +11,7 @@ from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.dtmf import CallDtmf
+from sipprobe.model.hold import CallHold
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
@@ -120,6 +121,7 @@ class CallResult:
     # usable, or not answered.
     unusable_answer: str | None = None
     dtmf: CallDtmf | None = None  # digits sent and what came back; None: no DTMF asked
+    hold: CallHold | None = None  # the hold and resume; None: no hold asked
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

@@ -18,6 +18,7 @@ from typing import Any
 from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
 from sipprobe.model.media import (
     CallEcho,
     CallStream,
@@ -224,8 +225,8 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
-    dtmf = data.get("dtmf")  # older reports: none
-    nested = ("rtcp", "echo", "streams", "sip_alg", "dtmf")
+    dtmf, hold = data.get("dtmf"), data.get("hold")  # older reports: none
+    nested = ("rtcp", "echo", "streams", "sip_alg", "dtmf", "hold")
     plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
@@ -234,6 +235,18 @@ def _call(data: dict[str, Any]) -> CallResult:
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
         dtmf=None if dtmf is None else _dtmf(dtmf),
+        hold=None if hold is None else _hold(hold),
+    )
+
+
+def _hold(data: dict[str, Any]) -> CallHold:
+    return CallHold(
+        hold_s=data["hold_s"],
+        error=data["error"],
+        reinvites=tuple(Reinvite(**r) for r in data["reinvites"]),
+        media=tuple(
+            HoldMedia(**{**m, "packets_per_s": tuple(m["packets_per_s"])}) for m in data["media"]
+        ),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sipprobe.model.demarc import default_equipment
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+from sipprobe.model.hold import CallHold
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
@@ -103,8 +104,20 @@ def _call(call: CallResult) -> dict[str, Any]:
         "sip_alg": _sip_alg(call.sip_alg),
         "unusable_answer": call.unusable_answer,
         "dtmf": _dtmf(call.dtmf),
+        "hold": _hold(call.hold),
     }
     return data
+
+
+def _hold(hold: CallHold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "hold_s": hold.hold_s,
+        "error": hold.error,
+        "reinvites": [asdict(r) for r in hold.reinvites],
+        "media": [{**asdict(m), "packets_per_s": list(m.packets_per_s)} for m in hold.media],
+    }
 
 
 def _dtmf_digit(digit: DtmfDigit) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import math
 import re
 
 from sipprobe.model.dtmf import CallDtmf
+from sipprobe.model.hold import CallHold, HoldMedia
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
@@ -95,6 +96,32 @@ def _call_lines(call: CallResult) -> list[str]:
         )
     if call.dtmf is not None:
         lines.append(dtmf_line(call.dtmf))
+    if call.hold is not None:
+        lines.extend(hold_lines(call.hold))
+    return lines
+
+
+def _media_word(media: HoldMedia | None) -> str:
+    if media is None:
+        return "not measured"
+    if not media.stopped:
+        return f"kept flowing (longest silence {media.longest_gap_s:g} s)"
+    back = "came back" if media.resumed else "did NOT come back"
+    return f"stopped {media.longest_gap_s:g} s, {back}"
+
+
+def hold_lines(hold: CallHold) -> list[str]:
+    """The hold: each re-INVITE, then what the media did in each direction."""
+    parts = []
+    for r in hold.reinvites:
+        status = f"{r.status_code} in {r.response_ms:g} ms" if r.status_code else "no answer"
+        parts.append(f"{r.purpose} {r.offered} at {r.at_s:g} s -> {status}, {r.answered or '-'}")
+    lines = [f"hold {hold.hold_s:g} s: " + ("; ".join(parts) or "no re-INVITE sent")]
+    if hold.error is not None:
+        lines[0] += f" ({hold.error})"
+    if hold.media:
+        rx, tx = hold.media_towards("rx"), hold.media_towards("tx")
+        lines.append(f"hold media: rx {_media_word(rx)}; tx {_media_word(tx)}")
     return lines
 
 

@@ -17,6 +17,7 @@ from sipprobe.analysis.codecs import planning_values
 from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
+from sipprobe.analysis.hold import hold_media
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.endpoint import Endpoint
@@ -207,8 +208,9 @@ def attach_echo(
     path: Path,
     jitter_buffer_ms: float = 60.0,
 ) -> tuple[StepResult, ...]:
-    """Steps with each call's ``echo`` (when the far end echoed) and, for a call that sent
-    DTMF, the digits the capture saw (``dtmf``) filled in from the RTP payloads."""
+    """Steps with each call's ``echo`` (when the far end echoed), for a call that sent DTMF
+    the digits the capture saw (``dtmf``) and for a held call what its RTP did
+    (``hold.media``), filled in from the RTP packets."""
     ends = {e.call_id: e for e in calls_media_ends(steps, timeline)}
     ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
     if not ports:
@@ -224,6 +226,12 @@ def attach_echo(
         # SRTP payloads are encrypted: neither their audio nor their events can be read.
         if call.dtmf is not None and not call.srtp:
             call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id]))
+        if call.hold is not None:  # arrival times only: SRTP headers are clear
+            rx = [p.arrival_s for p in packets if p.dst_port == local]
+            tx = [p.arrival_s for p in packets if p.src_port == local]
+            call = replace(
+                call, hold=replace(call.hold, media=hold_media(rx, tx, call.hold.hold_s))
+            )
         # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
         # correlate perfectly with noise, so an SRTP call has no echo figures.
         if call.srtp:

@@ -291,6 +291,7 @@ class _Run:
             expect_status=step.expect_status,
             dtmf=step.dtmf,
             dtmf_method=step.dtmf_method,
+            hold_s=step.hold_s,
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)

@@ -27,6 +27,7 @@ from sipprobe.model.demarc import (
     default_equipment,
 )
 from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
+from sipprobe.model.hold import hold_duration_problem
 from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
@@ -437,6 +438,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             "parallel",
             "dtmf",
             "dtmf_method",
+            "hold_s",
         ),
         "wait": ("seconds",),
         "capacity": ("to", "channels", "step", "hold_s", "answer_timeout_s"),
@@ -487,9 +489,20 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
                 f"{key}.dtmf",
                 f"is sent by calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
             )
+        duration_s = num("duration_s", 0, 86400, 5.0)
+        hold_s = num("hold_s", 0, 3600, 0.0)
+        problem = hold_duration_problem(hold_s, duration_s, dtmf) if hold_s > 0 else None
+        if problem:
+            raise reader.fail(fields["hold_s"][1], f"{key}.hold_s", problem)
+        if hold_s > 0 and parallel > MAX_CALLS:
+            raise reader.fail(
+                fields["hold_s"][1],
+                f"{key}.hold_s",
+                f"holds calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
+            )
         return CallStep(
             to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
-            duration_s=num("duration_s", 0, 86400, 5.0),
+            duration_s=duration_s,
             answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
             expect_status=expect,
             parallel=parallel,
@@ -498,6 +511,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             else None,
             dtmf=dtmf,
             dtmf_method=dtmf_method,
+            hold_s=hold_s,
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)

@@ -61,6 +61,7 @@ class CallStep:
     parallel: int = 1  # simultaneous calls placed, held and hung up together
     dtmf: str = ""  # DTMF digits sent once the call is up ("": none)
     dtmf_method: DtmfMethod = "rfc4733"
+    hold_s: float = 0.0  # hold the call this long, then resume it (0: no hold)
     kind: Literal["call"] = "call"
 
 

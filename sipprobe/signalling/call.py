@@ -12,6 +12,7 @@ import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
 from sipprobe.model.dtmf import CallDtmf, DtmfMethod
+from sipprobe.model.hold import CallHold, hold_start_s
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
 from sipprobe.signalling.dialog import (
@@ -20,6 +21,7 @@ from sipprobe.signalling.dialog import (
     offered_codecs,
     unusable_answer,
 )
+from sipprobe.signalling.hold import reinvites, without_reinvites
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -40,6 +42,7 @@ class CallPlan:
     dtmf_method: DtmfMethod = "rfc4733"
     dtmf_duration_ms: int = 160
     dtmf_after_s: float = 1.0  # after the answer: the streams have settled by then
+    hold_s: float = 0.0  # hold the call this long (sendonly re-INVITE, then resume); 0: no hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.media_up = False
         self.dtmf_sent_at: float | None = None  # monotonic time the digits were handed over
         self.dtmf_error: str | None = None
+        self.hold_phase = 0  # 1: hold re-INVITE sent, 2: resume sent
+        self.hold_error: str | None = None
 
     def send_dtmf(self, digits: str, method: DtmfMethod, duration_ms: int) -> None:
         """Hand the digits to the SIP stack (it paces RFC 4733 events itself); a refusal is
@@ -81,6 +86,22 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
             self.sendDtmf(param)
         except pj.Error as exc:
             self.dtmf_error = str(exc.reason)
+
+    def hold_or_resume(self) -> None:
+        """Send the next re-INVITE of the hold: sendonly first, then sendrecv again."""
+        resume = self.hold_phase == 1
+        self.hold_phase += 1
+        try:
+            if resume:
+                param = pj.CallOpParam(True)
+                param.opt.flag = pj.PJSUA_CALL_UNHOLD
+                self.reinvite(param)
+            else:
+                self.setHold(pj.CallOpParam(True))
+        except pj.Error as exc:
+            what = "resume" if resume else "hold"
+            self.hold_error = f"{what}: {exc.reason}"
+            self.hold_phase = 2  # no resume without a hold
 
     def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
@@ -238,10 +259,18 @@ def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress
 
     def tick() -> None:
         nonlocal last_shown
-        if plan.dtmf and time.monotonic() - started >= plan.dtmf_after_s:
+        elapsed = time.monotonic() - started
+        if plan.dtmf and elapsed >= plan.dtmf_after_s:
             for call in calls:
                 if call.dtmf_sent_at is None and not call.disconnected:
                     call.send_dtmf(plan.dtmf, plan.dtmf_method, plan.dtmf_duration_ms)
+        if plan.hold_s > 0:
+            hold_at = hold_start_s(plan.dtmf)
+            due = 1 if elapsed >= hold_at else 0
+            due = 2 if elapsed >= hold_at + plan.hold_s else due
+            for call in calls:
+                if call.hold_phase < due and not call.disconnected:
+                    call.hold_or_resume()
         second = int(time.monotonic() - started)
         if second != last_shown:
             last_shown = second
@@ -281,7 +310,7 @@ def _outcome(
     rtcp: RtcpSummary | None,
 ) -> CallOutcome:
     events = events_of_call(stack.timeline.since(first_event), call.call_id)
-    timings = invite_timings(events)
+    timings = invite_timings(without_reinvites(events))
     last_state = call.states[-1] if call.states else None
     status = None
     reason = ""
@@ -332,8 +361,21 @@ def _outcome(
         srtp=_answer_uses_srtp(timings.final),
         unusable_answer=unusable_answer(timings.first_invite, timings.final),
         dtmf=_dtmf_sent(call, plan),
+        hold=_hold_of(call, plan, events, timings.final),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
+
+
+def _hold_of(
+    call: ProbeCall, plan: CallPlan, events: list[SipEvent], final: SipEvent | None
+) -> CallHold | None:
+    """The hold's re-INVITEs; what the media did is read from the capture (run/callmedia.py)."""
+    if plan.hold_s <= 0 or not call.confirmed or final is None:
+        return None
+    error = call.hold_error
+    if error is None and call.hold_phase < 2:
+        error = "the call ended before the hold was over"
+    return CallHold(plan.hold_s, error, reinvites(events, final.t_s))
 
 
 def _dtmf_sent(call: ProbeCall, plan: CallPlan) -> CallDtmf | None:

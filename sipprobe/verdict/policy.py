@@ -211,6 +211,40 @@ class _Collector:
             self._hangup(step, detail, call)
             self._media(step, detail, call)
             self._dtmf(step, call)
+            self._hold(step, call)
+
+    def _hold(self, step: StepResult, call: CallResult) -> None:
+        """A hold that could not be done or undone, or media that did not come back. Whose
+        side that is the probe cannot tell from one vantage."""
+        hold = call.hold
+        if hold is None:
+            return
+        failed = [r for r in hold.reinvites if not 200 <= (r.status_code or 0) < 300]
+        if hold.error is not None or failed or len(hold.reinvites) < 2:
+            why = hold.error or "; ".join(
+                f"the {r.purpose} re-INVITE got {r.status_code or 'no final response'}"
+                for r in failed
+            )
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "hold-failed",
+                f"hold of {hold.hold_s:g} s did not complete: {why or 'no re-INVITE sent'}",
+                step,
+            )
+        for media in hold.media:
+            if media.stopped and media.resumed is False:
+                towards = "from the far end" if media.direction == "rx" else "from the probe"
+                self.add(
+                    Severity.CRITICAL,
+                    Side.UNKNOWN,
+                    "media",
+                    "hold-media-not-resumed",
+                    f"RTP {towards} ({media.direction}) stopped at {media.gap_start_s:g} s of "
+                    "the call's media and did not come back after the resume",
+                    step,
+                )
 
     def _dtmf(self, step: StepResult, call: CallResult) -> None:
         """Digits that did not come back as sent. Which side lost them the probe cannot

@@ -1,4 +1,6 @@
-"""DTMF sent in real calls: RFC 4733 events through the responder's reflector and SIPp's echo."""
+"""DTMF and hold in real calls: RFC 4733 events and a sendonly hold through the responder."""
+
+import re
 
 from lab.environment import require_lab
 from lab.probe import run_probe
@@ -21,3 +23,61 @@ def test_probe_dtmf_rfc4733_comes_back_from_the_responder(responder: Responder) 
     ]
     assert all(d["ended"] and d["duration_ms"] == 160.0 for d in dtmf["received_digits"])
     assert not [f for f in run.report["verdict"]["findings"] if f["code"] == "dtmf-mismatch"]
+
+
+def test_probe_hold_3_s_media_stops_and_resumes_with_the_responder(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe("call", responder.uri(), "--duration", "8", "--hold-s", "3", "--no-history")
+    assert run.returncode == 0, run.report["verdict"]
+    call = run.report["calls"][0]
+    hold = call["hold"]
+    assert hold["error"] is None and hold["hold_s"] == 3
+    first, second = hold["reinvites"]
+    assert (first["purpose"], first["offered"], first["status_code"], first["answered"]) == (
+        "hold",
+        "sendonly",
+        200,
+        "recvonly",
+    )
+    assert (second["purpose"], second["offered"], second["status_code"]) == (
+        "resume",
+        "sendrecv",
+        200,
+    )
+    assert second["answered"] == "sendrecv"
+    assert 1.9 <= first["at_s"] <= 2.5 and 4.9 <= second["at_s"] <= 5.5
+    assert first["response_ms"] < 100 and second["response_ms"] < 100  # loopback
+    rx, tx = hold["media"]
+    # The responder stops reflecting while it is held; the probe goes on sending (sendonly)
+    assert (rx["direction"], rx["stopped"], rx["resumed"]) == ("rx", True, True)
+    assert 2.7 <= rx["longest_gap_s"] <= 3.3
+    assert (tx["direction"], tx["stopped"], tx["resumed"]) == ("tx", False, None)
+    assert call["hold_s"] is not None and call["hold_s"] >= 7.5  # answer -> BYE, as before
+    assert not run.report["verdict"]["findings"]
+
+
+def test_probe_dtmf_sip_info_answered_and_left_unmeasured(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "42",
+        "--dtmf-method",
+        "sip-info",
+        "--no-history",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert (dtmf["method"], dtmf["send_error"], dtmf["received"], dtmf["matched"]) == (
+        "sip-info",
+        None,
+        None,
+        None,
+    )
+    infos = [m for m in run.report["sip"] if m["method"] == "INFO"]
+    signals = [re.findall(r"Signal=(\S+)", m["text"]) for m in infos if m["direction"] == "tx"]
+    assert signals == [["4"], ["2"]]
+    assert [m["status_code"] for m in infos if m["direction"] == "rx"] == [200, 200]
