@@ -54,6 +54,14 @@ _G711 = {
 }
 
 
+def g711_samples(payload_type: int, payload: bytes) -> NDArray[np.float64] | None:
+    """Linear samples of one G.711 payload; None for any other payload type."""
+    codec = _G711.get(payload_type)
+    if codec is None:
+        return None
+    return _DECODE[codec][np.frombuffer(payload, dtype=np.uint8)].astype(np.float64)
+
+
 @dataclass(frozen=True, slots=True)
 class EchoPacket:
     """One G.711 RTP packet of the call: when it passed the probe, and its audio bytes."""

@@ -8,9 +8,6 @@ tcpdump), and the probe is then a failure with the reason, never a hung scrape.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from sipprobe.exporter.config import Module
 from sipprobe.exporter.modules import child_argv
 from sipprobe.model.results import RunReport
 from sipprobe.report.json_read import read_report
-from sipprobe.run.fanout import kill_tree
+from sipprobe.run.fanout import run_child
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,32 +38,16 @@ def _last_line(text: str) -> str:
 
 def run_probe(module: Module, target: str, budget_s: float, out: Path) -> ProbeOutcome:
     """Run ``module`` against ``target`` in a child, killed after ``budget_s``."""
-    started = time.monotonic()
-    command = [sys.executable, "-m", "sipprobe", *child_argv(module, target, budget_s, out)]
-    with subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as child:
-        try:
-            stdout, stderr = child.communicate(timeout=max(0.1, budget_s))
-        except subprocess.TimeoutExpired:
-            kill_tree(child.pid)
-            child.communicate()
-            return ProbeOutcome(
-                target,
-                module.name,
-                time.monotonic() - started,
-                None,
-                f"no result within the {budget_s:.1f} s budget: the probe was stopped",
-            )
-    duration = time.monotonic() - started
+    argv = child_argv(module, target, budget_s, out)
+    child = run_child(target, argv, max(0.1, budget_s))
+    if child.timed_out:
+        why = f"no result within the {budget_s:.1f} s budget: the probe was stopped"
+        return ProbeOutcome(target, module.name, child.wall_s, None, why)
     bundle = out if (out / "manifest.json").is_file() else None
     try:
-        report = read_report(json.loads(stdout))
+        report = read_report(json.loads(child.stdout))
     except (ValueError, KeyError, TypeError, SipProbeError):
-        why = _last_line(stderr).removeprefix("error: ") or f"exit status {child.returncode}"
-        return ProbeOutcome(target, module.name, duration, None, why, bundle)
-    return ProbeOutcome(target, module.name, duration, report, None, bundle)
+        why = _last_line(child.stderr).removeprefix("error: ")
+        why = why or child.note or f"exit status {child.exit_code}"
+        return ProbeOutcome(target, module.name, child.wall_s, None, why, bundle)
+    return ProbeOutcome(target, module.name, child.wall_s, report, None, bundle)

@@ -17,6 +17,7 @@ from sipprobe.model.outcome import Quality
 
 __all__ = [
     "CallEcho",
+    "CallListening",
     "CallStream",
     "EchoRttMs",
     "FarEndReport",
@@ -235,3 +236,14 @@ class CallEcho:
     mos_cq: float | None
     mos_cq_null_reason: str | None
     r_factor_cq: float | None = None  # set with mos_cq
+
+
+@dataclass(frozen=True, slots=True)
+class CallListening:
+    """Listening quality measured on the speech an echoing far end sent back: a perceptual
+    model's MOS-LQO beside the E-model's estimate (docs/measurement.md, "Listening quality")."""
+
+    mos_lqo: float
+    model: str  # which model and implementation scored it
+    aligned_delay_ms: float  # where the sent audio starts in the received audio
+    active_speech_s: float  # speech in the scored audio, pauses not counted

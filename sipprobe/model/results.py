@@ -12,7 +12,7 @@ from typing import Literal
 from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.hold import CallHold
-from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.model.steps import StepDetail
@@ -122,6 +122,8 @@ class CallResult:
     unusable_answer: str | None = None
     dtmf: CallDtmf | None = None  # digits sent and what came back; None: no DTMF asked
     hold: CallHold | None = None  # the hold and resume; None: no hold asked
+    # MOS-LQO of the speech an echoing far end sent back (capture, G.711); None: not scored.
+    listening: CallListening | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

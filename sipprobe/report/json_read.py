@@ -21,6 +21,7 @@ from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
 from sipprobe.model.media import (
     CallEcho,
+    CallListening,
     CallStream,
     EchoRttMs,
     FarEndReport,
@@ -225,8 +226,9 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
+    listening = data.get("listening")  # older reports: none
     dtmf, hold = data.get("dtmf"), data.get("hold")  # older reports: none
-    nested = ("rtcp", "echo", "streams", "sip_alg", "dtmf", "hold")
+    nested = ("rtcp", "echo", "streams", "sip_alg", "listening", "dtmf", "hold")
     plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
@@ -234,6 +236,7 @@ def _call(data: dict[str, Any]) -> CallResult:
         echo=None if echo is None else _echo(echo),
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
+        listening=None if listening is None else CallListening(**listening),
         dtmf=None if dtmf is None else _dtmf(dtmf),
         hold=None if hold is None else _hold(hold),
     )

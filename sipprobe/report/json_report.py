@@ -9,7 +9,7 @@ from typing import Any
 from sipprobe.model.demarc import default_equipment
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.hold import CallHold
-from sipprobe.model.media import CallEcho, CallStream
+from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.results import (
     CallResult,
@@ -64,6 +64,17 @@ def _echo(echo: CallEcho | None) -> dict[str, Any] | None:
     return data
 
 
+def _listening(listening: CallListening | None) -> dict[str, Any] | None:
+    if listening is None:
+        return None
+    return {
+        "mos_lqo": listening.mos_lqo,
+        "model": listening.model,
+        "aligned_delay_ms": listening.aligned_delay_ms,
+        "active_speech_s": listening.active_speech_s,
+    }
+
+
 def call_stream_json(stream: CallStream) -> dict[str, Any]:
     """A stream of ``sipprobe analyze``'s JSON, with the call's view of it."""
     data = stream_json(stream.measured)
@@ -105,6 +116,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "unusable_answer": call.unusable_answer,
         "dtmf": _dtmf(call.dtmf),
         "hold": _hold(call.hold),
+        "listening": _listening(call.listening),
     }
     return data
 

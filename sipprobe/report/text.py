@@ -70,6 +70,19 @@ def _stream_line(stream: CallStream) -> str:
     )
 
 
+def _listening_line(call: CallResult) -> str:
+    """The measured MOS-LQO beside the E-model's MOS-LQ of the received stream."""
+    listening = call.listening
+    assert listening is not None
+    rx = call.rx_stream
+    estimate = _number(rx.measured.metrics.mos_lq if rx else None, ".2f")
+    return (
+        f"listening: MOS-LQO {listening.mos_lqo:.2f} (measured, {listening.model}) "
+        f"beside MOS-LQ {estimate} (E-model); {listening.active_speech_s:.1f} s of speech, "
+        f"aligned at {listening.aligned_delay_ms:.0f} ms"
+    )
+
+
 def _call_lines(call: CallResult) -> list[str]:
     lines = []
     facts = [f"codec {call.codec}" if call.codec else "no media"]
@@ -83,6 +96,8 @@ def _call_lines(call: CallResult) -> list[str]:
         facts.append("early media (183)")
     lines.append("; ".join(facts))
     lines.extend(_stream_line(stream) for stream in call.streams)
+    if call.listening is not None:
+        lines.append(_listening_line(call))
     rtcp = call.rtcp
     if rtcp is not None:
         loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp.rx_loss_pct is not None else "-"

@@ -18,10 +18,11 @@ from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
 from sipprobe.analysis.hold import hold_media
+from sipprobe.analysis.listening import listen_to_echo
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.endpoint import Endpoint
-from sipprobe.model.media import CallEcho, CallStream, EchoRttMs
+from sipprobe.model.media import CallEcho, CallListening, CallStream, EchoRttMs
 from sipprobe.model.results import Direction, SipEvent, StepResult
 from sipprobe.sip.codecs import codec_by_name
 from sipprobe.sip.message import parse_message
@@ -202,15 +203,26 @@ def echo_report(
     return replace(echo, mos_cq=round(score.mos, 4), r_factor_cq=round(score.r, 4))
 
 
+def listening_report(packets: list[RtpPayload], local_port: int) -> CallListening | None:
+    """MOS-LQO of what the echoing far end sent back, scored against what the probe sent."""
+    score = listen_to_echo(
+        _echo_packets(packets, local_port, sent=True),
+        _echo_packets(packets, local_port, sent=False),
+    )
+    if score is None:
+        return None
+    return CallListening(score.mos_lqo, score.model, score.aligned_delay_ms, score.active_speech_s)
+
+
 def attach_echo(
     steps: tuple[StepResult, ...],
     timeline: tuple[SipEvent, ...],
     path: Path,
     jitter_buffer_ms: float = 60.0,
 ) -> tuple[StepResult, ...]:
-    """Steps with each call's ``echo`` (when the far end echoed), for a call that sent DTMF
-    the digits the capture saw (``dtmf``) and for a held call what its RTP did
-    (``hold.media``), filled in from the RTP packets."""
+    """Steps with each call's ``echo`` and ``listening`` (when the far end echoed), for a
+    call that sent DTMF the digits the capture saw (``dtmf``) and for a held call what its
+    RTP did (``hold.media``), filled in from the RTP packets."""
     ends = {e.call_id: e for e in calls_media_ends(steps, timeline)}
     ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
     if not ports:
@@ -238,7 +250,11 @@ def attach_echo(
             updated.append(replace(step, call=call))
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
-        updated.append(replace(step, call=replace(call, echo=echo)))
+        # Scored whether or not the echo's round trip could be measured: its windows are
+        # judged one by one and lost packets shift them, so loss can hide the round trip while
+        # the speech that came back is still there to be scored.
+        listening = listening_report(packets, local)
+        updated.append(replace(step, call=replace(call, echo=echo, listening=listening)))
     return tuple(updated)
 
 

@@ -40,6 +40,7 @@ class ChildRun:
     stderr: str
     wall_s: float
     note: str | None = None  # why the run is UNKNOWN when the child did not end by itself
+    timed_out: bool = False  # stopped at its time bound
 
 
 def read_targets(path: str) -> tuple[SipUri, ...]:
@@ -121,6 +122,7 @@ def run_child(target: str, argv: Sequence[str], timeout_s: float) -> ChildRun:
                 stderr,
                 time.monotonic() - started,
                 f"no result within {timeout_s:g} s: the run was stopped",
+                timed_out=True,
             )
     wall = time.monotonic() - started
     code = child.returncode

@@ -27,7 +27,9 @@ from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
 
 Progress = Callable[[str], None]
-REFERENCE_AUDIO = Path(__file__).resolve().parent.parent / "media" / "reference-8k.wav"
+# Synthetic speech (sipprobe/media/make_reference.py): an echoing far end sends it back and the
+# listening score (P.862) needs speech; the echo round trip correlates it as well as tones.
+REFERENCE_AUDIO = Path(__file__).resolve().parent.parent / "media" / "speech-8k.wav"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ import pjsua2 as pj
 
 from sipprobe import __version__
 from sipprobe.errors import SetupError, SignallingError
-from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
 from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
@@ -58,9 +57,6 @@ class StackSettings:
     tls: TlsSettings = field(default_factory=TlsSettings)
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     user_agent: str = f"sipprobe/{__version__}"
-    tls_cert_file: str | None = None  # only a listening responder needs one
-    tls_key_file: str | None = None
-    also_listen: tuple[str, ...] = ()  # more transports on the same port (the responder)
     srtp: str = "off"  # off | optional | mandatory (SDES keys in the SDP)
 
 
@@ -155,9 +151,6 @@ class SipStack:
         self.transport_id = self._open(self.settings.transport, self.settings.sip_port)
         local = self._endpoint.transportGetInfo(self.transport_id).localName
         self.local_sip = str(local)
-        port = Endpoint.parse(self.local_sip).port or self.settings.sip_port
-        for extra in self.settings.also_listen:
-            self._open(extra, port + 1 if extra == "tls" else port)
 
     def _open(self, transport: str, port: int) -> int:
         settings = self.settings
@@ -171,9 +164,6 @@ class SipStack:
             ca_file = settings.tls.ca_file or DEFAULT_CA_BUNDLE
             tls.CaListFile = ca_file
             tls.msecTimeout = 10_000
-            if settings.tls_cert_file:
-                tls.certFile = settings.tls_cert_file
-                tls.privKeyFile = settings.tls_key_file or ""
         kind = _TRANSPORT_TYPES[(transport, settings.ipv6)]
         try:
             return int(self._endpoint.transportCreate(kind, transport_config))

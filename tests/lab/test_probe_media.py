@@ -108,8 +108,12 @@ def test_probe_parallel_calls_each_measured(responder: Responder, tmp_path: Path
         assert both["rx"]["packets"] >= 90
 
 
-def test_probe_parallel_calls_beyond_the_stack_limit_is_a_clear_error(tmp_path: Path) -> None:
-    scenario = write_scenario(tmp_path, "target: sip:127.0.0.1\nsteps:\n  - call: {parallel: 5}\n")
+def test_probe_parallel_calls_beyond_the_run_limit_is_a_clear_error(tmp_path: Path) -> None:
+    # More than one stack holds (4) is spread over worker processes; beyond the run's own
+    # bound it is a usage error before anything starts.
+    scenario = write_scenario(
+        tmp_path, "target: sip:127.0.0.1\nsteps:\n  - call: {parallel: 201}\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "sipprobe", "run", scenario],
         capture_output=True,
@@ -118,7 +122,7 @@ def test_probe_parallel_calls_beyond_the_stack_limit_is_a_clear_error(tmp_path: 
         timeout=60,
     )
     assert result.returncode == 3
-    assert "steps[0].call.parallel: 5 is out of range (1 to 4)" in result.stderr
+    assert "steps[0].call.parallel: 201 is out of range (1 to 200)" in result.stderr
 
 
 def test_probe_without_capture_permission_falls_back_to_rtcp(
