@@ -17,7 +17,6 @@ tone of 40 ms (Q.24's minimum) is found wherever it falls.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sipprobe.model.dtmf import DTMF_SYMBOLS, DtmfDigit
+from sipprobe.sip.telephone_event import TelephoneEvent
 
 EVENT_CLOCK_HZ = 8000  # telephone-event/8000, the rate every narrowband call negotiates
 ROW_HZ = (697.0, 770.0, 852.0, 941.0)
@@ -46,28 +46,6 @@ class EventPacket:
     arrival_s: float
     timestamp: int
     payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TelephoneEvent:
-    """RFC 4733 2.3: the 4 bytes of a named-event payload."""
-
-    event: int
-    end: bool
-    volume: int  # power level in -dBm0, 0 to 63
-    duration: int  # timestamp units since the event began
-
-    @classmethod
-    def parse(cls, data: bytes) -> TelephoneEvent:
-        if len(data) < 4:
-            raise ValueError(f"telephone-event payload has {len(data)} bytes, needs 4")
-        event, flags, duration = struct.unpack_from("!BBH", data)
-        return cls(event, bool(flags & 0x80), flags & 0x3F, duration)
-
-    def __bytes__(self) -> bytes:
-        return struct.pack(
-            "!BBH", self.event, (0x80 if self.end else 0) | self.volume, self.duration
-        )
 
 
 def rfc4733_digits(

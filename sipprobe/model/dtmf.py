@@ -2,8 +2,10 @@
 
 ``method`` is how the probe was asked to send (``rfc4733``: RTP telephone-event packets;
 ``sip-info``: SIP INFO requests with an ``application/dtmf-relay`` body); ``received_method``
-is what carried the digits back to the probe (``rfc4733`` events in the received RTP stream),
-None when none came back.
+is what carried the digits back to the probe: ``rfc4733`` events in the received RTP stream
+(an echoing far end returns them), or for SIP INFO ``sip-info``: the digits a sipprobe
+responder says it received (``X-Sipprobe-Dtmf`` in its 200 to the BYE), since INFO does not
+come back; None when none came back.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 DtmfMethod = Literal["rfc4733", "sip-info"]
-ReceivedMethod = Literal["rfc4733"]
+ReceivedMethod = Literal["rfc4733", "sip-info"]
 DTMF_METHODS: tuple[DtmfMethod, ...] = ("rfc4733", "sip-info")
 DTMF_SYMBOLS = "0123456789*#ABCD"  # RFC 4733 event codes 0 to 15, in order
 MAX_DTMF_DIGITS = 32
@@ -53,6 +55,8 @@ class CallDtmf:
     received_method: ReceivedMethod | None
     sent_digits: tuple[DtmfDigit, ...]  # RFC 4733 events the probe's own stream carried
     received_digits: tuple[DtmfDigit, ...]
+    # What a sipprobe responder says it received by ``method``; None: the far end did not say.
+    far_end_received: str | None = None
 
     @property
     def matched(self) -> bool | None:

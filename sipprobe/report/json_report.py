@@ -155,6 +155,7 @@ def _dtmf(dtmf: CallDtmf | None) -> dict[str, Any] | None:
         "send_error": dtmf.send_error,
         "sent_digits": [_dtmf_digit(d) for d in dtmf.sent_digits],
         "received_digits": [_dtmf_digit(d) for d in dtmf.received_digits],
+        "far_end_received": dtmf.far_end_received,
     }
 
 

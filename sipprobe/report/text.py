@@ -145,13 +145,22 @@ def dtmf_line(dtmf: CallDtmf) -> str:
     sent = f"DTMF sent {dtmf.sent!r} ({dtmf.method}, {dtmf.duration_ms} ms each)"
     if dtmf.send_error is not None:
         return f"{sent}: not sent, {dtmf.send_error}"
+    far = (
+        f"; the far end received {dtmf.far_end_received!r}"
+        if dtmf.far_end_received is not None and dtmf.method != "sip-info"
+        else ""
+    )
     if dtmf.received is None:
         return f"{sent}; what the far end got was not measured"
     if not dtmf.received:
-        return f"{sent}; nothing came back"
-    lengths = ", ".join(f"{d.duration_ms:g}" for d in dtmf.received_digits)
+        return f"{sent}; nothing came back{far}"
     verdict = "as sent" if dtmf.matched else "NOT as sent"
-    return f"{sent}; received {dtmf.received!r} ({dtmf.received_method}, {lengths} ms): {verdict}"
+    if not dtmf.received_digits:  # SIP INFO: the far end's word, no durations
+        return f"{sent}; the far end received {dtmf.received!r}: {verdict}"
+    lengths = ", ".join(f"{d.duration_ms:g}" for d in dtmf.received_digits)
+    return (
+        f"{sent}; received {dtmf.received!r} ({dtmf.received_method}, {lengths} ms): {verdict}{far}"
+    )
 
 
 def _step_lines(step: StepResult) -> list[str]:

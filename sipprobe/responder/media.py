@@ -27,8 +27,10 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from sipprobe.model.dtmf import DTMF_SYMBOLS, MAX_DTMF_DIGITS
 from sipprobe.responder import rtcp
 from sipprobe.responder.limits import Counters
+from sipprobe.sip.telephone_event import TelephoneEvent
 
 RTP_DSCP = 46
 RTCP_INTERVAL_S = 5.0
@@ -129,6 +131,9 @@ class MediaSession:
         self.port = int(rtp.getsockname()[1])
         self._payload_type = payload_type
         self._reflected = frozenset({payload_type, dtmf_payload_type} - {None})
+        self._dtmf_payload_type = dtmf_payload_type
+        self.digits = ""  # RFC 4733 DTMF digits received, in order (at most 2 x the probe's)
+        self._event_timestamp: int | None = None
         self._tone = tone
         self._srtp = srtp
         self._counters = counters
@@ -188,6 +193,8 @@ class MediaSession:
             payload_type = data[1] & 0x7F
             seq, timestamp, ssrc = struct.unpack_from("!HII", data, 2)
             self.stats.add(ssrc, seq, timestamp, now)
+            if payload_type == self._dtmf_payload_type and not self._srtp:
+                self._telephone_event(data, size, timestamp)
             if not self.sending or self._tone is not None or payload_type not in self._reflected:
                 continue
             packet = bytearray(data[:size])
@@ -197,6 +204,22 @@ class MediaSession:
                 self._seq = (self._seq + 1) & 0xFFFF
                 self._last_sent = (out_ts, now)
             self._send_rtp(packet, now)
+
+    def _telephone_event(self, data: bytearray, size: int, timestamp: int) -> None:
+        """Note a DTMF digit when an event with a new timestamp begins (RFC 4733 2.5)."""
+        offset = _RTP_HEADER + 4 * (data[0] & 0x0F)
+        if data[0] & 0x10 and size >= offset + 4:  # header extension
+            offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
+        try:
+            event = TelephoneEvent.parse(bytes(data[offset:size]))
+        except ValueError:
+            return
+        if timestamp == self._event_timestamp or event.event >= len(DTMF_SYMBOLS):
+            return
+        self._event_timestamp = timestamp
+        if len(self.digits) < 2 * MAX_DTMF_DIGITS:
+            self.digits += DTMF_SYMBOLS[event.event]
+            self._counters.dtmf_digits += 1
 
     def _send_rtp(self, packet: bytes | bytearray, now: float) -> None:
         assert self.peer is not None

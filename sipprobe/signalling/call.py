@@ -25,6 +25,7 @@ from sipprobe.signalling.hold import reinvites, without_reinvites
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
+from sipprobe.sip.telephone_event import DTMF_HEADER, far_end_digits
 
 Progress = Callable[[str], None]
 # Synthetic speech (sipprobe/media/make_reference.py): an echoing far end sends it back and the
@@ -362,7 +363,7 @@ def _outcome(
         local_disconnect=local_disconnect,
         srtp=_answer_uses_srtp(timings.final),
         unusable_answer=unusable_answer(timings.first_invite, timings.final),
-        dtmf=_dtmf_sent(call, plan),
+        dtmf=_dtmf_sent(call, plan, timings.bye_response),
         hold=_hold_of(call, plan, events, timings.final),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
@@ -380,8 +381,9 @@ def _hold_of(
     return CallHold(plan.hold_s, error, reinvites(events, final.t_s))
 
 
-def _dtmf_sent(call: ProbeCall, plan: CallPlan) -> CallDtmf | None:
-    """What the probe sent; what came back is read from the capture (run/callmedia.py)."""
+def _dtmf_sent(call: ProbeCall, plan: CallPlan, bye_response: SipEvent | None) -> CallDtmf | None:
+    """What the probe sent, and what a sipprobe responder says it received (its 200 to the
+    probe's BYE); what came back is read from the capture (run/callmedia.py)."""
     if not plan.dtmf or not call.confirmed:
         return None
     sent_at = error = None
@@ -390,16 +392,26 @@ def _dtmf_sent(call: ProbeCall, plan: CallPlan) -> CallDtmf | None:
     else:
         sent_at = round(call.dtmf_sent_at - call.answered_at, 3)
         error = call.dtmf_error
+    far_end = None
+    if bye_response is not None and bye_response.status_code == 200:
+        try:
+            value = parse_message(bye_response.text).header(DTMF_HEADER)
+        except ValueError:
+            value = None
+        if value is not None:
+            far_end = far_end_digits(value).get(plan.dtmf_method, "")
+    info = plan.dtmf_method == "sip-info" and far_end is not None
     return CallDtmf(
         sent=plan.dtmf,
         method=plan.dtmf_method,
         duration_ms=plan.dtmf_duration_ms,
         sent_at_s=sent_at,
         send_error=error,
-        received=None,
-        received_method=None,
+        received=far_end if info else None,
+        received_method="sip-info" if info and far_end else None,
         sent_digits=(),
         received_digits=(),
+        far_end_received=far_end,
     )
 
 

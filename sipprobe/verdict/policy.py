@@ -263,6 +263,14 @@ class _Collector:
             )
             return
         came = f"{dtmf.received!r} came back" if dtmf.received else "nothing came back"
+        if dtmf.method == "sip-info":
+            came = (
+                f"the far end received {dtmf.received!r}"
+                if dtmf.received
+                else ("the far end received none")
+            )
+        elif dtmf.far_end_received is not None:
+            came += f" (the far end received {dtmf.far_end_received!r})"
         self.add(
             Severity.WARNING,
             Side.UNKNOWN,

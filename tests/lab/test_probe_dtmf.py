@@ -16,6 +16,7 @@ def test_probe_dtmf_rfc4733_comes_back_from_the_responder(responder: Responder) 
     assert dtmf["received"] == "159#"
     assert dtmf["received_method"] == "rfc4733"
     assert dtmf["matched"] is True and dtmf["send_error"] is None
+    assert dtmf["far_end_received"] == "159#"  # the responder's X-Sipprobe-Dtmf
     assert "".join(d["digit"] for d in dtmf["sent_digits"]) == "159#"
     # pjmedia sends each digit for the requested 160 ms; the reflector keeps the durations
     assert [d["duration_ms"] for d in dtmf["received_digits"]] == [
@@ -56,7 +57,7 @@ def test_probe_hold_3_s_media_stops_and_resumes_with_the_responder(responder: Re
     assert not run.report["verdict"]["findings"]
 
 
-def test_probe_dtmf_sip_info_answered_and_left_unmeasured(responder: Responder) -> None:
+def test_probe_dtmf_sip_info_received_as_the_responder_says(responder: Responder) -> None:
     require_lab("tcpdump", root=True)
     run = run_probe(
         "call",
@@ -74,9 +75,10 @@ def test_probe_dtmf_sip_info_answered_and_left_unmeasured(responder: Responder) 
     assert (dtmf["method"], dtmf["send_error"], dtmf["received"], dtmf["matched"]) == (
         "sip-info",
         None,
-        None,
-        None,
+        "42",
+        True,
     )
+    assert (dtmf["received_method"], dtmf["far_end_received"]) == ("sip-info", "42")
     infos = [m for m in run.report["sip"] if m["method"] == "INFO"]
     signals = [re.findall(r"Signal=(\S+)", m["text"]) for m in infos if m["direction"] == "tx"]
     assert signals == [["4"], ["2"]]

@@ -7,14 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sipprobe.analysis.dtmf import (
-    EventPacket,
-    TelephoneEvent,
-    digits_text,
-    inband_digits,
-    rfc4733_digits,
-)
+from sipprobe.analysis.dtmf import EventPacket, digits_text, inband_digits, rfc4733_digits
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+from sipprobe.sip.telephone_event import TelephoneEvent, far_end_digits, info_digit
 
 RATE = 8000
 TONES = {"1": (697, 1209), "5": (770, 1336), "9": (852, 1477), "#": (941, 1477), "D": (941, 1633)}
@@ -135,3 +130,27 @@ def test_call_dtmf_matched_needs_equal_digits_and_no_send_error() -> None:
     assert refused.matched is False
     unmeasured = CallDtmf("1", "rfc4733", 160, 1.0, None, None, None, (), ())
     assert unmeasured.matched is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "digit"),
+    [
+        ("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", "5"),
+        ("Application/DTMF-Relay; charset=x", "signal= #\r\n", "#"),
+        ("application/dtmf-relay", "Signal=a\r\n", "A"),
+        ("application/dtmf", "11", "#"),
+        ("application/dtmf", "*", "*"),
+        ("application/dtmf-relay", "Duration=160\r\n", None),
+        ("application/dtmf-relay", "Signal=X\r\n", None),
+        ("application/dtmf", "99", None),
+        ("text/plain", "Signal=5", None),
+    ],
+)
+def test_info_digit(content_type: str, body: str, digit: str | None) -> None:
+    assert info_digit(content_type, body) == digit
+
+
+def test_far_end_digits_reads_the_responders_header() -> None:
+    assert far_end_digits("rfc4733=159#, sip-info=42") == {"rfc4733": "159#", "sip-info": "42"}
+    assert far_end_digits("none") == {}
+    assert far_end_digits("rfc4733=1x2, =5, sip-info=") == {}

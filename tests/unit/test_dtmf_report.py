@@ -96,8 +96,14 @@ def test_decide_dtmf_mismatch_is_a_warning_side_unknown() -> None:
     ]
     assert verdict.findings[0].summary == "DTMF '159#' sent as rfc4733, '15#' came back"
     assert verdict.media is Quality.DEGRADED
-    nothing = decide((_dtmf_call(replace(SENT, received="")),))  # type: ignore[arg-type]
-    assert nothing.findings[0].summary == "DTMF '159#' sent as rfc4733, nothing came back"
+    nothing = decide((_dtmf_call(replace(SENT, received="", far_end_received="159#")),))  # type: ignore[arg-type]
+    assert nothing.findings[0].summary == (
+        "DTMF '159#' sent as rfc4733, nothing came back (the far end received '159#')"
+    )
+    info = replace(SENT, method="sip-info", received="1", received_method="sip-info")
+    assert decide((_dtmf_call(info),)).findings[0].summary == (  # type: ignore[arg-type]
+        "DTMF '159#' sent as sip-info, the far end received '1'"
+    )
 
 
 def test_decide_dtmf_refused_by_the_stack_is_a_warning() -> None:
@@ -122,8 +128,12 @@ def test_dtmf_line_says_what_came_back() -> None:
     assert dtmf_line(SENT) == (
         "DTMF sent '159#' (rfc4733, 160 ms each); what the far end got was not measured"
     )
-    assert dtmf_line(replace(SENT, received="")) == (
-        "DTMF sent '159#' (rfc4733, 160 ms each); nothing came back"
+    assert dtmf_line(replace(SENT, received="", far_end_received="")) == (
+        "DTMF sent '159#' (rfc4733, 160 ms each); nothing came back; the far end received ''"
+    )
+    info = replace(SENT, method="sip-info", received="159#", received_method="sip-info")
+    assert dtmf_line(info) == (
+        "DTMF sent '159#' (sip-info, 160 ms each); the far end received '159#': as sent"
     )
 
 
