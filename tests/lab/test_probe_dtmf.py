@@ -1,10 +1,13 @@
-"""DTMF and hold in real calls: RFC 4733 events and a sendonly hold through the responder."""
+"""DTMF and hold in real calls: through the responder (RFC 4733 events and SIP INFO, a sendonly
+hold) and a stock SIPp UAS that offers no telephone-event."""
 
 import re
+from collections.abc import Callable
 
 from lab.environment import require_lab
 from lab.probe import run_probe
 from lab.responder import Responder
+from lab.sipp import SippUas
 
 
 def test_probe_dtmf_rfc4733_comes_back_from_the_responder(responder: Responder) -> None:
@@ -83,3 +86,31 @@ def test_probe_dtmf_sip_info_received_as_the_responder_says(responder: Responder
     signals = [re.findall(r"Signal=(\S+)", m["text"]) for m in infos if m["direction"] == "tx"]
     assert signals == [["4"], ["2"]]
     assert [m["status_code"] for m in infos if m["direction"] == "rx"] == [200, 200]
+
+
+def test_probe_dtmf_to_sipp_without_telephone_event_is_not_sent(
+    sipp_uas: Callable[..., SippUas],
+) -> None:
+    require_lab("tcpdump", root=True)
+    uas = sipp_uas("echo")  # answers PCMU alone: no telephone-event to send RFC 4733 with
+    run = run_probe(
+        "call",
+        uas.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "159#",
+        "--no-history",
+        "--expect-dscp",
+        "none",
+    )
+    assert run.returncode == 1  # WARNING: the call itself is clean
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert dtmf["send_error"] == "Remote does not support RFC 2833 (PJMEDIA_RTP_EREMNORFC2833)"
+    assert (dtmf["matched"], dtmf["sent_digits"], dtmf["far_end_received"]) == (False, [], None)
+    (finding,) = [f for f in run.report["verdict"]["findings"] if f["code"].startswith("dtmf")]
+    assert (finding["code"], finding["severity"], finding["side"]) == (
+        "dtmf-not-sent",
+        "warning",
+        "unknown",
+    )
