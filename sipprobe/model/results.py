@@ -122,6 +122,8 @@ class CallResult:
     unusable_answer: str | None = None
     dtmf: CallDtmf | None = None  # digits sent and what came back; None: no DTMF asked
     hold: CallHold | None = None  # the hold and resume; None: no hold asked
+    # 200 OKs the far end resent after the probe's ACK: the ACK did not reach it (0: none)
+    ok_resent_after_ack: int = 0
     # MOS-LQO of the speech an echoing far end sent back (capture, G.711); None: not scored.
     listening: CallListening | None = None
 

@@ -116,6 +116,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "unusable_answer": call.unusable_answer,
         "dtmf": _dtmf(call.dtmf),
         "hold": _hold(call.hold),
+        "ok_resent_after_ack": call.ok_resent_after_ack,
         "listening": _listening(call.listening),
     }
     return data

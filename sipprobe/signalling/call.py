@@ -15,6 +15,7 @@ from sipprobe.model.dtmf import CallDtmf, DtmfMethod
 from sipprobe.model.hold import CallHold, hold_start_s
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
+from sipprobe.signalling.ack import ok_resent_after_ack
 from sipprobe.signalling.dialog import (
     events_of_call,
     invite_timings,
@@ -365,6 +366,7 @@ def _outcome(
         unusable_answer=unusable_answer(timings.first_invite, timings.final),
         dtmf=_dtmf_sent(call, plan, timings.bye_response),
         hold=_hold_of(call, plan, events, timings.final),
+        ok_resent_after_ack=ok_resent_after_ack(events),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
 

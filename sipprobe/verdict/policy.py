@@ -30,6 +30,7 @@ from sipprobe.model.steps import (
 )
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import call_alg_findings, nat_findings
+from sipprobe.signalling.ack import ACK_LOST_AFTER
 from sipprobe.verdict.media import severity_of, stream_findings
 
 _BUSY = {480, 486, 600, 603}
@@ -373,6 +374,20 @@ class _Collector:
                 "had no usable codec or address",
                 step,
             )
+        elif call.hangup_by == "remote" and call.ok_resent_after_ack >= ACK_LOST_AFTER:
+            held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "messaging",
+                "call-dropped-ack-lost",
+                f"the far end hung up after {held}, having resent its 200 OK "
+                f"{call.ok_resent_after_ack} times after the probe's ACK: the ACK did not reach "
+                "it (the 'call drops after about 32 seconds' case: the ACK lost, or sent where "
+                "the far end does not listen, e.g. a Contact or Record-Route a NAT or SIP ALG "
+                "rewrote)",
+                step,
+            )
         elif call.hangup_by == "remote":
             held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
             self.add(
@@ -389,6 +404,17 @@ class _Collector:
             got = f"{call.bye_status}" if call.bye_status else "no response"
             self.add(
                 Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed", f"BYE got {got}", step
+            )
+        if call.hangup_by != "remote" and call.ok_resent_after_ack >= ACK_LOST_AFTER:
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "ack-not-received",
+                f"the far end resent its 200 OK {call.ok_resent_after_ack} times after the "
+                "probe's ACK: the ACK does not reach it, and a call longer than about 32 s "
+                "would be dropped (Timer H)",
+                step,
             )
 
     def _media(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:

@@ -1,4 +1,5 @@
-"""Hold and resume: the re-INVITEs from a timeline, the streams' silences from arrivals."""
+"""Hold and resume: the re-INVITEs from a timeline, the streams' silences from arrivals; the
+200 OKs resent after the ACK (the 32 s drop)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sipprobe.report.json_read import _call
 from sipprobe.report.json_report import _call as call_json
 from sipprobe.report.text import hold_lines
 from sipprobe.scenario.loader import parse_scenario
+from sipprobe.signalling.ack import ok_resent_after_ack
 from sipprobe.signalling.hold import reinvites, without_reinvites
 from sipprobe.verdict.policy import decide
 
@@ -194,3 +196,51 @@ def test_scenario_call_hold_s_and_its_bounds() -> None:
         parse_scenario(text.format(body="duration_s: 5, hold_s: 3"), "s.yaml", {})
     with pytest.raises(ScenarioError, match="parallel up to 4, not 8"):
         parse_scenario(text.format(body="duration_s: 9, hold_s: 3, parallel: 8"), "s.yaml", {})
+
+
+def _ack(index: int, t_s: float) -> SipEvent:
+    text = "ACK sip:echo@p SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+    first = "ACK sip:echo@p SIP/2.0"
+    return SipEvent(index, t_s, "tx", "UDP", "p", first, "ACK", None, "c", 1, text)
+
+
+def test_ok_resent_after_ack_counts_only_200s_after_the_first_ack() -> None:
+    invite = _event(0, 0.0, "tx", 1, "INVITE sip:echo@p SIP/2.0", _sdp("sendrecv"))
+    ok = [_event(i, 0.01 + 0.5 * i, "rx", 1, "SIP/2.0 200 OK", _sdp("sendrecv")) for i in range(4)]
+    assert ok_resent_after_ack([invite, ok[0], _ack(9, 0.02)]) == 0
+    lost = [invite, ok[0], _ack(9, 0.02), ok[1], _ack(10, 0.6), ok[2], ok[3], *TIMELINE[2:]]
+    assert ok_resent_after_ack(lost) == 3  # the re-INVITE's 200 (CSeq 2) is not counted
+    assert ok_resent_after_ack([invite, ok[0], ok[1]]) == 0  # never ACKed: another matter
+    assert ok_resent_after_ack([invite]) == 0
+
+
+def test_decide_ack_lost_names_the_32_second_drop() -> None:
+    dropped = call(200, rtcp=rtcp(250, 0, 0.3), hangup_by="remote", hold_s=32.0)
+    findings = decide((call_step(replace(dropped, ok_resent_after_ack=10)),)).findings
+    assert [(f.code, f.severity, f.side) for f in findings] == [
+        ("call-dropped-ack-lost", Severity.CRITICAL, Side.UNKNOWN)
+    ]
+    assert findings[0].summary.startswith(
+        "the far end hung up after 32.0 s, having resent its 200 OK 10 times after the "
+        "probe's ACK: the ACK did not reach it (the 'call drops after about 32 seconds' case"
+    )
+    plain = decide((call_step(replace(dropped, ok_resent_after_ack=1)),)).findings
+    assert [f.code for f in plain] == ["call-dropped"]
+    short = call(200, rtcp=rtcp(250, 0, 0.3), ok_resent_after_ack=5)
+    assert [(f.code, f.severity) for f in decide((call_step(short),)).findings] == [
+        ("ack-not-received", Severity.WARNING)
+    ]
+    assert call_json(short)["ok_resent_after_ack"] == 5
+    assert _call(call_json(short)).ok_resent_after_ack == 5
+
+
+def test_invite_timings_answer_is_the_first_200_not_its_resends() -> None:
+    from sipprobe.signalling.dialog import invite_timings
+
+    invite = _event(0, 0.0, "tx", 1, "INVITE sip:echo@p SIP/2.0", _sdp("sendrecv"))
+    resent = [
+        _event(i, 0.05 + 4 * i, "rx", 1, "SIP/2.0 200 OK", _sdp("sendrecv")) for i in range(3)
+    ]
+    timings = invite_timings([invite, *resent])
+    assert timings.answer_ms == 50.0
+    assert timings.final is resent[0]
