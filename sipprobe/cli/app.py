@@ -199,6 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
         "processes, 4 calls each)",
     )
     call.add_argument(
+        "--dtmf",
+        metavar="DIGITS",
+        help="send these DTMF digits (0-9 * # A-D) a second after the answer and report what "
+        "came back",
+    )
+    call.add_argument(
+        "--dtmf-method",
+        choices=("rfc4733", "sip-info"),
+        default="rfc4733",
+        help="how the digits are sent (default rfc4733: RTP telephone events)",
+    )
+    call.add_argument(
+        "--hold-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="put the call on hold (sendonly re-INVITE) for S seconds, then resume it, and "
+        "report whether media stopped and came back (--duration must leave 2 s either side)",
+    )
+    call.add_argument(
         "--codec",
         action="append",
         metavar="NAME",

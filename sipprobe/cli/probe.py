@@ -20,7 +20,9 @@ from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
 from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
-from sipprobe.model.limits import MAX_PARALLEL_CALLS
+from sipprobe.model.dtmf import dtmf_problem
+from sipprobe.model.hold import hold_duration_problem
+from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
@@ -145,6 +147,9 @@ def _call(args: argparse.Namespace) -> int:
             expect_status=args.expect,
             expect_dscp=args.expect_dscp,
             parallel=args.calls,
+            dtmf=_dtmf(args),
+            dtmf_method=args.dtmf_method,
+            hold_s=_hold_s(args),
         )
     )
     scenario = Scenario(
@@ -169,3 +174,27 @@ def _demo(args: argparse.Namespace) -> int:
         with Progress(enabled=not args.quiet and args.format == "text") as progress:
             report = run_demo(progress.show, Path(workdir), capture=not args.no_capture)
         return _emit(report, args)
+
+
+def _dtmf(args: argparse.Namespace) -> str:
+    """The --dtmf digits, checked; "" without --dtmf."""
+    digits = args.dtmf or ""
+    if args.dtmf is not None:
+        problem = dtmf_problem(digits)
+        if problem:
+            raise UsageError(f"--dtmf {problem}")
+        if args.calls > MAX_CALLS:
+            raise UsageError(f"--dtmf is sent by calls of one process: --calls up to {MAX_CALLS}")
+    return str(digits)
+
+
+def _hold_s(args: argparse.Namespace) -> float:
+    """The --hold-s seconds, checked against the call's length; 0 without --hold-s."""
+    if args.hold_s is None:
+        return 0.0
+    problem = hold_duration_problem(args.hold_s, args.duration, args.dtmf or "")
+    if args.hold_s <= 0 or problem:
+        raise UsageError(f"--hold-s {args.hold_s:g} {problem or 'must be more than 0'}")
+    if args.calls > MAX_CALLS:
+        raise UsageError(f"--hold-s holds calls of one process: --calls up to {MAX_CALLS}")
+    return float(args.hold_s)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
+from sipprobe.model.dtmf import CallDtmf
+from sipprobe.model.hold import CallHold
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
@@ -119,6 +121,10 @@ class CallResult:
     # (no SDP, unreadable SDP, no audio, address 0.0.0.0, port 0, no offered codec); None:
     # usable, or not answered.
     unusable_answer: str | None = None
+    dtmf: CallDtmf | None = None  # digits sent and what came back; None: no DTMF asked
+    hold: CallHold | None = None  # the hold and resume; None: no hold asked
+    # 200 OKs the far end resent after the probe's ACK: the ACK did not reach it (0: none)
+    ok_resent_after_ack: int = 0
     # MOS-LQO of the speech an echoing far end sent back (capture, G.711); None: not scored.
     listening: CallListening | None = None
     # The callee's leg when the probe called one of its own accounts (model/legs.py).

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sipprobe.model.demarc import Equipment, Location, Responsible
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import (
     CallEcho,
@@ -227,7 +229,8 @@ def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
     listening = data.get("listening")  # older reports: none
     callee = data.get("callee")  # only in a two-leg call
-    nested = ("rtcp", "echo", "streams", "sip_alg", "listening", "callee")
+    dtmf, hold = data.get("dtmf"), data.get("hold")  # older reports: none
+    nested = ("rtcp", "echo", "streams", "sip_alg", "listening", "dtmf", "hold", "callee")
     plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
@@ -237,6 +240,8 @@ def _call(data: dict[str, Any]) -> CallResult:
         sip_alg=None if alg is None else _sip_alg(alg),
         listening=None if listening is None else CallListening(**listening),
         callee=None if callee is None else _callee(callee),
+        dtmf=None if dtmf is None else _dtmf(dtmf),
+        hold=None if hold is None else _hold(hold),
     )
 
 
@@ -254,6 +259,27 @@ def _callee(data: dict[str, Any]) -> CalleeLeg:
         hangup_by=data["hangup_by"],
         error=data["error"],
         streams=tuple(_call_stream(s) for s in data["streams"]),
+    )
+
+
+def _hold(data: dict[str, Any]) -> CallHold:
+    return CallHold(
+        hold_s=data["hold_s"],
+        error=data["error"],
+        reinvites=tuple(Reinvite(**r) for r in data["reinvites"]),
+        media=tuple(
+            HoldMedia(**{**m, "packets_per_s": tuple(m["packets_per_s"])}) for m in data["media"]
+        ),
+    )
+
+
+def _dtmf(data: dict[str, Any]) -> CallDtmf:
+    plain = {k: v for k, v in data.items() if k not in ("sent_digits", "received_digits")}
+    del plain["matched"]  # derived from the others
+    return CallDtmf(
+        **plain,
+        sent_digits=tuple(DtmfDigit(**d) for d in data["sent_digits"]),
+        received_digits=tuple(DtmfDigit(**d) for d in data["received_digits"]),
     )
 
 

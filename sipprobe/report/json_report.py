@@ -7,6 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 from sipprobe.model.demarc import default_equipment
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+from sipprobe.model.hold import CallHold
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
@@ -113,6 +115,9 @@ def _call(call: CallResult) -> dict[str, Any]:
         "far_end_dscp": call.far_end_dscp,
         "sip_alg": _sip_alg(call.sip_alg),
         "unusable_answer": call.unusable_answer,
+        "dtmf": _dtmf(call.dtmf),
+        "hold": _hold(call.hold),
+        "ok_resent_after_ack": call.ok_resent_after_ack,
         "listening": _listening(call.listening),
     }
     if call.callee is not None:  # only in a two-leg call (README, "JSON report")
@@ -134,6 +139,44 @@ def _callee(leg: CalleeLeg) -> dict[str, Any]:
         "hangup_by": leg.hangup_by,
         "error": leg.error,
         "streams": [call_stream_json(s) for s in leg.streams],
+    }
+
+
+def _hold(hold: CallHold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "hold_s": hold.hold_s,
+        "error": hold.error,
+        "reinvites": [asdict(r) for r in hold.reinvites],
+        "media": [{**asdict(m), "packets_per_s": list(m.packets_per_s)} for m in hold.media],
+    }
+
+
+def _dtmf_digit(digit: DtmfDigit) -> dict[str, Any]:
+    return {
+        "digit": digit.digit,
+        "start_s": round(digit.start_s, 6),
+        "duration_ms": digit.duration_ms,
+        "ended": digit.ended,
+    }
+
+
+def _dtmf(dtmf: CallDtmf | None) -> dict[str, Any] | None:
+    if dtmf is None:
+        return None
+    return {
+        "sent": dtmf.sent,
+        "received": dtmf.received,
+        "method": dtmf.method,
+        "received_method": dtmf.received_method,
+        "matched": dtmf.matched,
+        "duration_ms": dtmf.duration_ms,
+        "sent_at_s": dtmf.sent_at_s,
+        "send_error": dtmf.send_error,
+        "sent_digits": [_dtmf_digit(d) for d in dtmf.sent_digits],
+        "received_digits": [_dtmf_digit(d) for d in dtmf.received_digits],
+        "far_end_received": dtmf.far_end_received,
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from sipprobe.model.dtmf import CallDtmf
+from sipprobe.model.hold import CallHold, HoldMedia
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
 from sipprobe.model.steps import OptionsDetail, RegisterDetail
@@ -111,7 +113,58 @@ def _call_lines(call: CallResult) -> list[str]:
             f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
             f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}"
         )
+    if call.dtmf is not None:
+        lines.append(dtmf_line(call.dtmf))
+    if call.hold is not None:
+        lines.extend(hold_lines(call.hold))
     return lines
+
+
+def _media_word(media: HoldMedia | None) -> str:
+    if media is None:
+        return "not measured"
+    if not media.stopped:
+        return f"kept flowing (longest silence {media.longest_gap_s:g} s)"
+    back = "came back" if media.resumed else "did NOT come back"
+    return f"stopped {media.longest_gap_s:g} s, {back}"
+
+
+def hold_lines(hold: CallHold) -> list[str]:
+    """The hold: each re-INVITE, then what the media did in each direction."""
+    parts = []
+    for r in hold.reinvites:
+        status = f"{r.status_code} in {r.response_ms:g} ms" if r.status_code else "no answer"
+        parts.append(f"{r.purpose} {r.offered} at {r.at_s:g} s -> {status}, {r.answered or '-'}")
+    lines = [f"hold {hold.hold_s:g} s: " + ("; ".join(parts) or "no re-INVITE sent")]
+    if hold.error is not None:
+        lines[0] += f" ({hold.error})"
+    if hold.media:
+        rx, tx = hold.media_towards("rx"), hold.media_towards("tx")
+        lines.append(f"hold media: rx {_media_word(rx)}; tx {_media_word(tx)}")
+    return lines
+
+
+def dtmf_line(dtmf: CallDtmf) -> str:
+    """One line: the digits sent, how, and what came back."""
+    sent = f"DTMF sent {dtmf.sent!r} ({dtmf.method}, {dtmf.duration_ms} ms each)"
+    if dtmf.send_error is not None:
+        return f"{sent}: not sent, {dtmf.send_error}"
+    far = (
+        f"; the far end received {dtmf.far_end_received!r}"
+        if dtmf.far_end_received is not None and dtmf.method != "sip-info"
+        else ""
+    )
+    if dtmf.received is None:
+        return f"{sent}; what the far end got was not measured"
+    if not dtmf.received:
+        return f"{sent}; nothing came back{far}"
+    verdict = "as sent" if dtmf.matched else "NOT as sent"
+    if not dtmf.received_digits:  # SIP INFO: the far end's word, no durations
+        return f"{sent}; the far end received {dtmf.received!r}: {verdict}"
+    lengths = ", ".join(f"{d.duration_ms:g}" for d in dtmf.received_digits)
+    return (
+        f"{sent}; received {dtmf.received!r} ({dtmf.received_method}, {lengths} ms): {verdict}{far}"
+    )
 
 
 def _step_lines(step: StepResult) -> list[str]:

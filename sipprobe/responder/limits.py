@@ -164,6 +164,7 @@ class Counters:
     tcp_refused: int = 0
     tcp_idle_closed: int = 0
     rtp_dropped: int = 0
+    dtmf_digits: int = 0  # received, RFC 4733 and SIP INFO
 
     def refused(self, refusal: Refusal) -> None:
         if refusal is Refusal.BUSY:

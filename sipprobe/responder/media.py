@@ -12,6 +12,7 @@ consecutive sequence numbers and the caller's timestamps shifted by a constant: 
 on the way in leaves a pause, not a gap the caller would count as loss on the way back. SRTP
 packets are reflected byte for byte (their authentication covers the header), and no RTCP is
 sent with SRTP (it would have to be SRTCP). Tone mode sends a 440 Hz G.711 tone every 20 ms.
+While the caller holds the call (a re-INVITE answered recvonly or inactive) nothing is sent.
 RTCP: a sender report with one report block about the caller's stream, computed from what
 arrived (``rtcp.ReceptionStats``), every ``RTCP_INTERVAL_S`` and with a BYE at the end.
 RTP and RTCP are marked DSCP EF.
@@ -26,8 +27,10 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from sipprobe.model.dtmf import DTMF_SYMBOLS, MAX_DTMF_DIGITS
 from sipprobe.responder import rtcp
 from sipprobe.responder.limits import Counters
+from sipprobe.sip.telephone_event import TelephoneEvent
 
 RTP_DSCP = 46
 RTCP_INTERVAL_S = 5.0
@@ -128,6 +131,9 @@ class MediaSession:
         self.port = int(rtp.getsockname()[1])
         self._payload_type = payload_type
         self._reflected = frozenset({payload_type, dtmf_payload_type} - {None})
+        self._dtmf_payload_type = dtmf_payload_type
+        self.digits = ""  # RFC 4733 DTMF digits received, in order (at most 2 x the probe's)
+        self._event_timestamp: int | None = None
         self._tone = tone
         self._srtp = srtp
         self._counters = counters
@@ -137,6 +143,7 @@ class MediaSession:
         self._tone_ts = random.getrandbits(32)
         self._tone_index = 0
         self.confirmed = False
+        self.sending = True  # False while the caller holds the call (recvonly or inactive)
         self.peer: tuple[str, int] | None = None
         self._peer_heard_s = 0.0
         self._rtcp_peer: tuple[str, int] | None = None
@@ -186,7 +193,9 @@ class MediaSession:
             payload_type = data[1] & 0x7F
             seq, timestamp, ssrc = struct.unpack_from("!HII", data, 2)
             self.stats.add(ssrc, seq, timestamp, now)
-            if self._tone is not None or payload_type not in self._reflected:
+            if payload_type == self._dtmf_payload_type and not self._srtp:
+                self._telephone_event(data, size, timestamp)
+            if not self.sending or self._tone is not None or payload_type not in self._reflected:
                 continue
             packet = bytearray(data[:size])
             if not self._srtp:
@@ -195,6 +204,22 @@ class MediaSession:
                 self._seq = (self._seq + 1) & 0xFFFF
                 self._last_sent = (out_ts, now)
             self._send_rtp(packet, now)
+
+    def _telephone_event(self, data: bytearray, size: int, timestamp: int) -> None:
+        """Note a DTMF digit when an event with a new timestamp begins (RFC 4733 2.5)."""
+        offset = _RTP_HEADER + 4 * (data[0] & 0x0F)
+        if data[0] & 0x10 and size >= offset + 4:  # header extension
+            offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
+        try:
+            event = TelephoneEvent.parse(bytes(data[offset:size]))
+        except ValueError:
+            return
+        if timestamp == self._event_timestamp or event.event >= len(DTMF_SYMBOLS):
+            return
+        self._event_timestamp = timestamp
+        if len(self.digits) < 2 * MAX_DTMF_DIGITS:
+            self.digits += DTMF_SYMBOLS[event.event]
+            self._counters.dtmf_digits += 1
 
     def _send_rtp(self, packet: bytes | bytearray, now: float) -> None:
         assert self.peer is not None
@@ -208,6 +233,9 @@ class MediaSession:
     def tone_due(self, now: float) -> None:
         """Send the tone frames due by ``now`` (none before a source is latched)."""
         if self._tone is None or self.peer is None or self.closed:
+            return
+        if not self.sending:
+            self.next_tone_s = now
             return
         sent = 0
         while self.next_tone_s <= now and sent < 5:

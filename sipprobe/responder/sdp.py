@@ -128,6 +128,42 @@ def negotiate(offer: str, codecs: tuple[str, ...], srtp: str) -> tuple[Negotiate
     return negotiated, index
 
 
+_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+_ANSWERED = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly"}
+
+
+def offer_direction(offer: str) -> str:
+    """The direction the offer asks for its audio (RFC 3264 5.1): the first audio section's
+    attribute, else the session's, else sendrecv."""
+    session, media, _address = _parse(offer)
+    audio = next((line for line in media if line.media == "audio" and line.port > 0), None)
+    for attributes in ((audio.attributes if audio else ()), tuple(session)):
+        found = next((a for a in attributes if a in _DIRECTIONS), None)
+        if found is not None:
+            return found
+    return "sendrecv"
+
+
+def answer_direction(offered: str) -> str:
+    """RFC 3264 6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive."""
+    return _ANSWERED.get(offered, "inactive")
+
+
+def with_direction(answer_sdp: str, direction: str, version: int) -> str:
+    """The answer with its audio direction and its o= version changed (RFC 3264 8: a changed
+    session description has a higher version)."""
+    lines = []
+    for line in answer_sdp.split("\r\n"):
+        if line.startswith("a=") and line[2:] in _DIRECTIONS:
+            lines.append(f"a={direction}")
+        elif line.startswith("o="):
+            fields = line.split(" ")
+            lines.append(" ".join((*fields[:2], str(version), *fields[3:])))
+        else:
+            lines.append(line)
+    return "\r\n".join(lines)
+
+
 def answer(
     offer: str, negotiated: Negotiated, index: int, address: str, port: int, session_id: int
 ) -> str:

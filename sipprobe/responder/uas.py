@@ -7,7 +7,9 @@ for accepted calls, whose number the limits bound: the INVITE server transaction
 response, resent for a retransmitted INVITE; 2xx retransmitted with Timer G until the ACK,
 given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, CANCEL, INFO) and its
 media. OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
-``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``).
+``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
+call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
+caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42`` (``none`` without any).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, wire
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
@@ -24,6 +27,7 @@ from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_fra
 from sipprobe.responder.transport import Channel
 from sipprobe.sip import digest
 from sipprobe.sip.mirror import response_address
+from sipprobe.sip.telephone_event import DTMF_HEADER, info_digit
 
 T1_S, T2_S = 0.5, 4.0
 TIMER_H_S = 64 * T1_S
@@ -67,6 +71,8 @@ class Call:
         self.state = "early"  # early -> answered (200 sent) -> confirmed (ACK) -> ended
         self.last_response = b""
         self.answer_sdp = ""
+        self.sdp_version = 0  # the answer's o= version, raised with each changed answer
+        self.info_digits = ""  # DTMF digits received in SIP INFO
         self.media: MediaSession | None = None
         self.timer: Timer | None = None
         self.interval_s = T1_S
@@ -250,8 +256,9 @@ class Uas:
         call.media = media
         self._loop.watch(rtp, lambda: media.rtp_readable(self._loop.now))
         self._loop.watch(rtcp_sock, lambda: media.rtcp_readable(self._loop.now))
+        call.sdp_version = secrets.randbits(31)  # the session id, and the first version
         answer = sdp.answer(
-            request.body, negotiated, index, media_host, media.port, secrets.randbits(31)
+            request.body, negotiated, index, media_host, media.port, call.sdp_version
         )
         call.answer_sdp = answer
         self.calls[call.key] = call
@@ -350,17 +357,48 @@ class Uas:
         if call is None:
             self._reply(request, source, channel, 481, "Call/Transaction Does Not Exist")
         elif request.method == "BYE":
-            self._reply(request, source, channel, 200, "OK")
+            extra = [(DTMF_HEADER, self._digits(call) or "none")]
+            self._reply(request, source, channel, 200, "OK", extra=extra)
             self.end(call, "BYE from the caller", bye=False)
-        elif request.method == "INVITE":  # a refresh: the same answer again
+        elif request.method == "INVITE":  # a refresh, or hold and resume (its direction)
+            self._reinvite(call, request)
             extra = [("Contact", call.contact()), ("Allow", wire.ALLOW)]
             data = wire.response(request, 200, "OK", source, extra=extra, body=call.answer_sdp)
             channel.send(data, response_address(request.message, source))
         elif request.method in ("INFO", "OPTIONS"):
+            digit = info_digit(request.header("content-type") or "", request.body)
+            if request.method == "INFO" and digit and len(call.info_digits) < 2 * MAX_DTMF_DIGITS:
+                call.info_digits += digit
+                self.counters.dtmf_digits += 1
             self._reply(request, source, channel, 200, "OK")
         else:
             extra = [("Allow", wire.ALLOW)]
             self._reply(request, source, channel, 405, "Method Not Allowed", extra=extra)
+
+    def _reinvite(self, call: Call, request: wire.Request) -> None:
+        """Answer a re-INVITE's direction: sendonly (hold) is answered recvonly and inactive
+        inactive, and the media stops sending until an offer lets it send again. Without an
+        offer (a refresh) the answer stays as it was."""
+        if "application/sdp" not in (request.header("content-type") or "").lower():
+            return
+        direction = sdp.answer_direction(sdp.offer_direction(request.body))
+        if call.media is not None:
+            call.media.sending = direction in ("sendrecv", "sendonly")
+        call.sdp_version += 1
+        call.answer_sdp = sdp.with_direction(call.answer_sdp, direction, call.sdp_version)
+        self._say(f"call {call.label}: re-INVITE answered {direction}")
+
+    def _digits(self, call: Call) -> str:
+        """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
+        rtp = call.media.digits if call.media is not None else ""
+        parts = [
+            f"{name}={digits}"
+            for name, digits in (("rfc4733", rtp), ("sip-info", call.info_digits))
+            if digits
+        ]
+        if parts:
+            self._say(f"call {call.label}: DTMF received {', '.join(parts)}")
+        return ", ".join(parts)
 
     # -- ending calls ------------------------------------------------------------------------
 

@@ -14,10 +14,13 @@ from pathlib import Path
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
 from sipprobe.analysis.codecs import planning_values
+from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits
 from sipprobe.analysis.echo import EchoPacket, measure_echo
 from sipprobe.analysis.emodel import e_model
+from sipprobe.analysis.hold import hold_media
 from sipprobe.analysis.listening import listen_to_echo
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
+from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import CallEcho, CallListening, CallStream, EchoRttMs
 from sipprobe.model.results import Direction, SipEvent, StepResult
@@ -33,6 +36,9 @@ class CallMediaEnds:
     call_id: str
     local: str | None  # "addr:port" the probe announced
     remote: str | None  # "addr:port" the far end announced
+    # telephone-event payload types: what the probe receives (its offer), sends (the answer)
+    events_rx: int | None = None
+    events_tx: int | None = None
 
 
 def sdp_endpoint(body: str) -> str | None:
@@ -46,13 +52,30 @@ def sdp_endpoint(body: str) -> str | None:
     return None
 
 
+def telephone_event_type(body: str) -> int | None:
+    """The payload type of telephone-event/8000 in the first audio stream, if offered."""
+    audio = parse_sdp(body, tolerant=True).audio
+    if audio is None:
+        return None
+    return next(
+        (
+            m.payload_type
+            for m in audio.rtpmap
+            if m.name.lower() == "telephone-event" and m.clock_rate == 8000
+        ),
+        None,
+    )
+
+
 def call_media_ends(
     events: Iterable[SipEvent], call_id: str, callee: bool = False
 ) -> CallMediaEnds:
     """The ends of the caller's leg, or with ``callee`` of the leg the probe answered (the
-    offer arrives, the answer is sent): on a proxy both legs share the Call-ID."""
+    offer arrives, the answer is sent): on a proxy both legs share the Call-ID. With each end,
+    the telephone-event payload type its SDP names (DTMF)."""
     offers, answers = ("rx", "tx") if callee else ("tx", "rx")
     offer = answer = None
+    offer_events = answer_events = None
     for event in events:
         if event.call_id != call_id or "application/sdp" not in event.text.lower():
             continue
@@ -61,13 +84,17 @@ def call_media_ends(
         except ValueError:
             continue
         endpoint = sdp_endpoint(body) if body is not None else None
+        if body is None:
+            continue
         if event.direction == offers and event.is_request and event.method == "INVITE":
-            offer = offer or endpoint
+            if offer is None:
+                offer, offer_events = endpoint, telephone_event_type(body)
         elif event.direction == answers and event.status_code is not None:
             answer = endpoint or answer  # the last answer wins (183 then 200)
-    return (
-        CallMediaEnds(call_id, answer, offer) if callee else CallMediaEnds(call_id, offer, answer)
-    )
+            answer_events = telephone_event_type(body) if endpoint else answer_events
+    if callee:  # the probe answered: its own end is the answer
+        return CallMediaEnds(call_id, answer, offer, answer_events, offer_events)
+    return CallMediaEnds(call_id, offer, answer, offer_events, answer_events)
 
 
 def _port(endpoint: str | None) -> int | None:
@@ -208,7 +235,9 @@ def attach_echo(
     path: Path,
     jitter_buffer_ms: float = 60.0,
 ) -> tuple[StepResult, ...]:
-    """Steps whose calls had an echoing far end, with ``echo`` and ``listening`` filled in."""
+    """Steps with each call's ``echo`` and ``listening`` (when the far end echoed), for a
+    call that sent DTMF the digits the capture saw (``dtmf``) and for a held call what its
+    RTP did (``hold.media``), filled in from the RTP packets of the caller's leg."""
     caller_steps = tuple(
         replace(s, call=replace(s.call, callee=None)) if s.call is not None else s for s in steps
     )
@@ -221,11 +250,23 @@ def attach_echo(
     for step in steps:
         call = step.call
         local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
+        if call is None or local is None:
+            updated.append(step)
+            continue
+        # SRTP payloads are encrypted: neither their audio nor their events can be read.
+        if call.dtmf is not None and not call.srtp:
+            call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id]))
+        if call.hold is not None:  # arrival times only: SRTP headers are clear
+            rx = [p.arrival_s for p in packets if p.dst_port == local]
+            tx = [p.arrival_s for p in packets if p.src_port == local]
+            call = replace(
+                call, hold=replace(call.hold, media=hold_media(rx, tx, call.hold.hold_s))
+            )
         # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
         # correlate perfectly with noise, so an SRTP call has no echo figures. Nor has a
         # two-leg call: its far end is the probe playing the same speech, not an echo.
-        if call is None or local is None or call.srtp or call.callee is not None:
-            updated.append(step)
+        if call.srtp or call.callee is not None:
+            updated.append(replace(step, call=call))
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
         # Scored whether or not the echo's round trip could be measured: a call whose every
@@ -234,3 +275,36 @@ def attach_echo(
         listening = listening_report(packets, local)
         updated.append(replace(step, call=replace(call, echo=echo, listening=listening)))
     return tuple(updated)
+
+
+def _event_packets(packets: list[RtpPayload], port: int, sent: bool, pt: int) -> list[EventPacket]:
+    return [
+        EventPacket(p.arrival_s, p.timestamp, p.payload)
+        for p in packets
+        if p.payload_type == pt and (p.src_port if sent else p.dst_port) == port
+    ]
+
+
+def dtmf_report(dtmf: CallDtmf, packets: list[RtpPayload], ends: CallMediaEnds) -> CallDtmf:
+    """The call's DTMF with what the capture saw: RFC 4733 events sent and received. Digits
+    sent in SIP INFO do not come back in the media: what the far end got stays unmeasured."""
+    local = _port(ends.local)
+    if local is None or dtmf.method != "rfc4733":
+        return dtmf
+    sent = (
+        rfc4733_digits(_event_packets(packets, local, True, ends.events_tx))
+        if ends.events_tx is not None
+        else ()
+    )
+    received = (
+        rfc4733_digits(_event_packets(packets, local, False, ends.events_rx))
+        if ends.events_rx is not None
+        else ()
+    )
+    return replace(
+        dtmf,
+        sent_digits=sent,
+        received_digits=received,
+        received=digits_text(received),
+        received_method="rfc4733" if received else None,
+    )

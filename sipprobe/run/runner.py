@@ -308,6 +308,9 @@ class _Run:
             duration_s=step.duration_s,
             answer_timeout_s=step.answer_timeout_s,
             expect_status=step.expect_status,
+            dtmf=step.dtmf,
+            dtmf_method=step.dtmf_method,
+            hold_s=step.hold_s,
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)

@@ -26,7 +26,9 @@ from sipprobe.model.demarc import (
     Location,
     default_equipment,
 )
-from sipprobe.model.limits import MAX_PARALLEL_CALLS
+from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
+from sipprobe.model.hold import hold_duration_problem
+from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.model import (
     SERVICES,
@@ -493,7 +495,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         "register": ("expires_s", "timeout_s", "account"),
         "call": (
             *("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
-            "from",
+            *("from", "dtmf", "dtmf_method", "hold_s"),
         ),
         "wait": ("seconds",),
         "capacity": ("to", "channels", "step", "hold_s", "answer_timeout_s"),
@@ -535,27 +537,66 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         expect = _optional(
             fields, "expect", lambda n: reader.integer(n, f"{key}.expect", 200, 699), 200
         )
+        dtmf, dtmf_method = _dtmf(reader, fields, key)
+        parallel = _optional(
+            fields,
+            "parallel",
+            lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
+            1,
+        )
+        if dtmf and parallel > MAX_CALLS:
+            raise reader.fail(
+                fields["dtmf"][1],
+                f"{key}.dtmf",
+                f"is sent by calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
+            )
+        duration_s = num("duration_s", 0, 86400, 5.0)
+        hold_s = num("hold_s", 0, 3600, 0.0)
+        problem = hold_duration_problem(hold_s, duration_s, dtmf) if hold_s > 0 else None
+        if problem:
+            raise reader.fail(fields["hold_s"][1], f"{key}.hold_s", problem)
+        if hold_s > 0 and parallel > MAX_CALLS:
+            raise reader.fail(
+                fields["hold_s"][1],
+                f"{key}.hold_s",
+                f"holds calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
+            )
         return CallStep(
             to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
-            duration_s=num("duration_s", 0, 86400, 5.0),
+            duration_s=duration_s,
             answer_timeout_s=num("answer_timeout_s", 0.1, 600, 30.0),
             expect_status=expect,
-            parallel=_optional(
-                fields,
-                "parallel",
-                lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
-                1,
-            ),
+            parallel=parallel,
             expect_dscp=_dscp(reader, fields["expect_dscp"][1], key)
             if "expect_dscp" in fields
             else None,
             caller=_optional(fields, "from", lambda n: reader.text(n, f"{key}.from"), None),
+            dtmf=dtmf,
+            dtmf_method=dtmf_method,
+            hold_s=hold_s,
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)
     if kind == "capacity":
         return _capacity(reader, fields, key)
     return WaitStep(seconds=num("seconds", 0, 3600, 1.0))
+
+
+def _dtmf(
+    reader: _Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str
+) -> tuple[str, DtmfMethod]:
+    dtmf = _optional(fields, "dtmf", lambda n: reader.text(n, f"{key}.dtmf", numbers=True), "")
+    if "dtmf" in fields:
+        problem = dtmf_problem(dtmf)
+        if problem:
+            raise reader.fail(fields["dtmf"][1], f"{key}.dtmf", problem)
+    method = _optional(
+        fields,
+        "dtmf_method",
+        lambda n: reader.choice(n, f"{key}.dtmf_method", DTMF_METHODS),
+        "rfc4733",
+    )
+    return dtmf, method  # type: ignore[return-value]
 
 
 def _capacity(

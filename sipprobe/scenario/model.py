@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, default_equipment
+from sipprobe.model.dtmf import DtmfMethod
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
@@ -63,6 +64,9 @@ class CallStep:
     # (a two-leg call the probe answers itself, run/legs.py).
     caller: str | None = None
     callee: str | None = None
+    dtmf: str = ""  # DTMF digits sent once the call is up ("": none)
+    dtmf_method: DtmfMethod = "rfc4733"
+    hold_s: float = 0.0  # hold the call this long, then resume it (0: no hold)
     kind: Literal["call"] = "call"
 
 

@@ -11,17 +11,22 @@ from typing import Any, Literal
 import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
+from sipprobe.model.dtmf import CallDtmf, DtmfMethod
+from sipprobe.model.hold import CallHold, hold_start_s
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.account import ProbeAccount
+from sipprobe.signalling.ack import ok_resent_after_ack
 from sipprobe.signalling.dialog import (
     invite_timings,
     offered_codecs,
     unusable_answer,
 )
+from sipprobe.signalling.hold import reinvites, without_reinvites
 from sipprobe.signalling.legs import side_events
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
+from sipprobe.sip.telephone_event import DTMF_HEADER, far_end_digits
 
 Progress = Callable[[str], None]
 # Synthetic speech (sipprobe/media/make_reference.py): an echoing far end sends it back and the
@@ -37,6 +42,11 @@ class CallPlan:
     bye_timeout_s: float = 5.0
     expect_status: int = 200
     media_file: str = str(REFERENCE_AUDIO)  # WAV the probe plays, looped
+    dtmf: str = ""  # digits sent once the call is up ("": none)
+    dtmf_method: DtmfMethod = "rfc4733"
+    dtmf_duration_ms: int = 160
+    dtmf_after_s: float = 1.0  # after the answer: the streams have settled by then
+    hold_s: float = 0.0  # hold the call this long (sendonly re-INVITE, then resume); 0: no hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +74,44 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.call_id = ""
         self.disconnected = False
         self.confirmed = False
+        self.answered_at = 0.0  # monotonic time the call was confirmed
         self.hangup_requested = False
         self.media_up = False
+        self.dtmf_sent_at: float | None = None  # monotonic time the digits were handed over
+        self.dtmf_error: str | None = None
+        self.hold_phase = 0  # 1: hold re-INVITE sent, 2: resume sent
+        self.hold_error: str | None = None
+
+    def send_dtmf(self, digits: str, method: DtmfMethod, duration_ms: int) -> None:
+        """Hand the digits to the SIP stack (it paces RFC 4733 events itself); a refusal is
+        recorded, not raised: a far end that did not negotiate telephone-event is a result."""
+        param = pj.CallSendDtmfParam()
+        param.digits = digits
+        param.duration = duration_ms
+        param.method = (
+            pj.PJSUA_DTMF_METHOD_SIP_INFO if method == "sip-info" else pj.PJSUA_DTMF_METHOD_RFC2833
+        )
+        self.dtmf_sent_at = time.monotonic()
+        try:
+            self.sendDtmf(param)
+        except pj.Error as exc:
+            self.dtmf_error = str(exc.reason)
+
+    def hold_or_resume(self) -> None:
+        """Send the next re-INVITE of the hold: sendonly first, then sendrecv again."""
+        resume = self.hold_phase == 1
+        self.hold_phase += 1
+        try:
+            if resume:
+                param = pj.CallOpParam(True)
+                param.opt.flag = pj.PJSUA_CALL_UNHOLD
+                self.reinvite(param)
+            else:
+                self.setHold(pj.CallOpParam(True))
+        except pj.Error as exc:
+            what = "resume" if resume else "hold"
+            self.hold_error = f"{what}: {exc.reason}"
+            self.hold_phase = 2  # no resume without a hold
 
     def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
@@ -74,8 +120,9 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
             self.states.append(
                 (time.monotonic(), int(info.state), int(info.lastStatusCode), str(info.lastReason))
             )
-            if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.confirmed:
                 self.confirmed = True
+                self.answered_at = time.monotonic()
             if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
                 self.disconnected = True
         except BaseException as exc:  # noqa: BLE001 - SWIG would swallow it
@@ -222,6 +269,18 @@ def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress
 
     def tick() -> None:
         nonlocal last_shown
+        elapsed = time.monotonic() - started
+        if plan.dtmf and elapsed >= plan.dtmf_after_s:
+            for call in calls:
+                if call.dtmf_sent_at is None and not call.disconnected:
+                    call.send_dtmf(plan.dtmf, plan.dtmf_method, plan.dtmf_duration_ms)
+        if plan.hold_s > 0:
+            hold_at = hold_start_s(plan.dtmf)
+            due = 1 if elapsed >= hold_at else 0
+            due = 2 if elapsed >= hold_at + plan.hold_s else due
+            for call in calls:
+                if call.hold_phase < due and not call.disconnected:
+                    call.hold_or_resume()
         second = int(time.monotonic() - started)
         if second != last_shown:
             last_shown = second
@@ -262,7 +321,7 @@ def _outcome(
 ) -> CallOutcome:
     # Only the caller's side: when the probe also answers the call, the other leg is its own.
     events = side_events(stack.timeline.since(first_event), call.call_id, "caller")
-    timings = invite_timings(events)
+    timings = invite_timings(without_reinvites(events))
     last_state = call.states[-1] if call.states else None
     status = None
     reason = ""
@@ -312,8 +371,57 @@ def _outcome(
         local_disconnect=local_disconnect,
         srtp=_answer_uses_srtp(timings.final),
         unusable_answer=unusable_answer(timings.first_invite, timings.final),
+        dtmf=_dtmf_sent(call, plan, timings.bye_response),
+        hold=_hold_of(call, plan, events, timings.final),
+        ok_resent_after_ack=ok_resent_after_ack(events),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
+
+
+def _hold_of(
+    call: ProbeCall, plan: CallPlan, events: list[SipEvent], final: SipEvent | None
+) -> CallHold | None:
+    """The hold's re-INVITEs; what the media did is read from the capture (run/callmedia.py)."""
+    if plan.hold_s <= 0 or not call.confirmed or final is None:
+        return None
+    error = call.hold_error
+    if error is None and call.hold_phase < 2:
+        error = "the call ended before the hold was over"
+    return CallHold(plan.hold_s, error, reinvites(events, final.t_s))
+
+
+def _dtmf_sent(call: ProbeCall, plan: CallPlan, bye_response: SipEvent | None) -> CallDtmf | None:
+    """What the probe sent, and what a sipprobe responder says it received (its 200 to the
+    probe's BYE); what came back is read from the capture (run/callmedia.py)."""
+    if not plan.dtmf or not call.confirmed:
+        return None
+    sent_at = error = None
+    if call.dtmf_sent_at is None:
+        error = "the call ended before the digits were due"
+    else:
+        sent_at = round(call.dtmf_sent_at - call.answered_at, 3)
+        error = call.dtmf_error
+    far_end = None
+    if bye_response is not None and bye_response.status_code == 200:
+        try:
+            value = parse_message(bye_response.text).header(DTMF_HEADER)
+        except ValueError:
+            value = None
+        if value is not None:
+            far_end = far_end_digits(value).get(plan.dtmf_method, "")
+    info = plan.dtmf_method == "sip-info" and far_end is not None
+    return CallDtmf(
+        sent=plan.dtmf,
+        method=plan.dtmf_method,
+        duration_ms=plan.dtmf_duration_ms,
+        sent_at_s=sent_at,
+        send_error=error,
+        received=far_end if info else None,
+        received_method="sip-info" if info and far_end else None,
+        sent_digits=(),
+        received_digits=(),
+        far_end_received=far_end,
+    )
 
 
 def _answer_uses_srtp(final: SipEvent | None) -> bool | None:

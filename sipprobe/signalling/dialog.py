@@ -61,8 +61,9 @@ def invite_timings(events: list[SipEvent]) -> InviteTimings:
     )
     challenge_event = next((r for r in responses if r.status_code in (401, 407)), None)
     last_cseq = invites[-1].cseq if invites else None
+    # The first final response: a 200 OK the far end resends (its ACK lost) is the same answer.
     final = next(
-        (r for r in reversed(responses) if (r.status_code or 0) >= 200 and r.cseq == last_cseq),
+        (r for r in responses if (r.status_code or 0) >= 200 and r.cseq == last_cseq),
         None,
     )
     answered = final if final is not None and final.status_code == 200 else None

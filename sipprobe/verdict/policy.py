@@ -30,6 +30,7 @@ from sipprobe.model.steps import (
 )
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import call_alg_findings, nat_findings
+from sipprobe.signalling.ack import ACK_LOST_AFTER
 from sipprobe.verdict.legs import callee_findings
 from sipprobe.verdict.media import severity_of, stream_findings
 
@@ -211,6 +212,75 @@ class _Collector:
         if answered:
             self._hangup(step, detail, call)
             self._media(step, detail, call)
+            self._dtmf(step, call)
+            self._hold(step, call)
+
+    def _hold(self, step: StepResult, call: CallResult) -> None:
+        """A hold that could not be done or undone, or media that did not come back. Whose
+        side that is the probe cannot tell from one vantage."""
+        hold = call.hold
+        if hold is None:
+            return
+        failed = [r for r in hold.reinvites if not 200 <= (r.status_code or 0) < 300]
+        if hold.error is not None or failed or len(hold.reinvites) < 2:
+            why = hold.error or "; ".join(
+                f"the {r.purpose} re-INVITE got {r.status_code or 'no final response'}"
+                for r in failed
+            )
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "hold-failed",
+                f"hold of {hold.hold_s:g} s did not complete: {why or 'no re-INVITE sent'}",
+                step,
+            )
+        for media in hold.media:
+            if media.stopped and media.resumed is False:
+                towards = "from the far end" if media.direction == "rx" else "from the probe"
+                self.add(
+                    Severity.CRITICAL,
+                    Side.UNKNOWN,
+                    "media",
+                    "hold-media-not-resumed",
+                    f"RTP {towards} ({media.direction}) stopped at {media.gap_start_s:g} s of "
+                    "the call's media and did not come back after the resume",
+                    step,
+                )
+
+    def _dtmf(self, step: StepResult, call: CallResult) -> None:
+        """Digits that did not come back as sent. Which side lost them the probe cannot
+        tell: the far end may not relay them, or they went missing on the way."""
+        dtmf = call.dtmf
+        if dtmf is None or dtmf.matched is not False:
+            return
+        if dtmf.send_error is not None:
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "media",
+                "dtmf-not-sent",
+                f"DTMF {dtmf.sent!r} ({dtmf.method}) was not sent: {dtmf.send_error}",
+                step,
+            )
+            return
+        came = f"{dtmf.received!r} came back" if dtmf.received else "nothing came back"
+        if dtmf.method == "sip-info":
+            came = (
+                f"the far end received {dtmf.received!r}"
+                if dtmf.received
+                else ("the far end received none")
+            )
+        elif dtmf.far_end_received is not None:
+            came += f" (the far end received {dtmf.far_end_received!r})"
+        self.add(
+            Severity.WARNING,
+            Side.UNKNOWN,
+            "media",
+            "dtmf-mismatch",
+            f"DTMF {dtmf.sent!r} sent as {dtmf.method}, {came}",
+            step,
+        )
 
     def _unexpected_status(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         code = step.status_code or 0
@@ -305,6 +375,20 @@ class _Collector:
                 "had no usable codec or address",
                 step,
             )
+        elif call.hangup_by == "remote" and call.ok_resent_after_ack >= ACK_LOST_AFTER:
+            held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
+            self.add(
+                Severity.CRITICAL,
+                Side.UNKNOWN,
+                "messaging",
+                "call-dropped-ack-lost",
+                f"the far end hung up after {held}, having resent its 200 OK "
+                f"{call.ok_resent_after_ack} times after the probe's ACK: the ACK did not reach "
+                "it (the 'call drops after about 32 seconds' case: the ACK lost, or sent where "
+                "the far end does not listen, e.g. a Contact or Record-Route a NAT or SIP ALG "
+                "rewrote)",
+                step,
+            )
         elif call.hangup_by == "remote":
             held = f"{call.hold_s:.1f} s" if call.hold_s is not None else "an unknown time"
             self.add(
@@ -321,6 +405,17 @@ class _Collector:
             got = f"{call.bye_status}" if call.bye_status else "no response"
             self.add(
                 Severity.WARNING, Side.PLATFORM, "messaging", "bye-failed", f"BYE got {got}", step
+            )
+        if call.hangup_by != "remote" and call.ok_resent_after_ack >= ACK_LOST_AFTER:
+            self.add(
+                Severity.WARNING,
+                Side.UNKNOWN,
+                "messaging",
+                "ack-not-received",
+                f"the far end resent its 200 OK {call.ok_resent_after_ack} times after the "
+                "probe's ACK: the ACK does not reach it, and a call longer than about 32 s "
+                "would be dropped (Timer H)",
+                step,
             )
 
     def _media(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:

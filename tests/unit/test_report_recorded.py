@@ -30,8 +30,9 @@ RUNS = sorted(p.name for p in RECORDED.iterdir() if (p / "report.json").is_file(
 # Keys written since the recordings were made (README, "JSON report", lists them): where the
 # probe stood, the customer's equipment, the plain-words headline, who must fix each
 # finding under which policy clause, what a sipprobe responder's 200 OK said of each call
-# (its RTP marking, the INVITE as it arrived), the SIP timeline's bounds, the capture's cap
-# and the unusable SDP answer of a call. Everything else must come back exactly as recorded.
+# (its RTP marking, the INVITE as it arrived), the SIP timeline's bounds, the capture's cap,
+# the unusable SDP answer of a call, its listening quality, DTMF, hold and 200 OKs resent
+# after its ACK. Everything else must come back as recorded.
 ADDITIONS = (
     "location",
     "equipment",
@@ -41,6 +42,7 @@ ADDITIONS = (
     "sip_limits",
     "capture.limit/rtp_packets/max_packets/max_bytes",
     "calls[].unusable_answer",
+    "calls[].listening/dtmf/hold/ok_resent_after_ack",
 )
 CAPTURE_CAP = ("limit", "rtp_packets", "max_packets", "max_bytes")
 LOCATIONS = ("customer-lan", "customer-wan", "internet", "platform")
@@ -59,6 +61,9 @@ def _without_additions(document: dict[str, Any]) -> dict[str, Any]:
     for written in rest["calls"]:
         call = dict(written)
         assert call.pop("unusable_answer") is None
+        assert call.pop("dtmf") is None
+        assert call.pop("hold") is None
+        assert call.pop("ok_resent_after_ack") == 0
         assert call.pop("listening") is None
         calls.append(call)
     rest["calls"] = calls

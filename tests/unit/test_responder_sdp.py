@@ -91,3 +91,22 @@ def test_responder_sdp_other_streams_refused_with_port_zero() -> None:
 def test_responder_sdp_unanswerable_offers(body: str, message: str) -> None:
     with pytest.raises(sdp.OfferError, match=message):
         sdp.negotiate(body, sdp.ECHO_CODECS, "optional")
+
+
+def test_responder_sdp_offer_direction_and_answer_direction() -> None:
+    from sipprobe.responder.sdp import answer_direction, offer_direction, with_direction
+
+    base = "v=0\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+    assert offer_direction(base) == "sendrecv"
+    assert offer_direction(base + "a=sendonly\r\n") == "sendonly"
+    assert offer_direction(base.replace("t=0 0\r\n", "t=0 0\r\na=inactive\r\n")) == "inactive"
+    assert [answer_direction(d) for d in ("sendrecv", "sendonly", "recvonly", "inactive")] == [
+        "sendrecv",
+        "recvonly",
+        "sendonly",
+        "inactive",
+    ]
+    answer = "v=0\r\no=sipprobe 7 7 IN IP4 10.0.0.2\r\nm=audio 5000 RTP/AVP 0\r\na=sendrecv\r\n"
+    assert with_direction(answer, "recvonly", 8) == (
+        "v=0\r\no=sipprobe 7 8 IN IP4 10.0.0.2\r\nm=audio 5000 RTP/AVP 0\r\na=recvonly\r\n"
+    )

@@ -223,3 +223,70 @@ def test_responder_uas_shutdown_sends_bye_and_480(uas_factory) -> None:  # type:
     assert [m.method for m in channel.take()].count("BYE") == 2
     uas.handle(request("INVITE", branch="z9hG4bKn", body=SDP), CALLER, channel)
     assert statuses(channel.take()) == [503]
+
+
+def test_responder_uas_reinvite_hold_and_resume_directions(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    uas, _loop, channel, _clock = uas_factory()
+    uas.handle(request("INVITE", body=SDP), CALLER, channel)
+    ok = channel.take()[1]
+    tag = ok.header("to").split("tag=")[1]  # type: ignore[union-attr]
+    uas.handle(request("ACK", to_tag=tag), CALLER, channel)
+    (call,) = uas.calls.values()
+    assert call.media is not None and call.media.sending
+    version = int(ok.body.splitlines()[1].split(" ")[2])
+    answers = []
+    for cseq, offered in ((2, "sendonly"), (3, "inactive"), (4, "sendrecv")):
+        body = SDP + f"a={offered}\r\n"
+        uas.handle(request("INVITE", cseq=cseq, to_tag=tag, body=body), CALLER, channel)
+        (answer,) = channel.take()
+        assert answer.status_code == 200
+        answers.append((answer.body.split("a=")[-1].strip(), call.media.sending))
+        assert int(answer.body.splitlines()[1].split(" ")[2]) == version + cseq - 1
+    assert answers == [("recvonly", False), ("inactive", False), ("sendrecv", True)]
+    # A refresh without an offer keeps the answer as it was.
+    uas.handle(request("INVITE", cseq=5, to_tag=tag), CALLER, channel)
+    (refresh,) = channel.take()
+    assert refresh.body.splitlines()[-1] == "a=sendrecv" and call.media.sending
+
+
+def test_responder_uas_dtmf_received_named_in_the_200_to_bye(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import struct
+
+    from sipprobe.sip.telephone_event import TelephoneEvent
+
+    uas, _loop, channel, clock = uas_factory()
+    uas.handle(request("INVITE", body=SDP), CALLER, channel)
+    tag = channel.take()[1].header("to").split("tag=")[1]  # type: ignore[union-attr]
+    uas.handle(request("ACK", to_tag=tag), CALLER, channel)
+    (call,) = uas.calls.values()
+    assert call.media is not None
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sender.bind(("127.0.0.1", 0))
+        for seq, (code, timestamp, end) in enumerate(
+            [(1, 800, False), (1, 800, True), (1, 800, True), (11, 2400, False), (11, 2400, True)]
+        ):
+            header = struct.pack("!BBHII", 0x80, 101, seq, timestamp, 7)
+            sender.sendto(
+                header + bytes(TelephoneEvent(code, end, 10, 160)), call.media.rtp.getsockname()
+            )
+        sender.sendto(
+            struct.pack("!BBHII", 0x80, 0, 9, 4000, 7) + bytes(160), call.media.rtp.getsockname()
+        )
+        clock.now += 0.1
+        for _ in range(20):  # the datagrams are on loopback: read until all six are in
+            call.media.rtp_readable(clock.now)
+            if call.media.stats.received >= 6:
+                break
+    finally:
+        sender.close()
+    body = "Signal=5\r\nDuration=160\r\n"
+    info = f"Content-Type: application/dtmf-relay\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    raw = request("INFO", cseq=2, to_tag=tag).replace(b"Content-Length: 0\r\n\r\n", info.encode())
+    uas.handle(raw, CALLER, channel)
+    assert statuses(channel.take()) == [200]
+    uas.handle(request("BYE", cseq=3, to_tag=tag), CALLER, channel)
+    (ok,) = channel.take()
+    assert ok.header("x-sipprobe-dtmf") == "rfc4733=1#, sip-info=5"
+    assert uas.counters.dtmf_digits == 3

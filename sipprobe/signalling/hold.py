@@ -1,0 +1,71 @@
+"""The re-INVITEs of a call's hold and resume, read from the SIP timeline (plain Python).
+
+A re-INVITE is an INVITE the probe sent after the call was answered; its retransmissions
+share its CSeq, and its final response is the first >= 200 with that CSeq. Their order is
+the plan's: the first holds, the second resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from sipprobe.model.hold import Reinvite
+from sipprobe.model.results import SipEvent
+from sipprobe.sip.message import parse_message
+from sipprobe.sip.sdp import parse_sdp
+
+PURPOSES: tuple[Literal["hold", "resume"], ...] = ("hold", "resume")
+
+
+def _direction(event: SipEvent) -> str | None:
+    try:
+        body = parse_message(event.text).sdp_body()
+        audio = parse_sdp(body, tolerant=True).audio if body is not None else None
+    except ValueError:
+        return None
+    return None if audio is None else audio.direction
+
+
+def without_reinvites(events: Sequence[SipEvent]) -> list[SipEvent]:
+    """One call's events without the INVITE transactions after the one that was answered,
+    so that the call's own timings (answer, hold time, the answer's SDP) stay the first
+    INVITE's."""
+    answered = next(
+        (
+            e.cseq
+            for e in events
+            if e.direction == "rx" and e.method == "INVITE" and e.status_code == 200
+        ),
+        None,
+    )
+    if answered is None:
+        return list(events)
+    return [e for e in events if not (e.method == "INVITE" and (e.cseq or 0) > answered)]
+
+
+def reinvites(events: Sequence[SipEvent], answered_t_s: float) -> tuple[Reinvite, ...]:
+    """The hold's re-INVITEs among one call's ``events``, after the answer at ``answered_t_s``."""
+    sent: dict[int, SipEvent] = {}
+    finals: dict[int, SipEvent] = {}
+    for event in events:
+        if event.method != "INVITE" or event.cseq is None or event.t_s <= answered_t_s:
+            continue
+        if event.direction == "tx" and event.is_request:
+            sent.setdefault(event.cseq, event)
+        elif event.direction == "rx" and (event.status_code or 0) >= 200:
+            finals.setdefault(event.cseq, event)
+    found = []
+    for purpose, cseq in zip(PURPOSES, sorted(sent), strict=False):
+        request, final = sent[cseq], finals.get(cseq)
+        found.append(
+            Reinvite(
+                purpose=purpose,
+                at_s=round(request.t_s - answered_t_s, 3),
+                offered=_direction(request) or "sendrecv",
+                status_code=final.status_code if final else None,
+                response_ms=round(1000 * (final.t_s - request.t_s), 3) if final else None,
+                answered=_direction(final) if final else None,
+            )
+        )
+    return tuple(found)

@@ -1,0 +1,116 @@
+"""DTMF and hold in real calls: through the responder (RFC 4733 events and SIP INFO, a sendonly
+hold) and a stock SIPp UAS that offers no telephone-event."""
+
+import re
+from collections.abc import Callable
+
+from lab.environment import require_lab
+from lab.probe import run_probe
+from lab.responder import Responder
+from lab.sipp import SippUas
+
+
+def test_probe_dtmf_rfc4733_comes_back_from_the_responder(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe("call", responder.uri(), "--duration", "3", "--dtmf", "159#", "--no-history")
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert dtmf["sent"] == "159#" and dtmf["method"] == "rfc4733"
+    assert dtmf["received"] == "159#"
+    assert dtmf["received_method"] == "rfc4733"
+    assert dtmf["matched"] is True and dtmf["send_error"] is None
+    assert dtmf["far_end_received"] == "159#"  # the responder's X-Sipprobe-Dtmf
+    assert "".join(d["digit"] for d in dtmf["sent_digits"]) == "159#"
+    # pjmedia sends each digit for the requested 160 ms; the reflector keeps the durations
+    assert [d["duration_ms"] for d in dtmf["received_digits"]] == [
+        d["duration_ms"] for d in dtmf["sent_digits"]
+    ]
+    assert all(d["ended"] and d["duration_ms"] == 160.0 for d in dtmf["received_digits"])
+    assert not [f for f in run.report["verdict"]["findings"] if f["code"] == "dtmf-mismatch"]
+
+
+def test_probe_hold_3_s_media_stops_and_resumes_with_the_responder(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe("call", responder.uri(), "--duration", "8", "--hold-s", "3", "--no-history")
+    assert run.returncode == 0, run.report["verdict"]
+    call = run.report["calls"][0]
+    hold = call["hold"]
+    assert hold["error"] is None and hold["hold_s"] == 3
+    first, second = hold["reinvites"]
+    assert (first["purpose"], first["offered"], first["status_code"], first["answered"]) == (
+        "hold",
+        "sendonly",
+        200,
+        "recvonly",
+    )
+    assert (second["purpose"], second["offered"], second["status_code"]) == (
+        "resume",
+        "sendrecv",
+        200,
+    )
+    assert second["answered"] == "sendrecv"
+    assert 1.9 <= first["at_s"] <= 2.5 and 4.9 <= second["at_s"] <= 5.5
+    assert first["response_ms"] < 100 and second["response_ms"] < 100  # loopback
+    rx, tx = hold["media"]
+    # The responder stops reflecting while it is held; the probe goes on sending (sendonly)
+    assert (rx["direction"], rx["stopped"], rx["resumed"]) == ("rx", True, True)
+    assert 2.7 <= rx["longest_gap_s"] <= 3.3
+    assert (tx["direction"], tx["stopped"], tx["resumed"]) == ("tx", False, None)
+    assert call["hold_s"] is not None and call["hold_s"] >= 7.5  # answer -> BYE, as before
+    assert not run.report["verdict"]["findings"]
+
+
+def test_probe_dtmf_sip_info_received_as_the_responder_says(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "42",
+        "--dtmf-method",
+        "sip-info",
+        "--no-history",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert (dtmf["method"], dtmf["send_error"], dtmf["received"], dtmf["matched"]) == (
+        "sip-info",
+        None,
+        "42",
+        True,
+    )
+    assert (dtmf["received_method"], dtmf["far_end_received"]) == ("sip-info", "42")
+    infos = [m for m in run.report["sip"] if m["method"] == "INFO"]
+    signals = [re.findall(r"Signal=(\S+)", m["text"]) for m in infos if m["direction"] == "tx"]
+    assert signals == [["4"], ["2"]]
+    assert [m["status_code"] for m in infos if m["direction"] == "rx"] == [200, 200]
+
+
+def test_probe_dtmf_to_sipp_without_telephone_event_is_not_sent(
+    sipp_uas: Callable[..., SippUas],
+) -> None:
+    require_lab("tcpdump", root=True)
+    uas = sipp_uas("echo")  # answers PCMU alone: no telephone-event to send RFC 4733 with
+    run = run_probe(
+        "call",
+        uas.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "159#",
+        "--no-history",
+        "--expect-dscp",
+        "none",
+    )
+    assert run.returncode == 1  # WARNING: the call itself is clean
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert dtmf["send_error"] == "Remote does not support RFC 2833 (PJMEDIA_RTP_EREMNORFC2833)"
+    assert (dtmf["matched"], dtmf["sent_digits"], dtmf["far_end_received"]) == (False, [], None)
+    (finding,) = [f for f in run.report["verdict"]["findings"] if f["code"].startswith("dtmf")]
+    assert (finding["code"], finding["severity"], finding["side"]) == (
+        "dtmf-not-sent",
+        "warning",
+        "unknown",
+    )
