@@ -3,7 +3,9 @@
 Built from the findings' ``responsible`` (filled by verdict/attribution.py), so it says no
 more than the support policy and the evidence do: a side is "good" only when nothing
 points at it and nothing stays undetermined; otherwise it is "not good" (with the worst
-finding that points at it) or "not known".
+finding that points at it) or "not known". Probed from outside the customer's network, the
+customer's side is "not on the path" unless a finding points at it (their credentials or
+configuration can still be seen from there).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def headline(verdict: Verdict, location: Location) -> str:
             state = f"not good ({against[0].summary})"
         elif undetermined:
             state = f"not known ({undetermined[0].summary})"
+        elif party is Responsible.CUSTOMER and not location.customer_network_on_path:
+            # nothing of the customer's network was on the path: clean here says nothing of it
+            state = f"not on the path (probed from {location.words})"
         else:
             state = "good"
         sentences.append(f"{label}: {state}.")

@@ -199,8 +199,29 @@ def test_headline_all_good() -> None:
     assert headline(_verdict(), Location.CUSTOMER_LAN) == (
         "ClearTrunk's side: good. Customer's side: good."
     )
-    assert headline(_verdict(media=Quality.UNKNOWN), Location.INTERNET) == (
+    assert headline(_verdict(media=Quality.UNKNOWN), Location.CUSTOMER_WAN) == (
         "ClearTrunk's side: good. Customer's side: good. Media was not measured."
+    )
+
+
+@pytest.mark.parametrize(
+    ("location", "words"),
+    [(Location.INTERNET, "the internet"), (Location.PLATFORM, "beside the platform")],
+)
+def test_headline_clean_from_outside_says_nothing_of_the_customer(
+    location: Location, words: str
+) -> None:
+    assert headline(_verdict(), location) == (
+        f"ClearTrunk's side: good. Customer's side: not on the path (probed from {words})."
+    )
+    rejected = _with(
+        "REGISTER failed with 403",
+        Side.CUSTOMER_EQUIPMENT,
+        Responsible.CUSTOMER,
+        Severity.CRITICAL,
+    )
+    assert headline(_verdict(rejected), location) == (
+        "ClearTrunk's side: good. Customer's side: not good (REGISTER failed with 403)."
     )
 
 
