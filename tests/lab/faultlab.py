@@ -52,7 +52,7 @@ from typing import Any, Literal
 
 from lab.environment import lab_unavailable
 from lab.kamailio import Kamailio, KamailioOptions, render_config
-from lab.netns import NetlabError, run_in
+from lab.netns import NetlabError, run_in, teardown
 from lab.ports import wait_listening
 from lab.process import PeerProcess, read_tail, start_peer
 
@@ -308,21 +308,7 @@ class FaultLab:
 
     def close(self) -> None:
         """Stop what the lab started (by pid, last first), then delete its namespaces."""
-        errors = []
-        for process in reversed(self.processes):
-            try:
-                process.stop()
-            except RuntimeError as exc:
-                errors.append(str(exc))
-        existing = _namespaces()
-        for role in _ROLES:
-            name = self.ns(role)
-            if name in existing:
-                result = _run(["ip", "netns", "delete", name], check=False)
-                if result.returncode != 0:
-                    errors.append(f"ip netns delete {name}: {result.stderr.strip()}")
-        if errors:
-            raise NetlabError("; ".join(errors))
+        teardown(self.processes, [self.ns(role) for role in _ROLES])
 
 
 def require_namespaces() -> None:
@@ -334,11 +320,6 @@ def require_namespaces() -> None:
     _run(["ip", "netns", "delete", name])
     if not Path("/dev/net/tun").exists():
         lab_unavailable("lab test needs /dev/net/tun (the delay relay's TUN device)")
-
-
-def _namespaces() -> set[str]:
-    listing = _run(["ip", "-j", "netns", "list"], check=False).stdout
-    return {entry["name"] for entry in json.loads(listing or "[]")}
 
 
 def build(lab: FaultLab) -> None:

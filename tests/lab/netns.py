@@ -28,7 +28,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -238,18 +238,25 @@ class Netlab:
 
     def close(self) -> None:
         """Stop what the test started (by pid), then delete the namespaces."""
-        errors = []
-        for process in reversed(self._processes):
-            try:
-                process.stop()
-            except RuntimeError as exc:
-                errors.append(str(exc))
-        for namespace in (self.customer, self.platform, self.router):
-            result = _run(["ip", "netns", "delete", namespace], check=False)
-            if result.returncode != 0 and namespace in _namespaces():
-                errors.append(f"ip netns delete {namespace}: {result.stderr.strip()}")
-        if errors:
-            raise NetlabError("; ".join(errors))
+        teardown(self._processes, (self.customer, self.platform, self.router))
+
+
+def teardown(processes: list[PeerProcess], namespaces: Iterable[str]) -> None:
+    """Stop ``processes`` by pid, last started first, then delete ``namespaces`` (which takes
+    their veths and rules with them); one ``NetlabError`` names whatever could not be undone.
+    A namespace that was never made is not an error."""
+    errors = []
+    for process in reversed(processes):
+        try:
+            process.stop()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+    for namespace in namespaces:
+        result = _run(["ip", "netns", "delete", namespace], check=False)
+        if result.returncode != 0 and namespace in _namespaces():
+            errors.append(f"ip netns delete {namespace}: {result.stderr.strip()}")
+    if errors:
+        raise NetlabError("; ".join(errors))
 
 
 def _rtp_match(direction: Direction) -> list[str]:

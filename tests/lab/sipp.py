@@ -27,7 +27,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pytest
 
@@ -37,18 +37,6 @@ from lab.ports import LOOPBACK_V4, free_port, wait_listening
 from lab.process import PeerProcess, read_tail, start_peer
 
 SCENARIO_DIR = Path(__file__).with_name("sipp")
-UAS_KINDS = (
-    "echo",
-    "busy",
-    "silent",
-    "auth",
-    "ring",
-    "hostile",
-    "replay",
-    "garbage-sdp",
-    "null-media",
-    "provisional-flood",
-)
 MAX_CALLS = 10000
 START_TIMEOUT_S = 10.0
 _TOKEN = re.compile(r"@([A-Z_]+)@")
@@ -67,6 +55,7 @@ UasKind = Literal[
     "provisional-flood",
 ]
 Transport = Literal["udp", "tcp"]
+UAS_KINDS: tuple[str, ...] = get_args(UasKind)
 
 
 @dataclass(frozen=True, slots=True)
