@@ -185,7 +185,7 @@ def test_metrics_of_a_clean_run() -> None:
     assert values[("sipprobe_verdict", (("area", "messaging"), ("quality", "good")))] == 1
     assert values[("sipprobe_options_rtt_seconds", (("step", "1"),))] == 0.012
     assert values[("sipprobe_call_pdd_seconds", (("step", "3"),))] == 0.08
-    assert values[("sipprobe_call_status_code", (("step", "3"),))] == 200
+    assert values[("sipprobe_step_status_code", (("kind", "call"), ("step", "3")))] == 200
 
 
 def test_metrics_of_captured_media_per_direction() -> None:

@@ -8,6 +8,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 from report_samples import captured_report, clean_report, troubled_report
 
+from sipprobe.exporter.metrics import render_probe
+from sipprobe.exporter.probe import ProbeOutcome
 from sipprobe.model.results import RunReport
 from sipprobe.report.openmetrics import render_openmetrics
 
@@ -32,22 +34,23 @@ def test_openmetrics_clean_run_parses_with_verdict_and_figures() -> None:
     assert values[("sipprobe_run_timestamp_seconds", ())] == 1741064767.089
     assert values[("sipprobe_verdict", (("area", "messaging"), ("quality", "good")))] == 1
     assert values[("sipprobe_verdict", (("area", "media"), ("quality", "bad")))] == 0
-    call = (("kind", "call"), ("step", "3"))
+    call = (("step", "3"),)
+    rx = (("direction", "rx"), ("step", "3"))
     assert values[("sipprobe_call_pdd_seconds", call)] == 0.08
-    assert values[("sipprobe_call_rx_loss_ratio", call)] == 0
-    assert values[("sipprobe_call_rx_jitter_seconds", call)] == 0.0004
-    assert values[("sipprobe_options_rtt_seconds", (("kind", "options"), ("step", "1")))] == 0.012
+    assert values[("sipprobe_call_loss_ratio", rx)] == 0
+    assert values[("sipprobe_call_jitter_seconds", rx)] == 0.0004
+    assert values[("sipprobe_options_rtt_seconds", (("step", "1"),))] == 0.012
     assert values[("sipprobe_step_ok", (("kind", "register"), ("step", "4")))] == 1
     assert sum(v for (name, _), v in values.items() if name == "sipprobe_findings") == 0
-    assert ("sipprobe_call_rx_mos_lq", call) not in values  # no capture, no MOS
+    assert ("sipprobe_call_mos_lq", rx) not in values  # no capture, no MOS
 
 
 def test_openmetrics_media_from_the_capture() -> None:
     values = samples(captured_report())
-    call = (("kind", "call"), ("step", "3"))
-    assert values[("sipprobe_call_rx_loss_ratio", call)] == 0.016
-    assert values[("sipprobe_call_rx_jitter_seconds", call)] == 0.0025
-    assert values[("sipprobe_call_rx_mos_lq", call)] == 4.1
+    rx = (("direction", "rx"), ("step", "3"))
+    assert values[("sipprobe_call_loss_ratio", rx)] == 0.016
+    assert values[("sipprobe_call_jitter_seconds", rx)] == 0.0025
+    assert values[("sipprobe_call_mos_lq", rx)] == 4.1
     assert values[("sipprobe_verdict", (("area", "media"), ("quality", "degraded")))] == 1
 
 
@@ -56,11 +59,12 @@ def test_openmetrics_troubled_run_counts_findings_and_omits_unmeasured() -> None
     values = samples(report)
     assert values[("sipprobe_exit_code", ())] == 2
     rejected = (("severity", "critical"), ("side", "customer-equipment"))
-    assert values[("sipprobe_findings", rejected)] == 1
-    call = (("kind", "call"), ("step", "3"))
-    assert values[("sipprobe_step_status_code", call)] == 486
+    assert values[("sipprobe_side_findings", rejected)] == 1
+    call = (("step", "3"),)
+    rx = (("direction", "rx"), ("step", "3"))
+    assert values[("sipprobe_step_status_code", (("kind", "call"), ("step", "3")))] == 486
     assert ("sipprobe_call_answer_seconds", call) not in values
-    assert ("sipprobe_call_rx_loss_ratio", call) not in values
+    assert ("sipprobe_call_loss_ratio", rx) not in values
 
 
 def test_openmetrics_is_also_prometheus_text_for_the_textfile_collector() -> None:
@@ -80,3 +84,22 @@ def test_openmetrics_label_values_are_escaped() -> None:
         if f.name == "sipprobe_exit_code"
     ).samples
     assert sample.labels["scenario"] == awkward
+
+
+def test_openmetrics_has_the_exporters_series_names_and_labels() -> None:
+    """One alert rule reads a textfile and an exporter scrape alike."""
+    report = captured_report()
+    exporter_text = render_probe(ProbeOutcome("sip:pbx:5060", "call", 6.5, report, None), None)
+    exported = {
+        (sample.name, tuple(sorted(sample.labels)))
+        for family in text_string_to_metric_families(exporter_text.decode())
+        for sample in family.samples
+        if sample.name.startswith("sipprobe_")
+    }
+    written = {
+        (sample.name, tuple(sorted(set(sample.labels) - {"scenario", "target"})))
+        for family in text_string_to_metric_families(render_openmetrics(report))
+        for sample in family.samples
+    }
+    assert ("sipprobe_call_loss_ratio", ("direction", "step")) in exported
+    assert exported <= written
