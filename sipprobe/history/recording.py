@@ -39,7 +39,9 @@ def check_and_record(report: RunReport, settings: HistorySettings, warn: Warn) -
         return replace(report, baseline=_unavailable(settings, str(exc)))
     with store:
         try:
-            earlier = store.good_runs(report.scenario, report.target, settings.window)
+            earlier = store.good_runs(
+                report.scenario, report.target, settings.window, report.location.value
+            )
         except sqlite3.Error as exc:
             warn(f"warning: cannot read history {settings.path}: {exc}")
             earlier = None

@@ -215,13 +215,22 @@ class HistoryStore:
         return cursor.lastrowid
 
     # -- reading -----------------------------------------------------------------------------
-    def good_runs(self, scenario: str, target: str, limit: int) -> tuple[RunRecord, ...]:
+    def good_runs(
+        self, scenario: str, target: str, limit: int, location: str | None = None
+    ) -> tuple[RunRecord, ...]:
         """The ``limit`` most recent runs of ``scenario`` against ``target`` that exited 0,
-        newest first."""
+        newest first; with ``location``, only runs from there (and runs recorded before
+        history knew locations): a probe on the platform's side sees a shorter path than one
+        on the customer's LAN, so their figures are not one baseline."""
+        where = "scenario = ? AND target = ? AND exit_code = 0"
+        values: list[object] = [scenario, target]
+        if location is not None:
+            where += " AND (location = ? OR location IS NULL)"
+            values.append(location)
         rows = self._connection.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE scenario = ? AND target = ? "
-            "AND exit_code = 0 ORDER BY started_unix DESC, id DESC LIMIT ?",
-            (scenario, target, limit),
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} "
+            "ORDER BY started_unix DESC, id DESC LIMIT ?",
+            (*values, limit),
         ).fetchall()
         return self._records(rows)
 

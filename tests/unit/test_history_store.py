@@ -20,6 +20,7 @@ from sipprobe.history.store import (
     migrate,
     schema_version,
 )
+from sipprobe.model.demarc import Location
 from sipprobe.model.results import Baseline
 
 
@@ -209,3 +210,17 @@ def test_store_default_path_follows_xdg_data_home(tmp_path: Path) -> None:
     fallback = default_history_path({"XDG_DATA_HOME": "relative/ignored"})
     assert fallback == Path.home() / ".local/share/sipprobe/history.sqlite3"
     assert default_history_path({}) == fallback
+
+
+def test_store_good_runs_of_one_location(tmp_path: Path) -> None:
+    """A baseline is the same check from the same place: runs from elsewhere are left out."""
+    with HistoryStore.open(tmp_path / "h.sqlite3") as store:
+        for hour, location in enumerate(("customer-lan", "platform", "customer-lan")):
+            stamp = f"2026-11-20T{hour:02d}:00:00.000Z"
+            store.record(replace(report(started_at=stamp), location=Location(location)))
+        lan = store.good_runs("trunk", "sip:127.0.0.1:5062", 5, "customer-lan")
+        platform = store.good_runs("trunk", "sip:127.0.0.1:5062", 5, "platform")
+        anywhere = store.good_runs("trunk", "sip:127.0.0.1:5062", 5)
+    assert [r.started_at[11:13] for r in lan] == ["02", "00"]
+    assert [r.started_at[11:13] for r in platform] == ["01"]
+    assert len(anywhere) == 3
