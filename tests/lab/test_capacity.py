@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+from referencing import Registry, Resource
 
 from lab.environment import require_lab
 from lab.kamailio import Kamailio
@@ -16,7 +17,19 @@ from lab.probe import run_probe
 from lab.responder import Responder
 from lab.sipp import SippUas
 
-SCHEMA = json.loads(resources.files("sipprobe").joinpath("schema/report.schema.json").read_text())
+
+def _schema(name: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(
+        resources.files("sipprobe").joinpath(f"schema/{name}").read_text()
+    )
+    return loaded
+
+
+SCHEMA = _schema("report.schema.json")
+CAPACITY = jsonschema.Draft202012Validator(
+    _schema("capacity.schema.json"),
+    registry=Registry().with_resource(str(SCHEMA["$id"]), Resource.from_contents(SCHEMA)),
+)
 
 # The responder's per-source limits are for the internet; one probe placing 12 calls at once
 # from one address is no flood.
@@ -78,6 +91,7 @@ def test_capacity_against_a_channel_limit_reports_it_and_the_503(
         "capacity", kamailio.uri(user="uas"), "--channels", "5", "--step", "1", "--hold", "2"
     )
     report = run.report
+    CAPACITY.validate(report)
     assert run.returncode == 2, report["conclusion"]
     assert report["highest_good"] == 3
     assert [s["calls"] for s in report["steps"]] == [1, 2, 3, 4]
