@@ -14,12 +14,15 @@ DSCP is judged only against a marking the far end is known to send (the scenario
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from sipprobe.model.media import CallStream
 from sipprobe.model.outcome import Quality
 from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
 from sipprobe.model.steps import CallDetail
 from sipprobe.model.thresholds import Thresholds
+
+_ARRIVES = " arrives with "  # splits a dscp-observed note into its source and what was seen
 
 
 def _finding(severity: Severity, side: Side, code: str, summary: str, step: StepResult) -> Finding:
@@ -99,7 +102,7 @@ def _dscp_findings(
                 Severity.INFO,
                 Side.UNKNOWN,
                 "dscp-observed",
-                f"{source} arrives with DSCP {values}; the far end's marking is not known "
+                f"{source}{_ARRIVES}DSCP {values}; the far end's marking is not known "
                 "(no expect_dscp, no X-Sipprobe-Rtp-Dscp), so it is not judged",
                 step,
             )
@@ -113,7 +116,7 @@ def _dscp_findings(
                 Severity.INFO,
                 Side.UNKNOWN,
                 "dscp-observed",
-                f"{source} arrives with DSCP {values}: some packets not with {expected}, "
+                f"{source}{_ARRIVES}DSCP {values}: some packets not with {expected}, "
                 f"the marking {said_by} names",
                 step,
             )
@@ -128,6 +131,33 @@ def _dscp_findings(
             step,
         )
     ]
+
+
+def merge_dscp_notes(findings: list[Finding]) -> list[Finding]:
+    """One ``dscp-observed`` note per marking seen, however many calls saw it: 50 parallel
+    calls arriving with DSCP 46 are one fact, not 50. The note stays at the first call that
+    saw it, and names up to three sources."""
+    sources: dict[str, list[str]] = {}  # what was seen -> the sources that saw it
+    for finding in findings:
+        if finding.code == "dscp-observed":
+            source, seen = finding.summary.split(_ARRIVES, 1)
+            sources.setdefault(seen, []).append(source.removeprefix("RTP from "))
+    merged: list[Finding] = []
+    for finding in findings:
+        if finding.code != "dscp-observed":
+            merged.append(finding)
+            continue
+        seen = finding.summary.split(_ARRIVES, 1)[1]
+        from_ = sources.pop(seen, None)
+        if from_ is None:  # a later call's note of a marking already merged
+            continue
+        if len(from_) == 1:
+            merged.append(finding)
+            continue
+        more = f" and {len(from_) - 3} more" if len(from_) > 3 else ""
+        calls = f"RTP of {len(from_)} calls (from {', '.join(from_[:3])}{more})"
+        merged.append(replace(finding, summary=calls + _ARRIVES + seen))
+    return merged
 
 
 def sending_floor(tx: CallStream) -> int:

@@ -32,7 +32,7 @@ from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import call_alg_findings, nat_findings
 from sipprobe.signalling.ack import ACK_LOST_AFTER
 from sipprobe.verdict.legs import callee_findings
-from sipprobe.verdict.media import severity_of, stream_findings
+from sipprobe.verdict.media import merge_dscp_notes, severity_of, stream_findings
 
 _BUSY = {480, 486, 600, 603}
 _CREDENTIALS = {401, 403, 407}
@@ -680,7 +680,7 @@ def decide(
             ]
         elif cause is None:
             cause = _cause_of(step, target)
-    findings = tuple(collector.findings)
+    findings = tuple(merge_dscp_notes(collector.findings))
     signalled = any(step.kind != "wait" for step in steps)
     media_measured = any(
         s.call is not None and (s.call.rtcp is not None or bool(s.call.streams) or s.call.answered)

@@ -9,7 +9,7 @@ from media_samples import call_detail, call_stream, far_end
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, Severity, Side, StepResult
 from sipprobe.model.thresholds import Thresholds
-from sipprobe.verdict.media import sending_floor, stream_findings
+from sipprobe.verdict.media import merge_dscp_notes, sending_floor, stream_findings
 
 CALL = CallResult(
     target="sip:echo@p",
@@ -254,3 +254,28 @@ def test_stream_findings_late_thresholds_are_the_scenarios() -> None:
     strict = Thresholds(loss_degraded_pct=0.5, loss_bad_pct=0.6)
     codes = {f.code: f.severity for f in stream_findings(step, detail, call, strict)}
     assert codes["rx-late"] is Severity.CRITICAL  # 0.6 % >= 0.6 %
+
+
+def test_dscp_notes_of_many_calls_are_one_per_marking() -> None:
+    def note(port: int, seen: str, step: int) -> Finding:
+        return Finding(
+            Severity.INFO, Side.UNKNOWN, "media", "dscp-observed",
+            f"RTP from 10.0.0.2:{port} arrives with DSCP {seen}; the far end's marking is not "
+            "known (no expect_dscp, no X-Sipprobe-Rtp-Dscp), so it is not judged",
+            step,
+        )  # fmt: skip
+
+    loss = Finding(Severity.WARNING, Side.UNKNOWN, "media", "rx-loss", "2.00% lost", 1)
+    notes = [note(4000 + 2 * i, "46", i) for i in range(5)]
+    merged = merge_dscp_notes([notes[0], loss, *notes[1:], note(5000, "0", 7)])
+    assert merged == [
+        replace(
+            notes[0],
+            summary="RTP of 5 calls (from 10.0.0.2:4000, 10.0.0.2:4002, 10.0.0.2:4004 and 2 "
+            "more) arrives with DSCP 46; the far end's marking is not known (no expect_dscp, "
+            "no X-Sipprobe-Rtp-Dscp), so it is not judged",
+        ),
+        loss,
+        note(5000, "0", 7),
+    ]
+    assert merge_dscp_notes(notes[:1]) == notes[:1]
