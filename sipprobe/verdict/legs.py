@@ -4,17 +4,76 @@ relay its media well towards the callee?
 The caller's leg is judged as any call (verdict/media.py); the callee's streams get the same
 rules, each finding's summary naming the leg, so loss on the way to the callee (invisible to
 the caller, whose own sending is only its floor) is a finding like loss on the way back.
+
+Which way the media went is read from the two legs' evidence (docs/demarc.md, "Two-leg
+calls"): each leg's SDP says where that leg sends, the capture where each leg receives. When
+the caller was told to send to the callee's own address (and the callee to the caller's) the
+media went directly between the legs; otherwise the platform put a media relay in the path,
+and the four directions are four streams: a -> relay, relay -> b, b -> relay, relay -> a.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from sipprobe.model.legs import CalleeLeg
+from sipprobe.model.media import CallStream
 from sipprobe.model.outcome import Severity, Side
 from sipprobe.model.results import CallResult, Finding, StepResult
 from sipprobe.model.steps import CallDetail
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.verdict.media import stream_findings
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPath:
+    """Where each leg sent its RTP and where it received it ("host:port" each)."""
+
+    callee: str  # the callee's account name
+    caller_own: str  # the caller's RTP address (in the capture)
+    callee_own: str
+    caller_sends_to: str  # as the SDP the caller got says: the relay's side, or the callee
+    callee_sends_to: str
+
+    @property
+    def relayed(self) -> bool:
+        return self.caller_sends_to != self.callee_own or self.callee_sends_to != self.caller_own
+
+    def describe(self) -> str:
+        if self.relayed:
+            return (
+                f"relayed by the platform (media address {self.caller_sends_to} towards the "
+                f"caller, {self.callee_sends_to} towards {self.callee})"
+            )
+        return (
+            f"direct between the legs (caller {self.caller_own}, {self.callee} "
+            f"{self.callee_own}): the platform relays signalling only"
+        )
+
+
+def _own_address(streams: tuple[CallStream, ...]) -> str | None:
+    for stream in streams:
+        info = stream.measured.stream
+        return info.src if stream.direction == "tx" else info.dst
+    return None
+
+
+def _sends_to(streams: tuple[CallStream, ...]) -> str | None:
+    return next((str(s.announced_rtp) for s in streams if s.announced_rtp is not None), None)
+
+
+def media_path(call: CallResult, callee: CalleeLeg) -> MediaPath | None:
+    """Which way a two-leg call's media went; None without both legs' streams."""
+    ends = (
+        _own_address(call.streams),
+        _own_address(callee.streams),
+        _sends_to(call.streams),
+        _sends_to(callee.streams),
+    )
+    if any(end is None for end in ends):
+        return None
+    caller_own, callee_own, caller_sends_to, callee_sends_to = (str(end) for end in ends)
+    return MediaPath(callee.account, caller_own, callee_own, caller_sends_to, callee_sends_to)
 
 
 def callee_findings(
@@ -40,7 +99,21 @@ def callee_findings(
     if not callee.streams:
         return []
     as_call = replace(call, streams=callee.streams, callee=None)
-    return [
+    found = [
         replace(finding, summary=prefix + finding.summary)
         for finding in stream_findings(step, detail, as_call, limits)
     ]
+    path = media_path(call, callee)
+    if path is not None:
+        found.append(
+            Finding(
+                Severity.INFO,
+                Side.UNKNOWN,
+                "media",
+                "media-relayed" if path.relayed else "media-direct",
+                f"{prefix}media {path.describe()}",
+                step.index,
+                step.events,
+            )
+        )
+    return found

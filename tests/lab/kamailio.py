@@ -51,6 +51,7 @@ class KamailioOptions:
     max_channels: int | None = None  # INVITEs to "uas" beyond this many dialogs: 503
     user_b: str | None = None  # a second user that may register, with its own password
     password_b: str | None = None  # None: a random one (with user_b)
+    rtpengine: str | None = None  # an rtpengine ng socket (lab/rtpengine.py): media relayed
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,8 @@ def render_config(options: KamailioOptions, kamailio: Kamailio, tls_config: Path
     if options.user_b is not None and kamailio.password_b is not None:
         defines["LAB_USER_B"] = f'"{_checked("user_b", options.user_b)}"'
         defines["LAB_PASSWORD_B"] = f'"{_checked("password_b", kamailio.password_b)}"'
+    if options.rtpengine is not None:
+        defines["LAB_RTPENGINE"] = f'"{options.rtpengine}"'
     if options.max_channels is not None:
         defines["LAB_MAX_CHANNELS"] = str(int(options.max_channels))
     if options.uas is not None:
