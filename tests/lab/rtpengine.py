@@ -12,6 +12,7 @@ Fixture: `rtpengine` (one instance per test, stopped after it).
 """
 
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -68,6 +69,7 @@ def start_rtpengine(directory: Path) -> tuple[RtpEngine, PeerProcess]:
     log_path = directory / "rtpengine.log"
     argv = [
         "rtpengine", "--config-file=none", "--table=-1", "--foreground", "--log-stderr",
+        "--delete-delay=0",
         f"--pidfile={directory / 'rtpengine.pid'}", "--log-level=6",
         f"--interface={RELAY_HOST}", f"--listen-ng={LOOPBACK_V4}:{ng_port}",
         f"--port-min={port_min}", f"--port-max={port_max}",
@@ -97,3 +99,15 @@ def rtpengine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RtpEng
     with contextlib.ExitStack() as stack:
         stack.callback(process.stop)
         yield engine
+
+
+_PORT_LINE = re.compile(r"-- Port\s+(\S+) <>\s+(\S+), SSRC [0-9a-f]+, (\d+) p,")
+
+
+def relayed_packets(log_path: Path) -> dict[tuple[str, str], int]:
+    """The RTP packets rtpengine received per (relay port, peer), from the final packet stats
+    it logs when a call is deleted (RTCP ports left out): the relay's own count."""
+    return {
+        (relay, peer): int(packets)
+        for relay, peer, packets in _PORT_LINE.findall(log_path.read_text(errors="replace"))
+    }
