@@ -5,11 +5,12 @@ The caller's leg is judged as any call (verdict/media.py); the callee's streams 
 rules, each finding's summary naming the leg, so loss on the way to the callee (invisible to
 the caller, whose own sending is only its floor) is a finding like loss on the way back.
 
-Which way the media went is read from the two legs' evidence (docs/demarc.md, "Two-leg
-calls"): each leg's SDP says where that leg sends, the capture where each leg receives. When
-the caller was told to send to the callee's own address (and the callee to the caller's) the
-media went directly between the legs; otherwise the platform put a media relay in the path,
-and the four directions are four streams: a -> relay, relay -> b, b -> relay, relay -> a.
+Which way the media went is read from the two legs' evidence (docs/demarc.md, "How a side
+is chosen", two-leg calls): each leg's SDP says where that leg sends, the capture where each
+leg receives. When the caller was told to send to the callee's own address (and the callee
+to the caller's) the media went directly between the legs; otherwise the platform put a
+media relay in the path, and the four directions are four streams: a -> relay, relay -> b,
+b -> relay, relay -> a.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Kamailio (tests/lab/kamailio/lab.cfg with LAB_RTPENGINE) hands each INVITE's SDP
 answer to rtpengine (tests/lab/rtpengine.py: userspace, media on a loopback address of its
 own), so each leg's SDP names the relay and RTP goes a -> relay -> b and b -> relay -> a: the
 four directions of a two-leg call are four distinct streams in the capture (docs/demarc.md,
-"Two-leg calls"). rtpengine's own packet counts are the truth the probe's are checked with.
+"How a side is chosen"). rtpengine's own packet counts are the truth the probe's are checked with.
 """
 
 import json
