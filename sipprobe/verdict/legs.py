@@ -11,19 +11,29 @@ leg receives. When the caller was told to send to the callee's own address (and 
 to the caller's) the media went directly between the legs; otherwise the platform put a
 media relay in the path, and the four directions are four streams: a -> relay, relay -> b,
 b -> relay, relay -> a.
+
+With a relay, both legs on the probe's one address reach the platform over the same access at
+the same time. Loss on one relayed direction towards the probe (platform -> b) while the
+opposite one (platform -> a) arrives whole over that same access, and the caller sent all its
+packets, is not the access's doing: it is the platform's relay or its side of the path
+(``relay-loss``, on the platform side, whatever the probe's location).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallStream
 from sipprobe.model.outcome import Severity, Side
 from sipprobe.model.results import CallResult, Finding, StepResult
 from sipprobe.model.steps import CallDetail
 from sipprobe.model.thresholds import Thresholds
-from sipprobe.verdict.media import stream_findings
+from sipprobe.verdict.media import severity_of, stream_findings
+
+# Fewer packets than this in the clean direction say too little about the shared access.
+RELAY_EVIDENCE_PACKETS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,7 @@ def callee_findings(
     ]
     path = media_path(call, callee)
     if path is not None:
+        found.extend(relay_loss_findings(step, call, callee, path, limits))
         found.append(
             Finding(
                 Severity.INFO,
@@ -113,6 +124,54 @@ def callee_findings(
                 "media",
                 "media-relayed" if path.relayed else "media-direct",
                 f"{prefix}media {path.describe()}",
+                step.index,
+                step.events,
+            )
+        )
+    return found
+
+
+def _first(streams: tuple[CallStream, ...], direction: str) -> CallStream | None:
+    return next((s for s in streams if s.direction == direction), None)
+
+
+def relay_loss_findings(
+    step: StepResult, call: CallResult, callee: CalleeLeg, path: MediaPath, limits: Thresholds
+) -> list[Finding]:
+    """Loss on one relayed direction towards the probe that the same access, carrying the
+    other direction at the same time, did not cause: the platform's relay lost it."""
+    if not path.relayed:
+        return []
+    if Endpoint.parse(path.caller_own).host != Endpoint.parse(path.callee_own).host:
+        return []  # the legs are on different addresses: their access may differ
+    name = callee.account
+    directions = (
+        (f"platform -> {name}", _first(callee.streams, "rx"), "caller -> platform",
+         _first(call.streams, "tx"), "platform -> caller", _first(call.streams, "rx"),
+         path.callee_sends_to),
+        ("platform -> caller", _first(call.streams, "rx"), f"{name} -> platform",
+         _first(callee.streams, "tx"), f"platform -> {name}", _first(callee.streams, "rx"),
+         path.caller_sends_to),
+    )  # fmt: skip
+    found = []
+    for lossy_label, lossy, sent_label, sent, clean_label, clean, relay in directions:
+        if lossy is None or sent is None or clean is None:
+            continue
+        loss, sender, other = (s.measured.metrics for s in (lossy, sent, clean))
+        severity = severity_of(limits.grade("loss", loss.loss_pct))
+        if severity is None or sender.lost or other.lost or other.packets < RELAY_EVIDENCE_PACKETS:
+            continue
+        found.append(
+            Finding(
+                severity,
+                Side.PLATFORM,
+                "media",
+                "relay-loss",
+                f"{lossy_label} lost {loss.loss_pct:.2f}% ({loss.lost} of {loss.expected} "
+                f"packets) while {sent_label} was sent whole ({sender.packets} packets) and "
+                f"{clean_label}, over the same access at the same time, lost none of "
+                f"{other.packets}: the platform's media relay (media address {relay}) lost "
+                "them, not the access",
                 step.index,
                 step.events,
             )

@@ -13,13 +13,16 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sipprobe.model.demarc import Location, default_equipment
 from sipprobe.model.results import CallResult, RunReport
+from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.html import render_html
 from sipprobe.report.json_read import read_report
 from sipprobe.report.json_report import report_to_json
 from sipprobe.report.markdown import render_markdown
 from sipprobe.report.text import render_run_text
-from sipprobe.verdict.legs import MediaPath, media_path
+from sipprobe.verdict.attribution import attribute
+from sipprobe.verdict.legs import MediaPath, media_path, relay_loss_findings
 from sipprobe.verdict.policy import decide
 
 RECORDED = Path(__file__).parent.parent / "data" / "two-leg"
@@ -134,3 +137,99 @@ def test_two_legs_markdown_escapes_what_the_platform_sent() -> None:
     assert "callee b: a\\|b" in markdown
     html = render_html(replace(_report("relayed"), steps=_with_callee(call, hostile)))
     assert "P-Asserted-Identity &lt;sip:x@y&gt;|`rm`</td>" in html
+
+
+def _lossy(stream: Any, lost: int) -> Any:
+    metrics = stream.measured.metrics
+    loss = replace(metrics, lost=lost, packets=metrics.expected - lost,
+                   loss_pct=100.0 * lost / metrics.expected)  # fmt: skip
+    return replace(stream, measured=replace(stream.measured, metrics=loss))
+
+
+def _relay_verdict(run: str, callee_rx_lost: int = 0, caller_rx_lost: int = 0) -> Any:
+    """The recorded run's verdict decided again with losses put into the streams."""
+    report = _report(run)
+    call = _call(run)
+    assert call.callee is not None
+    callee = replace(
+        call.callee,
+        streams=tuple(
+            _lossy(s, callee_rx_lost) if s.direction == "rx" else s for s in call.callee.streams
+        ),
+    )
+    call = replace(
+        call,
+        streams=tuple(
+            _lossy(s, caller_rx_lost) if s.direction == "rx" else s for s in call.streams
+        ),
+    )
+    return decide(_with_callee(call, callee), report.thresholds)
+
+
+def test_two_legs_relay_loss_towards_b_with_the_other_direction_whole_is_the_platforms() -> None:
+    verdict = _relay_verdict("relayed", callee_rx_lost=8)
+    (relay,) = [f for f in verdict.findings if f.code == "relay-loss"]
+    assert relay.side.value == "platform" and relay.severity.value == "critical"
+    assert relay.summary == (
+        "platform -> b lost 5.33% (8 of 150 packets) while caller -> platform was sent whole "
+        "(150 packets) and platform -> caller, over the same access at the same time, lost none "
+        "of 150: the platform's media relay (media address 127.0.0.44:27568) lost them, not "
+        "the access"
+    )
+    (measured,) = [f for f in verdict.findings if f.code == "rx-loss"]
+    assert measured.summary.startswith("callee leg b: 5.33% of RTP from 127.0.0.44:27568 lost")
+    assert measured.side.value == "unknown"
+
+
+def test_two_legs_relay_loss_towards_the_caller_names_the_relays_caller_side() -> None:
+    verdict = _relay_verdict("relayed", caller_rx_lost=2)
+    (relay,) = [f for f in verdict.findings if f.code == "relay-loss"]
+    assert relay.severity.value == "warning"  # 1.33 %: degraded
+    assert relay.summary.startswith("platform -> caller lost 1.33% (2 of 150 packets) while "
+                                    "b -> platform was sent whole")  # fmt: skip
+    assert "(media address 127.0.0.44:27588)" in relay.summary
+
+
+@pytest.mark.parametrize(
+    ("run", "callee_rx_lost", "caller_rx_lost"),
+    [
+        ("relayed", 8, 1),  # the other direction lost one too: the shared access may have
+        ("relayed", 1, 0),  # 0.67 %: not graded
+        ("direct", 8, 0),  # no relay: one stream seen from both ends, nothing to compare
+    ],
+)
+def test_two_legs_relay_loss_needs_the_evidence(
+    run: str, callee_rx_lost: int, caller_rx_lost: int
+) -> None:
+    verdict = _relay_verdict(run, callee_rx_lost, caller_rx_lost)
+    assert not [f for f in verdict.findings if f.code == "relay-loss"]
+
+
+def test_two_legs_relay_loss_stays_the_platforms_from_the_customers_lan() -> None:
+    """The location pass leaves it alone: the evidence is two directions over one access."""
+    report = _report("relayed")
+    verdict = attribute(
+        _relay_verdict("relayed", callee_rx_lost=8),
+        report.steps,
+        "hosted-pbx",
+        default_equipment("hosted-pbx"),
+        Location.CUSTOMER_LAN,
+    )
+    (relay,) = [f for f in verdict.findings if f.code == "relay-loss"]
+    assert (relay.side.value, relay.responsible.value) == ("platform", "cleartrunk")
+    assert relay.summary.endswith("lost them, not the access")
+    (measured,) = [f for f in verdict.findings if f.code == "rx-loss"]
+    assert measured.side.value == "unknown"
+
+
+def test_two_legs_relay_loss_not_judged_for_legs_on_two_addresses() -> None:
+    call = _call("relayed")
+    assert call.callee is not None
+    lossy = replace(call.callee, streams=tuple(
+        _lossy(s, 8) if s.direction == "rx" else s for s in call.callee.streams))  # fmt: skip
+    path = media_path(call, lossy)
+    assert path is not None
+    apart = replace(path, callee_own="192.0.2.7:4000")
+    step = _report("relayed").steps[2]
+    assert relay_loss_findings(step, call, lossy, path, Thresholds())  # one address: judged
+    assert relay_loss_findings(step, call, lossy, apart, Thresholds()) == []
