@@ -16,7 +16,8 @@ With a relay, both legs on the probe's one address reach the platform over the s
 the same time. Loss on one relayed direction towards the probe (platform -> b) while the
 opposite one (platform -> a) arrives whole over that same access, and the caller sent all its
 packets, is not the access's doing: it is the platform's relay or its side of the path
-(``relay-loss``, on the platform side, whatever the probe's location).
+(``relay-loss``, on the platform side, whatever the probe's location). The findings about
+that stream's loss and the MOS it costs are then its consequence: kept, as info.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from sipprobe.verdict.media import severity_of, stream_findings
 
 # Fewer packets than this in the clean direction say too little about the shared access.
 RELAY_EVIDENCE_PACKETS = 100
+# What relay-loss explains of the lossy stream's own findings.
+_EXPLAINED = frozenset({"rx-loss", "rx-mos"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,39 @@ def media_path(call: CallResult, callee: CalleeLeg) -> MediaPath | None:
         return None
     caller_own, callee_own, caller_sends_to, callee_sends_to = (str(end) for end in ends)
     return MediaPath(callee.account, caller_own, callee_own, caller_sends_to, callee_sends_to)
+
+
+def call_media_findings(
+    step: StepResult, detail: CallDetail, call: CallResult, limits: Thresholds
+) -> list[Finding]:
+    """The call's stream findings (verdict/media.py) and its callee leg's; the loss of a
+    stream that the platform's relay is shown to have lost (relay-loss) is kept as info."""
+    found = stream_findings(step, detail, call, limits) + callee_findings(
+        step, detail, call, limits
+    )
+    sources = {f"RTP from {source} " for _, source in _relay_losses(step, call, limits)}
+    return [
+        replace(
+            f,
+            severity=Severity.INFO,
+            summary=f"{f.summary} (the platform's relay lost them: relay-loss)",
+        )
+        if f.code in _EXPLAINED and any(source in f.summary for source in sources)
+        else f
+        for f in found
+    ]
+
+
+def _relay_losses(
+    step: StepResult, call: CallResult, limits: Thresholds
+) -> list[tuple[Finding, str]]:
+    callee = call.callee
+    if callee is None or not call.answered or callee.status_code is None:
+        return []
+    path = media_path(call, callee)
+    if path is None:
+        return []
+    return _relay_loss(step, call, callee, path, limits)
 
 
 def callee_findings(
@@ -140,6 +176,13 @@ def relay_loss_findings(
 ) -> list[Finding]:
     """Loss on one relayed direction towards the probe that the same access, carrying the
     other direction at the same time, did not cause: the platform's relay lost it."""
+    return [finding for finding, _ in _relay_loss(step, call, callee, path, limits)]
+
+
+def _relay_loss(
+    step: StepResult, call: CallResult, callee: CalleeLeg, path: MediaPath, limits: Thresholds
+) -> list[tuple[Finding, str]]:
+    """Each relay-loss finding with the source of the stream it is about."""
     if not path.relayed:
         return []
     if Endpoint.parse(path.caller_own).host != Endpoint.parse(path.callee_own).host:
@@ -161,19 +204,18 @@ def relay_loss_findings(
         severity = severity_of(limits.grade("loss", loss.loss_pct))
         if severity is None or sender.lost or other.lost or other.packets < RELAY_EVIDENCE_PACKETS:
             continue
-        found.append(
-            Finding(
-                severity,
-                Side.PLATFORM,
-                "media",
-                "relay-loss",
-                f"{lossy_label} lost {loss.loss_pct:.2f}% ({loss.lost} of {loss.expected} "
-                f"packets) while {sent_label} was sent whole ({sender.packets} packets) and "
-                f"{clean_label}, over the same access at the same time, lost none of "
-                f"{other.packets}: the platform's media relay (media address {relay}) lost "
-                "them, not the access",
-                step.index,
-                step.events,
-            )
+        finding = Finding(
+            severity,
+            Side.PLATFORM,
+            "media",
+            "relay-loss",
+            f"{lossy_label} lost {loss.loss_pct:.2f}% ({loss.lost} of {loss.expected} "
+            f"packets) while {sent_label} was sent whole ({sender.packets} packets) and "
+            f"{clean_label}, over the same access at the same time, lost none of "
+            f"{other.packets}: the platform's media relay (media address {relay}) lost "
+            "them, not the access",
+            step.index,
+            step.events,
         )
+        found.append((finding, lossy.measured.stream.src))
     return found

@@ -15,7 +15,7 @@ import contextlib
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,33 @@ def ng_ping(port: int, timeout_s: float = 1.0) -> bool:
     return reply == b"lab1 d6:result4:ponge"
 
 
+def rtpengine_argv(
+    directory: Path, interfaces: tuple[str, ...], ng_port: int, port_min: int, port_max: int
+) -> list[str]:
+    """rtpengine in the foreground, userspace only, with `interfaces` (`[NAME/]ADDRESS`)."""
+    return [
+        "rtpengine", "--config-file=none", "--table=-1", "--foreground", "--log-stderr",
+        "--delete-delay=0", f"--pidfile={directory / 'rtpengine.pid'}", "--log-level=6",
+        *(f"--interface={interface}" for interface in interfaces),
+        f"--listen-ng={LOOPBACK_V4}:{ng_port}", f"--port-min={port_min}", f"--port-max={port_max}",
+    ]  # fmt: skip
+
+
+def wait_ng_ready(process: PeerProcess, ready: Callable[[], bool]) -> None:
+    """Until `ready()` (its ng port answers), or raise with its log; stops it on failure."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    try:
+        while not ready():
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"exit status {process.popen.poll()}")
+            time.sleep(0.05)
+    except BaseException as exc:
+        process.stop()
+        raise RuntimeError(
+            f"rtpengine did not get ready ({exc}); its log:\n{read_tail(process.log_path)}"
+        ) from exc
+
+
 def start_rtpengine(directory: Path) -> tuple[RtpEngine, PeerProcess]:
     directory.mkdir(parents=True, exist_ok=True)
     ng_port = free_port((LOOPBACK_V4,))
@@ -67,24 +94,9 @@ def start_rtpengine(directory: Path) -> tuple[RtpEngine, PeerProcess]:
     port_min += port_min % 2  # RTP on even ports: the block's first even one
     port_max = port_min + PORT_SPAN - 3  # the last RTP/RTCP pair inside the reserved block
     log_path = directory / "rtpengine.log"
-    argv = [
-        "rtpengine", "--config-file=none", "--table=-1", "--foreground", "--log-stderr",
-        "--delete-delay=0",
-        f"--pidfile={directory / 'rtpengine.pid'}", "--log-level=6",
-        f"--interface={RELAY_HOST}", f"--listen-ng={LOOPBACK_V4}:{ng_port}",
-        f"--port-min={port_min}", f"--port-max={port_max}",
-    ]  # fmt: skip
+    argv = rtpengine_argv(directory, (RELAY_HOST,), ng_port, port_min, port_max)
     process = start_peer("rtpengine", argv, log_path, directory)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while not ng_ping(ng_port, timeout_s=0.2):
-            if process.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"exit status {process.popen.poll()}")
-    except BaseException as exc:
-        process.stop()
-        raise RuntimeError(
-            f"rtpengine did not answer ng ping ({exc}); its log:\n{read_tail(log_path)}"
-        ) from exc
+    wait_ng_ready(process, lambda: ng_ping(ng_port, timeout_s=0.2))
     engine = RtpEngine(RELAY_HOST, ng_port, port_min, port_max, log_path, process.pid)
     return engine, process
 

@@ -12,8 +12,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.environment import require_lab
 from lab.kamailio import Kamailio
+from lab.netns import PLATFORM_ADDRESS, Netlab, teardown
 from lab.probe import run_probe, write_scenario
+from lab.process import PeerProcess
+from lab.relaylab import RELAY_B_ADDRESS, counters, drop_towards_b, run_two_leg_call, start_platform
 from lab.rtpengine import RtpEngine, relayed_packets
 from lab.test_two_leg_calls import two_leg_scenario
 
@@ -87,3 +91,56 @@ def test_two_leg_call_through_rtpengine_measures_four_relayed_directions(
         f"caller, {towards_b} towards b)"
     )
     assert not run.findings("media-direct")
+
+
+def test_relay_losing_towards_b_is_the_platforms_from_the_customers_lan(
+    netlab: Netlab, tmp_path: Path
+) -> None:
+    """rtpengine in the platform namespace drops every 20th RTP packet it sends towards leg b
+    (5 %, counted by the kernel); the caller's direction and the way back are untouched. The
+    probe, on the customer's LAN, measures platform -> b lost and the rest whole, and puts
+    the loss on the platform's relay from that evidence alone (docs/demarc.md)."""
+    require_lab("rtpengine")
+    processes: list[PeerProcess] = []
+    try:
+        platform = start_platform(netlab, processes)
+        drop_towards_b(netlab, every=20)
+        run = run_two_leg_call(netlab, processes, duration_s=4.0)
+    finally:
+        teardown(processes, ())
+    (tmp_path / "report.json").write_text(json.dumps(run.report))
+    kernel = counters(netlab)
+    seen, dropped = kernel["relay-b-seen"], kernel["relay-b-dropped"]
+    assert seen >= 190 and dropped == (seen - 10 + 19) // 20  # packets 10, 30, 50, ...
+    # A drop of the very last packet leaves no later one to show the gap in the sequence.
+    invisible = 1 if (seen - 1 - 10) % 20 == 0 else 0
+    (call,) = run.report["calls"]
+    callee = call["callee"]
+    a_tx, a_rx = _stream(call, "tx"), _stream(call, "rx")
+    b_tx, b_rx = _stream(callee, "tx"), _stream(callee, "rx")
+    assert a_tx["dst"].startswith(f"{PLATFORM_ADDRESS}:")
+    assert b_rx["src"].startswith(f"{RELAY_B_ADDRESS}:")
+    # What the kernel dropped is what the probe found missing towards b, and only there.
+    assert (b_rx["lost"], b_rx["packets"]) == (dropped - invisible, seen - dropped)
+    assert a_rx["lost"] == 0 and b_tx["lost"] == 0 and a_tx["lost"] == 0
+    assert relayed_packets(platform.rtpengine_log)[(a_tx["dst"], a_tx["src"])] == a_tx["packets"]
+
+    lost = dropped - invisible
+    loss = 100.0 * lost / b_rx["expected"]
+    (relay,) = run.findings("relay-loss")
+    assert relay["side"] == "platform" and relay["responsible"] == "cleartrunk"
+    assert relay["severity"] == ("critical" if loss >= 3.0 else "warning")
+    assert relay["summary"] == (
+        f"platform -> b lost {loss:.2f}% ({lost} of {b_rx['expected']} packets) while "
+        f"caller -> platform was sent whole ({a_tx['packets']} packets) and platform -> "
+        f"caller, over the same access at the same time, lost none of {a_rx['packets']}: the "
+        f"platform's media relay (media address {b_rx['src']}) lost them, not the access"
+    )
+    assert run.report["verdict"]["media"] == "bad" and run.returncode == 2
+    assert not run.findings("rtp-source-mismatch")
+    # The loss of that stream, and the MOS it cost, are kept as the relay-loss's consequence.
+    (measured,) = run.findings("rx-loss")
+    assert measured["summary"].startswith(f"callee leg b: {loss:.2f}% of RTP from {b_rx['src']}")
+    assert measured["summary"].endswith("(the platform's relay lost them: relay-loss)")
+    assert {f["severity"] for f in run.findings() if f["code"] != "relay-loss"} == {"info"}
+    assert "ClearTrunk's side: not good (platform -> b lost" in run.report["verdict"]["headline"]

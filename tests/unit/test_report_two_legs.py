@@ -176,9 +176,14 @@ def test_two_legs_relay_loss_towards_b_with_the_other_direction_whole_is_the_pla
         "of 150: the platform's media relay (media address 127.0.0.44:27568) lost them, not "
         "the access"
     )
+    # The stream's own loss is its consequence: kept, as info.
     (measured,) = [f for f in verdict.findings if f.code == "rx-loss"]
-    assert measured.summary.startswith("callee leg b: 5.33% of RTP from 127.0.0.44:27568 lost")
-    assert measured.side.value == "unknown"
+    assert measured.summary == (
+        "callee leg b: 5.33% of RTP from 127.0.0.44:27568 lost (8 of 150 packets; burst ratio "
+        "1.00) (the platform's relay lost them: relay-loss)"
+    )
+    assert (measured.side.value, measured.severity.value) == ("unknown", "info")
+    assert verdict.media.value == "bad"
 
 
 def test_two_legs_relay_loss_towards_the_caller_names_the_relays_caller_side() -> None:
