@@ -11,11 +11,12 @@ cd "$(dirname "$0")"
 job=${1:-demo}
 case "$job" in demo | test) ;; *) echo "usage: $0 demo|test" >&2; exit 3 ;; esac
 
-# Debian packages: the lab's real peers (Kamailio, SIPp, the baresip soft phone), Prometheus (and
-# its promtool) scraping the exporter, tshark as a test oracle, chromium to open report.html in a
-# test, the kernel tools for namespaces and packet filters, and what a venv needs on a stock Debian.
-debs=(kamailio kamailio-tls-modules sip-tester baresip tshark tcpdump iproute2 nftables iptables
-      openssl prometheus chromium python3 python3-venv python3-dev gcc)
+# Debian packages: the lab's real peers (Kamailio, rtpengine as its media relay, SIPp, the baresip
+# soft phone), Prometheus (and its promtool) scraping the exporter, tshark as a test oracle,
+# chromium to open report.html in a test, the kernel tools for namespaces and packet filters,
+# and what a venv needs on a stock Debian.
+debs=(kamailio kamailio-tls-modules rtpengine-daemon sip-tester baresip tshark tcpdump iproute2
+      nftables iptables openssl prometheus chromium python3 python3-venv python3-dev gcc)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "ok installed" || missing+=("$deb")

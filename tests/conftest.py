@@ -20,6 +20,7 @@ from lab.logs import log_sections
 
 pytest_plugins = (
     "lab.kamailio",
+    "lab.rtpengine",
     "lab.sipp",
     "lab.responder",
     "lab.netns",

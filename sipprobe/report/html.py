@@ -19,6 +19,7 @@ from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.results import CallResult, ExitCode, RunReport, StepResult
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.ladder import ladder_svg
+from sipprobe.report.legs_html import two_leg_html
 from sipprobe.report.plots import report_plots
 from sipprobe.report.text import format_ms, step_result, step_timings
 from sipprobe.verdict.headline import headline
@@ -54,6 +55,7 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e6e8eb;
   vertical-align: top; }
 th { background: #f0f2f5; font-weight: 600; }
 table.facts th { width: 190px; background: none; }
+table.legs th:first-child { width: 130px; } table.legs td { width: 45%; }
 code, pre { font: 13px/1.35 ui-monospace, monospace; }
 pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
 .ladder { max-width: 100%; height: auto; font: 12px ui-monospace, monospace; }
@@ -260,9 +262,10 @@ def _call(step: StepResult, call: CallResult, number: int, report: RunReport) ->
     )
     events = tuple(report.timeline[i] for i in step.events if i < len(report.timeline))
     ladder = ladder_svg(events) or "<p>No SIP messages.</p>"
+    legs = two_leg_html(call, call.callee) if call.callee is not None else ""
     return (
         f'<h3 id="call-{step.index}">Call {number}: <code>{_e(call.target)}</code></h3>'
-        f"{facts}<h4>SIP ladder</h4>{ladder}{_streams(call)}"
+        f"{facts}<h4>SIP ladder</h4>{ladder}{legs}{_streams(call)}"
         f"<h4>Media (SIP stack's RTCP)</h4>{_media(call)}"
     )
 

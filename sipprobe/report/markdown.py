@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.results import CallResult, Finding, RunReport
+from sipprobe.report.legs_text import (
+    LegDirection,
+    callee_signalling,
+    caller_signalling,
+    four_directions,
+    media_path_text,
+    stream_figures,
+)
 from sipprobe.report.media import received_media
 from sipprobe.report.text import format_ms, printable, step_result, step_timings
 from sipprobe.verdict.headline import headline
+from sipprobe.verdict.legs import media_path
 
 _MARKUP = str.maketrans({"|": "\\|", "`": "'", "<": "&lt;", ">": "&gt;"})
 
@@ -50,6 +60,43 @@ def _call_row(call: CallResult) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _direction(direction: LegDirection) -> str:
+    stream = direction.stream
+    if stream is None:
+        return f"**{_cell(direction.label)}**: no stream captured"
+    info = stream.measured.stream
+    figures = ", ".join(stream_figures(stream))
+    return f"**{_cell(direction.label)}**: {_cell(f'{info.src} to {info.dst}: {figures}')}"
+
+
+def _two_legs(call: CallResult, callee: CalleeLeg) -> list[str]:
+    """The caller's and the callee's leg side by side, media in the order it flows."""
+    path = media_path(call, callee)
+    to_platform, to_b, from_b, to_a = four_directions(call, callee, path)
+    called_as = (
+        f"From {callee.from_header or '-'}; To {callee.to_header or '-'}; "
+        f"P-Asserted-Identity {callee.asserted_identity or '-'}"
+    )
+    rows = (
+        ("signalling", _cell(caller_signalling(call)), _cell(callee_signalling(callee))),
+        ("called", f"`{_cell(call.target)}`", _cell(called_as)),
+        ("codec", call.codec or "-", _cell(callee.codec or "-")),
+        ("caller to callee", _direction(to_platform), _direction(to_b)),
+        ("callee to caller", _direction(to_a), _direction(from_b)),
+    )
+    lines = [
+        "",
+        f"| `{_cell(call.target)}` | caller leg | callee leg {_cell(callee.account)} |",
+        "|---|---|---|",
+        *(f"| {label} | {caller} | {answered} |" for label, caller, answered in rows),
+        "",
+        f"Media {_cell(media_path_text(path))}.",
+    ]
+    if callee.error:
+        lines.append(f"callee {_cell(callee.account)}: {_cell(callee.error)}")
+    return lines
+
+
 def render_markdown(report: RunReport) -> str:
     verdict = report.verdict
     code = verdict.exit_code
@@ -87,6 +134,11 @@ def render_markdown(report: RunReport) -> str:
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_call_row(call) for call in report.calls]
+    two_legs = [(call, call.callee) for call in report.calls if call.callee is not None]
+    if two_legs:
+        lines += ["", "#### Both legs"]
+        for call, callee in two_legs:
+            lines += _two_legs(call, callee)
     if report.local_errors:
         lines += ["", *(f"local error: {_cell(error)}" for error in report.local_errors)]
     return "\n".join(lines) + "\n"

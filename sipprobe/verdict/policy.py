@@ -31,8 +31,8 @@ from sipprobe.model.steps import (
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import call_alg_findings, nat_findings
 from sipprobe.signalling.ack import ACK_LOST_AFTER
-from sipprobe.verdict.legs import callee_findings
-from sipprobe.verdict.media import merge_dscp_notes, severity_of, stream_findings
+from sipprobe.verdict.legs import call_media_findings
+from sipprobe.verdict.media import merge_dscp_notes, severity_of
 
 _BUSY = {480, 486, 600, 603}
 _CREDENTIALS = {401, 403, 407}
@@ -420,8 +420,7 @@ class _Collector:
 
     def _media(self, step: StepResult, detail: CallDetail, call: CallResult) -> None:
         if call.streams:  # measured from the capture: the better evidence
-            self.findings.extend(stream_findings(step, detail, call, self.thresholds))
-            self.findings.extend(callee_findings(step, detail, call, self.thresholds))
+            self.findings.extend(call_media_findings(step, detail, call, self.thresholds))
             return
         rtcp = call.rtcp
         if rtcp is None:

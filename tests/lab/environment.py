@@ -25,6 +25,7 @@ _DEBIAN_PACKAGE = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
     "baresip": "baresip",
+    "rtpengine": "rtpengine-daemon",
 }
 
 

@@ -51,6 +51,10 @@ class KamailioOptions:
     max_channels: int | None = None  # INVITEs to "uas" beyond this many dialogs: 503
     user_b: str | None = None  # a second user that may register, with its own password
     password_b: str | None = None  # None: a random one (with user_b)
+    rtpengine: str | None = None  # an rtpengine ng socket (lab/rtpengine.py): media relayed
+    # rtpengine's interface towards the offerer and towards the answerer (its --interface
+    # names); None: its one interface for both
+    rtpengine_directions: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,13 @@ def render_config(options: KamailioOptions, kamailio: Kamailio, tls_config: Path
     if options.user_b is not None and kamailio.password_b is not None:
         defines["LAB_USER_B"] = f'"{_checked("user_b", options.user_b)}"'
         defines["LAB_PASSWORD_B"] = f'"{_checked("password_b", kamailio.password_b)}"'
+    if options.rtpengine is not None:
+        defines["LAB_RTPENGINE"] = f'"{options.rtpengine}"'
+        flags = "replace-origin replace-session-connection ICE=remove"
+        defines["LAB_RTPENGINE_ANSWER"] = f'"{flags}"'
+        for direction in options.rtpengine_directions or ():
+            flags += f" direction={_checked('rtpengine direction', direction)}"
+        defines["LAB_RTPENGINE_OFFER"] = f'"{flags}"'
     if options.max_channels is not None:
         defines["LAB_MAX_CHANNELS"] = str(int(options.max_channels))
     if options.uas is not None:

@@ -10,6 +10,10 @@ from matplotlib.image import imread
 from lab.browser import render_page
 from lab.probe import run_sipprobe
 from lab.responder import Responder
+from sipprobe.report.html import render_html
+from sipprobe.report.json_read import load_report
+
+TWO_LEG = Path(__file__).parents[1] / "data" / "two-leg" / "relayed" / "report.json"
 
 GOOD_GREEN = np.array([0x2E, 0x7D, 0x32]) / 255  # the banner of a good verdict
 FETCHING = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -34,6 +38,20 @@ def test_report_html_renders_offline_with_the_verdict_banner(
     banner = pixels[5:60, 5:1275]
     assert (np.abs(banner - GOOD_GREEN).max(axis=-1) < 0.02).mean() > 0.6  # green, with text
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # a page, not a blank sheet
+
+
+def test_report_html_of_a_relayed_two_leg_call_renders_offline(tmp_path: Path) -> None:
+    """The both-legs table of a recorded call through Kamailio and rtpengine, in Chromium."""
+    page = tmp_path / "report.html"
+    html = render_html(load_report(TWO_LEG))
+    page.write_text(html)
+    assert FETCHING.search(html) is None
+    assert '<table class="legs">' in html and "Media relayed by the platform" in html
+    rendering = render_page(page, tmp_path / "chromium", height=2600)
+    assert rendering.requests == ()
+    pixels = imread(rendering.screenshot)[..., :3]
+    banner = pixels[5:60, 5:1275]
+    assert (np.abs(banner - GOOD_GREEN).max(axis=-1) < 0.02).mean() > 0.6
 
 
 def test_browser_netlog_sees_a_page_that_fetches(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 Kamailio (tests/lab/kamailio/lab.cfg) is a registrar with digest auth that routes an INVITE
 to the registered user (lookup("location")) and proxies signalling only: there is no media
-relay in the lab (no rtpengine), so RTP flows directly between the probe's two legs on
-loopback. "Four directions" are then two streams, each seen from both legs: a's tx is b's
-rx (a -> b) and b's tx is a's rx (b -> a). The test checks exactly that.
+relay here (test_two_leg_relay.py adds rtpengine), so RTP flows directly between the probe's
+two legs on loopback. "Four directions" are then two streams, each seen from both legs: a's
+tx is b's rx (a -> b) and b's tx is a's rx (b -> a), and the verdict says the media went
+directly. The test checks exactly that.
 """
 
 import json
@@ -76,6 +77,12 @@ def test_two_leg_call_through_kamailio_measures_both_legs(
     assert callee["hangup_by"] == "caller"
     assert call["hangup_by"] == "probe" and call["bye_status"] == 200
     assert {f["severity"] for f in run.findings()} <= {"info"}, run.findings()
+    (path,) = run.findings("media-direct")
+    assert path["summary"] == (
+        f"callee leg b: media direct between the legs (caller {a_tx['src']}, b {b_tx['src']}): "
+        "the platform relays signalling only"
+    )
+    assert not run.findings("media-relayed")
 
 
 def test_two_leg_call_wrong_password_on_b_is_a_finding_on_bs_registration(

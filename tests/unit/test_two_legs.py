@@ -212,13 +212,19 @@ def test_callee_json_matches_the_schema() -> None:
 def test_text_report_shows_both_legs_in_the_order_media_flows() -> None:
     text = render_run_text(two_leg_report())  # type: ignore[arg-type]
     lines = [line.strip() for line in text.splitlines()]
-    order = [n for n, line in enumerate(lines) if line.startswith(("caller ", "callee b "))]
+    # Both legs' streams in this sample name 192.0.2.10:4000 as where they send, and each
+    # leg's own address is 192.0.2.1:40000: the platform relays the media.
+    order = [n for n, line in enumerate(lines) if line.startswith(("caller ", "platform ", "b -"))]
     assert [lines[n].split("  ")[0] for n in order] == [
-        "caller sends",
-        "callee b receives",
-        "callee b sends",
-        "caller receives",
+        "caller -> platform",
+        "platform -> b",
+        "b -> platform",
+        "platform -> caller",
     ]
+    assert (
+        "media relayed by the platform (media address 192.0.2.10:4000 towards the caller, "
+        "192.0.2.10:4000 towards b)"
+    ) in lines
     assert any("P-Asserted-Identity <sip:+15550001001@pbx>" in line for line in lines)
     assert any(
         "INVITE arrived 2.2 ms after it was sent, sent 200 after 1.5 ms" in line for line in lines
