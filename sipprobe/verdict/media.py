@@ -136,28 +136,33 @@ def _dscp_findings(
 def merge_dscp_notes(findings: list[Finding]) -> list[Finding]:
     """One ``dscp-observed`` note per marking seen, however many calls saw it: 50 parallel
     calls arriving with DSCP 46 are one fact, not 50. The note stays at the first call that
-    saw it, and names up to three sources."""
-    sources: dict[str, list[str]] = {}  # what was seen -> the sources that saw it
+    saw it, and names up to three sources. Notes about another leg (their summary names the
+    leg first) stay as they are."""
+    seen_by: dict[str, list[Finding]] = {}  # what was seen -> the notes that saw it
     for finding in findings:
-        if finding.code == "dscp-observed":
-            source, seen = finding.summary.split(_ARRIVES, 1)
-            sources.setdefault(seen, []).append(source.removeprefix("RTP from "))
+        if finding.code == "dscp-observed" and finding.summary.startswith("RTP from "):
+            seen_by.setdefault(finding.summary.split(_ARRIVES, 1)[1], []).append(finding)
     merged: list[Finding] = []
     for finding in findings:
-        if finding.code != "dscp-observed":
+        notes = seen_by.get(finding.summary.split(_ARRIVES, 1)[-1], [])
+        if finding not in notes or len(notes) == 1:
             merged.append(finding)
-            continue
-        seen = finding.summary.split(_ARRIVES, 1)[1]
-        from_ = sources.pop(seen, None)
-        if from_ is None:  # a later call's note of a marking already merged
-            continue
-        if len(from_) == 1:
-            merged.append(finding)
-            continue
-        more = f" and {len(from_) - 3} more" if len(from_) > 3 else ""
-        calls = f"RTP of {len(from_)} calls (from {', '.join(from_[:3])}{more})"
-        merged.append(replace(finding, summary=calls + _ARRIVES + seen))
+        elif finding is notes[0]:
+            merged.append(replace(finding, summary=_merged_summary(notes)))
     return merged
+
+
+def _merged_summary(notes: list[Finding]) -> str:
+    sources = [n.summary.split(_ARRIVES, 1)[0].removeprefix("RTP from ") for n in notes]
+    more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+    calls = len({n.step for n in notes})
+    whose = (
+        f"RTP of {calls} calls"
+        if calls == len(notes)
+        else f"{len(notes)} RTP streams of {calls} call{'s' if calls > 1 else ''}"
+    )
+    seen = notes[0].summary.split(_ARRIVES, 1)[1]
+    return f"{whose} (from {', '.join(sources[:3])}{more}){_ARRIVES}{seen}"
 
 
 def sending_floor(tx: CallStream) -> int:

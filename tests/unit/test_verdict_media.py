@@ -279,3 +279,7 @@ def test_dscp_notes_of_many_calls_are_one_per_marking() -> None:
         note(5000, "0", 7),
     ]
     assert merge_dscp_notes(notes[:1]) == notes[:1]
+    (two_in_one,) = merge_dscp_notes([note(4000, "0", 2), note(4100, "0", 2)])
+    assert two_in_one.summary.startswith("2 RTP streams of 1 call (from 10.0.0.2:4000, 10.0")
+    other_leg = replace(notes[1], summary="callee leg b: " + notes[1].summary)
+    assert merge_dscp_notes([notes[0], other_leg]) == [notes[0], other_leg]
