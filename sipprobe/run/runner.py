@@ -30,6 +30,7 @@ from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     AccountSpec,
+    AnswerStep,
     CallStep,
     CapacityTestStep,
     NatCheckStep,
@@ -92,6 +93,7 @@ class _Run:
             tls=self.tls,
             codecs=scenario.codecs,
             srtp=scenario.srtp,
+            sip_port=scenario.sip_port,
         )
         credentials = None
         spec = scenario.account
@@ -120,21 +122,32 @@ class _Run:
 
     def start_capture(self, workdir: Path | None) -> None:
         """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
-        if not any(isinstance(step, CallStep | CapacityTestStep) for step in self.scenario.steps):
+        if not any(
+            isinstance(step, CallStep | CapacityTestStep | AnswerStep)
+            for step in self.scenario.steps
+        ):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
-        call_seconds = sum(
-            # a two-leg call is two calls on the probe's side (through a media relay)
-            step.parallel
-            * (2 if step.callee else 1)
-            * (step.answer_timeout_s + step.duration_s + 10.0)
-            for step in self.scenario.steps
-            if isinstance(step, CallStep)
-        ) + sum(
-            calls * (step.answer_timeout_s + step.hold_s + 10.0)
-            for step in self.scenario.steps
-            if isinstance(step, CapacityTestStep)
-            for calls in step_sizes(step.channels, step.step)
+        call_seconds = (
+            sum(
+                # a two-leg call is two calls on the probe's side (through a media relay)
+                step.parallel
+                * (2 if step.callee else 1)
+                * (step.answer_timeout_s + step.duration_s + 10.0)
+                for step in self.scenario.steps
+                if isinstance(step, CallStep)
+            )
+            + sum(
+                calls * (step.answer_timeout_s + step.hold_s + 10.0)
+                for step in self.scenario.steps
+                if isinstance(step, CapacityTestStep)
+                for calls in step_sizes(step.channels, step.step)
+            )
+            + sum(
+                step.duration_s + 10.0
+                for step in self.scenario.steps
+                if isinstance(step, AnswerStep)
+            )
         )
         self.capture = RunCapture.start(
             self.target_address(),
@@ -448,6 +461,14 @@ def run_scenario(
                     run.results.extend(run.calls(index, step))
                 elif isinstance(step, NatCheckStep):
                     run.results.append(run.nat_check(index, step))
+                elif isinstance(step, AnswerStep):
+                    from sipprobe.run.inbound import answer_step
+
+                    result = answer_step(run, index, step)
+                    run.results.append(result)
+                    if getattr(result.detail, "interrupted", False):
+                        run.local_errors.append("interrupted: the run ended after this call")
+                        break
                 elif isinstance(step, CapacityTestStep):
                     from sipprobe.run.capacitystep import run_capacity_step
 
