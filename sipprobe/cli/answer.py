@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,20 @@ def _account(args: argparse.Namespace, domain: str) -> tuple[str, Any] | None:
     return re.sub(r"[^A-Za-z0-9_-]", "_", args.user)[:32] or "account", spec
 
 
+def with_waiting_line(show: Callable[[str], None], quiet: bool) -> Callable[[str], None]:
+    """``show`` (the terminal's progress line), and the one live fact a person waiting with
+    a phone in hand needs, "waiting for a call on ... until ...", also on stderr off a
+    terminal (not with ``-q``)."""
+    from sipprobe.run.inbound import WAITING
+
+    def both(text: str) -> None:
+        show(text)
+        if WAITING in text and not quiet:
+            print(text.partition(": ")[2] or text, file=sys.stderr, flush=True)
+
+    return both
+
+
 def run_answer_command(args: argparse.Namespace) -> int:
     from sipprobe.cli.history import history_settings
     from sipprobe.cli.probe import _emit
@@ -83,7 +98,6 @@ def run_answer_command(args: argparse.Namespace) -> int:
     from sipprobe.model.demarc import Location
     from sipprobe.model.endpoint import Endpoint
     from sipprobe.report.files import Progress
-    from sipprobe.run.inbound import WAITING
     from sipprobe.run.runner import run_scenario
     from sipprobe.scenario.model import AnswerStep, RegisterStep, Scenario, Step, TlsSpec
     from sipprobe.sip.uri import parse_uri
@@ -130,12 +144,11 @@ def run_answer_command(args: argparse.Namespace) -> int:
         tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir,
         Progress(enabled=not args.quiet and args.format == "text") as progress,
     ):
-
-        def show(text: str) -> None:
-            progress.show(text)
-            if WAITING in text and not args.quiet:  # the one live fact, also off a terminal
-                print(text.partition(": ")[2] or text, file=sys.stderr, flush=True)
-
-        report = run_scenario(scenario, show, workdir=Path(workdir), capture=not args.no_capture)
+        report = run_scenario(
+            scenario,
+            with_waiting_line(progress.show, args.quiet),
+            workdir=Path(workdir),
+            capture=not args.no_capture,
+        )
         report = check_and_record(report, history, lambda text: print(text, file=sys.stderr))
         return _emit(report, args)
