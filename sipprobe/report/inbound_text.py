@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sipprobe.model.inbound import AnswerDetail
+from sipprobe.model.results import StepResult
 
 
 def _ms(value: float | None) -> str:
@@ -46,3 +49,13 @@ def answer_facts(detail: AnswerDetail) -> list[tuple[str, str]]:
 
 def answer_lines(detail: AnswerDetail) -> list[str]:
     return [f"{label}: {value}" for label, value in answer_facts(detail)]
+
+
+def answer_markdown(steps: tuple[StepResult, ...], cell: Callable[[str], str]) -> list[str]:
+    """Markdown lines for the answer steps: what arrived, one list per step (or nothing)."""
+    lines: list[str] = []
+    for step in steps:
+        if isinstance(step.detail, AnswerDetail):
+            lines += ["", f"#### Answer (step {step.index + 1})", ""]
+            lines += [f"- {label}: {cell(value)}" for label, value in answer_facts(step.detail)]
+    return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sipprobe.model.results import CallResult, Finding, RunReport
+from sipprobe.report.inbound_text import answer_markdown
 from sipprobe.report.media import received_media
 from sipprobe.report.text import format_ms, printable, step_result, step_timings
 from sipprobe.verdict.headline import headline
@@ -78,6 +79,7 @@ def render_markdown(report: RunReport) -> str:
         f"{_cell(step_timings(step)) or '-'} |"
         for step in report.steps
     ]
+    lines += answer_markdown(report.steps, _cell)  # who called, for an answer step
     if report.calls:
         lines += [
             "",

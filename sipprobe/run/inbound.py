@@ -86,13 +86,13 @@ def answer_step(run: InboundRun, index: int, step: AnswerStep) -> StepResult:
     else:  # any call to the probe's address, whichever account pjsua hands it to
         accounts = [run.account, *(a for a in run.named_accounts.values() if a is not run.account)]
         where = f"{run.stack.local_sip} ({run.scenario.transport.upper()})"
-    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=step.timeout_s)
-    run.say(
-        f"step {index + 1}: {WAITING} on {where} until "
-        f"{until.strftime('%H:%M:%S')} UTC ({step.timeout_s:g} s)"
-    )
     registered = _registered_at(run, step.account)
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop:  # said once SIGINT/SIGTERM end the wait, not the process
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=step.timeout_s)
+        run.say(
+            f"step {index + 1}: {WAITING} on {where} until "
+            f"{until.strftime('%H:%M:%S')} UTC ({step.timeout_s:g} s)"
+        )
         outcome = wait_and_answer(
             run.stack,
             accounts,

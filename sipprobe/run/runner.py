@@ -467,7 +467,9 @@ def run_scenario(
                     result = answer_step(run, index, step)
                     run.results.append(result)
                     if getattr(result.detail, "interrupted", False):
-                        run.local_errors.append("interrupted: the run ended after this call")
+                        run.local_errors.append(
+                            "interrupted (SIGINT or SIGTERM): the run ended after the answer step"
+                        )
                         break
                 elif isinstance(step, CapacityTestStep):
                     from sipprobe.run.capacitystep import run_capacity_step

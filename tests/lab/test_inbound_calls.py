@@ -230,3 +230,27 @@ def test_nobody_calls_the_step_ends_at_its_bound_with_an_undetermined_finding(
     assert "cannot tell whether the caller dialled" in finding["summary"]
     assert run.report["verdict"]["messaging"] == "bad"
     assert run.wall_s < 20
+
+
+def test_sigterm_while_waiting_ends_the_command_with_a_report(
+    background_probe: Callable[..., BackgroundProbe],
+) -> None:
+    port = free_port((LOOPBACK_V4,))
+    probe = background_probe(
+        "answer", f"sip:{LOOPBACK_V4}", "--listen", f"{LOOPBACK_V4}:{port}", "--timeout", "60"
+    )
+    probe.wait_until_waiting()
+    time.sleep(0.5)
+    probe.popen.send_signal(signal.SIGTERM)
+    code, report, _stderr, wall = probe.finish(timeout_s=15)
+    assert code == 1, report["verdict"]  # a warning: nobody had called yet, nothing is known
+    (step,) = report["steps"]
+    assert step["detail"]["interrupted"] is True and step["detail"]["caller"] is None
+    assert 500 <= step["detail"]["waited_ms"] < 5000
+    (finding,) = report["verdict"]["findings"]
+    assert finding["code"] == "inbound-call-not-received"
+    assert "interrupted after" in finding["summary"]
+    assert report["local_errors"] == [
+        "interrupted (SIGINT or SIGTERM): the run ended after the answer step"
+    ]
+    assert wall < 15

@@ -11,6 +11,7 @@ import jsonschema
 from sipprobe.model.inbound import AnswerDetail
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
 from sipprobe.model.results import RunReport, SipEvent, StepResult
+from sipprobe.report.formats import OutputFormat
 from sipprobe.report.json_read import read_report
 from sipprobe.report.json_report import report_to_json
 from sipprobe.report.text import render_run_text
@@ -218,3 +219,11 @@ def test_answer_steps_are_written_to_the_schema_and_read_back() -> None:
     assert f"source: {SOURCE} (UDP)" in text
     assert "ended: the caller hung up" in text
     assert "waited: 20.0 s of 20 s on 1002@pbx (via 192.0.2.1:5070)" in text
+    markdown = OutputFormat.MARKDOWN.render(report)
+    assert "#### Answer (step 1)" in markdown
+    assert "- p-asserted-identity: &lt;sip:+442079460000@sbc.example&gt;" in markdown
+    assert "#### Answer (step 3)" in markdown
+    assert "- waited: 20.0 s of 20 s on 1002@pbx (via 192.0.2.1:5070)" in markdown
+    html = OutputFormat.HTML.render(report)
+    assert "Incoming call 1: <code>sip:+441234000000@192.0.2.1:5070</code>" in html
+    assert "<th>p-asserted-identity</th><td>&lt;sip:+442079460000@sbc.example&gt;</td>" in html
