@@ -84,9 +84,10 @@ def with_waiting_line(show: Callable[[str], None], quiet: bool) -> Callable[[str
     from sipprobe.run.inbound import WAITING
 
     def both(text: str) -> None:
-        show(text)
         if WAITING in text and not quiet:
-            print(text.partition(": ")[2] or text, file=sys.stderr, flush=True)
+            clear = "\r\033[K" if sys.stderr.isatty() else ""  # over a progress line shown
+            print(clear + (text.partition(": ")[2] or text), file=sys.stderr, flush=True)
+        show(text)
 
     return both
 
