@@ -52,6 +52,16 @@ def add_answer_parser(commands: Any) -> argparse.ArgumentParser:
         help="hold the answered call this long, then hang up (default 10)",
     )
     parser.add_argument(
+        "--expect-from",
+        metavar="REGEX",
+        help="the caller expected, searched in From and P-Asserted-Identity (a warning if not)",
+    )
+    parser.add_argument(
+        "--expect-to",
+        metavar="REGEX",
+        help="the number expected to be called, searched in To and the Request-URI",
+    )
+    parser.add_argument(
         "--codec", action="append", metavar="NAME", help="codec to accept (default PCMU, PCMA)"
     )
     return parser
@@ -107,6 +117,11 @@ def run_answer_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout takes 0 to 86400 seconds, got {args.timeout:g}")
     if not 0 <= args.duration <= 86400:
         raise UsageError(f"--duration takes 0 to 86400 seconds, got {args.duration:g}")
+    for option, pattern in (("--expect-from", args.expect_from), ("--expect-to", args.expect_to)):
+        try:
+            re.compile(pattern or "")
+        except re.error as exc:
+            raise UsageError(f"{option}: not a regular expression: {exc}") from exc
     target = parse_uri(args.target)
     transport = args.transport or target.transport
     target = target.with_user(None).with_transport(transport)
@@ -123,7 +138,11 @@ def run_answer_command(args: argparse.Namespace) -> int:
         steps.append(RegisterStep(account=named[0]))
     steps.append(
         AnswerStep(
-            account=named[0] if named else None, timeout_s=args.timeout, duration_s=args.duration
+            account=named[0] if named else None,
+            timeout_s=args.timeout,
+            duration_s=args.duration,
+            expect_from=args.expect_from,
+            expect_to=args.expect_to,
         )
     )
     scenario = Scenario(

@@ -46,3 +46,5 @@ class AnswerDetail:
     error: str | None = None  # why an arrived call could not be answered
     registered_at_step: int | None = None  # an earlier register step of the account that
     # succeeded: the platform knew where to deliver the call
+    expect_from: str | None = None  # the step's patterns (scenario/model.py, AnswerStep)
+    expect_to: str | None = None

@@ -66,6 +66,8 @@ def detail_json(detail: StepDetail) -> dict[str, Any]:
             "interrupted": detail.interrupted,
             "error": detail.error,
             "registered_at_step": detail.registered_at_step,
+            "expect_from": detail.expect_from,
+            "expect_to": detail.expect_to,
         }
     raise TypeError(f"no JSON for step detail {detail!r}")
 

@@ -122,6 +122,8 @@ def answer_step(run: InboundRun, index: int, step: AnswerStep) -> StepResult:
         interrupted=outcome.interrupted,
         error="; ".join(outcome.errors) or None,
         registered_at_step=registered,
+        expect_from=step.expect_from,
+        expect_to=step.expect_to,
     )
     if dialog is None:
         why = "interrupted" if outcome.interrupted else f"no call within {step.timeout_s:g} s"

@@ -1,4 +1,5 @@
-"""The ``answer`` step of a scenario: ``answer: {account: b, timeout_s: 60, duration_s: 10}``.
+"""The ``answer`` step of a scenario: ``answer: {account: b, timeout_s: 60, duration_s: 10}``,
+optionally with ``expect_from`` and ``expect_to`` (regular expressions the call should match).
 
 Parsed here rather than in loader.py, which calls it with its reader (every error names the
 file, the line and the key). ``account`` is checked against ``accounts:`` by the loader, as
@@ -7,13 +8,15 @@ the other steps' accounts are.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 import yaml
 
+from sipprobe.errors import ScenarioError
 from sipprobe.scenario.model import AnswerStep
 
-ANSWER_KEYS = ("account", "timeout_s", "duration_s")
+ANSWER_KEYS = ("account", "timeout_s", "duration_s", "expect_from", "expect_to")
 MAX_WAIT_S = 3600.0  # an hour of waiting for a call is already a long ticket
 
 
@@ -23,6 +26,23 @@ class Reader(Protocol):
     def number(self, node: yaml.Node, key: str, low: float, high: float) -> float: ...
 
     def text(self, node: yaml.Node, key: str, numbers: bool = False) -> str: ...
+
+    def fail(self, node: yaml.Node | None, key: str, problem: str) -> ScenarioError: ...
+
+
+def _pattern(
+    reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], name: str, key: str
+) -> str | None:
+    """A regular expression, checked now so that a typo is a file:line error, not a crash."""
+    if name not in fields:
+        return None
+    node = fields[name][1]
+    pattern = reader.text(node, f"{key}.{name}", numbers=True)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise reader.fail(node, f"{key}.{name}", f"not a regular expression: {exc}") from exc
+    return pattern
 
 
 def parse_answer_step(
@@ -38,4 +58,10 @@ def parse_answer_step(
     account = None
     if "account" in fields:
         account = reader.text(fields["account"][1], f"{key}.account", numbers=True)
-    return AnswerStep(account=account, timeout_s=timeout, duration_s=duration)
+    return AnswerStep(
+        account=account,
+        timeout_s=timeout,
+        duration_s=duration,
+        expect_from=_pattern(reader, fields, "expect_from", key),
+        expect_to=_pattern(reader, fields, "expect_to", key),
+    )

@@ -111,6 +111,10 @@ class AnswerStep:
     account: str | None = None
     timeout_s: float = 60.0  # bound on the wait for the call
     duration_s: float = 10.0  # the answered call is held this long, then the probe hangs up
+    # Regular expressions the call should match (searched, case-insensitive): the caller in
+    # From or P-Asserted-Identity, the called number in To or the Request-URI; None: any.
+    expect_from: str | None = None
+    expect_to: str | None = None
     kind: Literal["answer"] = "answer"
 
 

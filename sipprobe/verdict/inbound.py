@@ -9,7 +9,9 @@ successful REGISTER only proves the platform knew where to send it (docs/demarc.
 
 from __future__ import annotations
 
-from sipprobe.model.inbound import AnswerDetail
+import re
+
+from sipprobe.model.inbound import AnswerDetail, InboundCall
 from sipprobe.model.outcome import Severity, Side
 from sipprobe.model.results import Finding, StepResult
 from sipprobe.model.steps import CallDetail
@@ -67,13 +69,53 @@ def _not_received(step: StepResult, detail: AnswerDetail) -> Finding:
     )
 
 
+def matches(pattern: str, *values: str | None) -> bool:
+    """Whether ``pattern`` (a regular expression, case-insensitive) is found in any value."""
+    return any(re.search(pattern, v, re.IGNORECASE) for v in values if v is not None)
+
+
+def _identity_findings(
+    step: StepResult, detail: AnswerDetail, caller: InboundCall
+) -> list[Finding]:
+    """The call against the step's expect_from and expect_to: a call that arrived as
+    something else than the engineer dialled (a number translated, a caller ID replaced)."""
+    found = []
+    if detail.expect_from is not None and not matches(
+        detail.expect_from, caller.from_header, caller.asserted_identity
+    ):
+        found.append(
+            _finding(
+                Severity.WARNING,
+                "inbound-caller-unexpected",
+                f"the call arrived from {caller.from_header or 'no From'} (P-Asserted-Identity "
+                f"{caller.asserted_identity or 'none'}), which does not match expect_from "
+                f"{detail.expect_from!r}",
+                step,
+            )
+        )
+    if detail.expect_to is not None and not matches(
+        detail.expect_to, caller.to_header, caller.request_uri
+    ):
+        found.append(
+            _finding(
+                Severity.WARNING,
+                "inbound-called-unexpected",
+                f"the call arrived for {caller.to_header or 'no To'} (Request-URI "
+                f"{caller.request_uri or 'none'}), which does not match expect_to "
+                f"{detail.expect_to!r}",
+                step,
+            )
+        )
+    return found
+
+
 def answer_findings(step: StepResult, detail: AnswerDetail) -> list[Finding]:
     """Messaging findings of an answer step (media: verdict/policy.py, as for any call)."""
     call = step.call
     caller = detail.caller
     if caller is None or call is None:
         return [_not_received(step, detail)]
-    found: list[Finding] = []
+    found = _identity_findings(step, detail, caller)
     who = caller.from_header or caller.source
     if detail.error is not None or not call.answered:
         found.append(

@@ -114,7 +114,9 @@ def test_ip_trunk_call_to_the_probes_address_is_answered_and_measured(
     scenario = write_scenario(
         tmp_path,
         f"name: inbound-trunk\ntarget: sip:{LOOPBACK_V4}\nbind: {LOOPBACK_V4}\n"
-        f"sip_port: {port}\nsteps:\n  - answer: {{timeout_s: 15, duration_s: 8}}\n",
+        f"sip_port: {port}\nsteps:\n  - answer: {{timeout_s: 15, duration_s: 8, "
+        # the caller ID is in P-Asserted-Identity only, the number dialled in both
+        f"expect_from: '^<sip:\\{PAI}@', expect_to: '^sip:5551234@'}}\n",
     )
     probe = background_probe("run", scenario)
     stderr = probe.wait_until_waiting()

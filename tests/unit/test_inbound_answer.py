@@ -227,3 +227,25 @@ def test_answer_steps_are_written_to_the_schema_and_read_back() -> None:
     html = OutputFormat.HTML.render(report)
     assert "Incoming call 1: <code>sip:+441234000000@192.0.2.1:5070</code>" in html
     assert "<th>p-asserted-identity</th><td>&lt;sip:+442079460000@sbc.example&gt;</td>" in html
+
+
+def test_expected_caller_and_number_are_searched_in_from_pai_to_and_request_uri() -> None:
+    step = _answered_step()
+    assert isinstance(step.detail, AnswerDetail)
+    # the caller ID in P-Asserted-Identity, the DID in the Request-URI: both as expected
+    good = replace(step.detail, expect_from=r"^<sip:\+44207946", expect_to=r"\+441234000000@")
+    codes = [f.code for f in decide((replace(step, detail=good),)).findings]
+    assert "inbound-caller-unexpected" not in codes
+    assert "inbound-called-unexpected" not in codes
+    bad = replace(step.detail, expect_from="alice", expect_to="^sip:1002@")
+    found = {f.code: f for f in decide((replace(step, detail=bad),)).findings}
+    caller = found["inbound-caller-unexpected"]
+    assert (caller.severity, caller.side) == (Severity.WARNING, Side.UNKNOWN)
+    assert caller.summary == (
+        "the call arrived from <sip:+442079460000@sbc.example>;tag=c1 (P-Asserted-Identity "
+        "<sip:+442079460000@sbc.example>), which does not match expect_from 'alice'"
+    )
+    assert found["inbound-called-unexpected"].summary == (
+        "the call arrived for <sip:+441234000000@trunk.example> (Request-URI "
+        "sip:+441234000000@192.0.2.1:5070), which does not match expect_to '^sip:1002@'"
+    )

@@ -18,6 +18,7 @@ steps:
   - register: {account: b}
   - answer: {account: b, timeout_s: 30, duration_s: 12.5}
   - answer
+  - answer: {expect_from: '^<sip:\\+4420', expect_to: "1002"}
 """
 
 
@@ -27,9 +28,10 @@ def test_answer_steps_with_and_without_account() -> None:
         RegisterStep(account="b"),
         AnswerStep(account="b", timeout_s=30.0, duration_s=12.5),
         AnswerStep(account=None, timeout_s=60.0, duration_s=10.0),
+        AnswerStep(expect_from="^<sip:\\+4420", expect_to="1002"),
     )
     assert scenario.sip_port == 5070
-    assert scenario.step_lines == (7, 8, 9)
+    assert scenario.step_lines == (7, 8, 9, 10)
     assert scenario.needs_sip_stack
 
 
@@ -56,8 +58,8 @@ def test_answer_step_alone_needs_the_sip_stack() -> None:
             "t.yaml:5: steps[1].answer.duration_s: expected a number, got 'long'",
         ),
         (
-            "target: sip:h\nsteps:\n  - answer:\n      expect_from: alice\n",
-            "t.yaml:4: steps[0].answer.expect_from: unknown key",
+            "target: sip:h\nsteps:\n  - answer:\n      expect_pai: alice\n",
+            "t.yaml:4: steps[0].answer.expect_pai: unknown key",
         ),
         (
             "target: sip:h\nsteps:\n  - answer: {account: b}\n",
@@ -66,6 +68,11 @@ def test_answer_step_alone_needs_the_sip_stack() -> None:
         (
             "target: sip:h\naccounts: {a: {user: x}}\nsteps:\n  - answer: {account: c}\n",
             "t.yaml:4: steps[0].answer.account: no account 'c' (a)",
+        ),
+        (
+            "target: sip:h\nsteps:\n  - options\n  - answer:\n      expect_to: '(1002'\n",
+            "t.yaml:5: steps[1].answer.expect_to: not a regular expression: missing ), "
+            "unterminated subpattern at position 0",
         ),
         (
             "target: sip:h\nsip_port: 70000\nsteps: [answer]\n",
