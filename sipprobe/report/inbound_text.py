@@ -15,9 +15,8 @@ def _ms(value: float | None) -> str:
 def answer_facts(detail: AnswerDetail) -> list[tuple[str, str]]:
     """Label and value pairs, in the order an engineer reads them."""
     caller = detail.caller
-    if caller is None:
-        waited = detail.waited_ms / 1000.0
-        return [("waited", f"{waited:.1f} s of {detail.timeout_s:g} s on {detail.listening_on}")]
+    if caller is None:  # the step's name and its "waited" timing say it all
+        return []
     facts = [
         ("source", f"{caller.source} ({caller.transport})"),
         ("request-uri", caller.request_uri or "-"),
@@ -55,7 +54,7 @@ def answer_markdown(steps: tuple[StepResult, ...], cell: Callable[[str], str]) -
     """Markdown lines for the answer steps: what arrived, one list per step (or nothing)."""
     lines: list[str] = []
     for step in steps:
-        if isinstance(step.detail, AnswerDetail):
+        if isinstance(step.detail, AnswerDetail) and step.detail.caller is not None:
             lines += ["", f"#### Answer (step {step.index + 1})", ""]
             lines += [f"- {label}: {cell(value)}" for label, value in answer_facts(step.detail)]
     return lines

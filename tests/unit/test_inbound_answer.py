@@ -218,12 +218,13 @@ def test_answer_steps_are_written_to_the_schema_and_read_back() -> None:
     assert "p-asserted-identity: <sip:+442079460000@sbc.example>" in text
     assert f"source: {SOURCE} (UDP)" in text
     assert "ended: the caller hung up" in text
-    assert "waited: 20.0 s of 20 s on 1002@pbx (via 192.0.2.1:5070)" in text
+    assert "   3  answer on b" + " " * 37 + "FAIL no call within 20 s\n" in text
+    assert "      waited 20.00 s\n" in text
     markdown = OutputFormat.MARKDOWN.render(report)
     assert "#### Answer (step 1)" in markdown
     assert "- p-asserted-identity: &lt;sip:+442079460000@sbc.example&gt;" in markdown
-    assert "#### Answer (step 3)" in markdown
-    assert "- waited: 20.0 s of 20 s on 1002@pbx (via 192.0.2.1:5070)" in markdown
+    assert "#### Answer (step 3)" not in markdown  # no call: its row in the steps says so
+    assert "| 3 | answer on b | FAIL no call within 20 s | waited 20.00 s |" in markdown
     html = OutputFormat.HTML.render(report)
     assert "Incoming call 1: <code>sip:+441234000000@192.0.2.1:5070</code>" in html
     assert "<th>p-asserted-identity</th><td>&lt;sip:+442079460000@sbc.example&gt;</td>" in html
