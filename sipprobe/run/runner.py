@@ -128,27 +128,22 @@ class _Run:
         ):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
-        call_seconds = (
-            sum(
-                # a two-leg call is two calls on the probe's side (through a media relay)
-                step.parallel
-                * (2 if step.callee else 1)
-                * (step.answer_timeout_s + step.duration_s + 10.0)
-                for step in self.scenario.steps
-                if isinstance(step, CallStep)
-            )
-            + sum(
-                calls * (step.answer_timeout_s + step.hold_s + 10.0)
-                for step in self.scenario.steps
-                if isinstance(step, CapacityTestStep)
-                for calls in step_sizes(step.channels, step.step)
-            )
-            + sum(
-                step.duration_s + 10.0
-                for step in self.scenario.steps
-                if isinstance(step, AnswerStep)
-            )
+        call_seconds = sum(
+            # a two-leg call is two calls on the probe's side (through a media relay)
+            step.parallel
+            * (2 if step.callee else 1)
+            * (step.answer_timeout_s + step.duration_s + 10.0)
+            for step in self.scenario.steps
+            if isinstance(step, CallStep)
+        ) + sum(
+            calls * (step.answer_timeout_s + step.hold_s + 10.0)
+            for step in self.scenario.steps
+            if isinstance(step, CapacityTestStep)
+            for calls in step_sizes(step.channels, step.step)
         )
+        # a call that came in is held duration_s; waiting for it adds no packets
+        answered = (s.duration_s + 10.0 for s in self.scenario.steps if isinstance(s, AnswerStep))
+        call_seconds += sum(answered)
         self.capture = RunCapture.start(
             self.target_address(),
             sip_port,
