@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from sipprobe import __version__
 from sipprobe.cli.analyze import add_analyze_parser, run_analyze_command
+from sipprobe.cli.answer import add_answer_parser, run_answer_command
 from sipprobe.cli.capacity import add_capacity_parser, run_capacity_command
 from sipprobe.cli.exporter import add_exporter_parser, run_exporter_command
 from sipprobe.cli.history import add_history_options, add_history_parser, run_history_command
@@ -302,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--rtp-ports", default="16384-32767", metavar="LOW-HIGH", help="RTP/RTCP port range"
     )
 
+    answer = add_answer_parser(commands)
+    _password_options(answer)
+    _tls_options(answer)
+    _location_option(answer, Location.CUSTOMER_LAN.value)
+    _output_options(answer)
+    add_history_options(answer)
+
     demo = commands.add_parser("demo", help="start a responder on loopback and probe it")
     _output_options(demo)
 
@@ -323,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "options": _probe,
             "call": _probe,
             "demo": _probe,
+            "answer": run_answer_command,
             "responder": _responder,
             "analyze": run_analyze_command,
             "capacity": run_capacity_command,

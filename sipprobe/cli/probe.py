@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from sipprobe.cli.answer import with_waiting_line
 from sipprobe.cli.history import history_settings
 from sipprobe.cli.schedule import run_checks
 from sipprobe.errors import UsageError
@@ -76,8 +77,9 @@ def _check(scenario: Scenario, args: argparse.Namespace) -> int:
     # The capture lives here until the bundle has copied it (or nobody asked for one).
     with tempfile.TemporaryDirectory(prefix="sipprobe-run-") as workdir:
         with Progress(enabled=not args.quiet and args.format == "text") as progress:
+            show = with_waiting_line(progress.show, args.quiet)  # an answer step's wait
             report = run_scenario(
-                scenario, progress.show, workdir=Path(workdir), capture=not args.no_capture
+                scenario, show, workdir=Path(workdir), capture=not args.no_capture
             )
         report = check_and_record(report, history, lambda text: print(text, file=sys.stderr))
         return _emit(report, args)

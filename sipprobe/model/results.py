@@ -153,7 +153,7 @@ class StepResult:
     """
 
     index: int
-    kind: Literal["options", "register", "call", "wait", "nat_check"]
+    kind: Literal["options", "register", "call", "wait", "nat_check", "answer"]
     name: str
     ok: bool
     status_code: int | None

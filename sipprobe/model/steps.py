@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sipprobe.model.endpoint import Endpoint
+from sipprobe.model.inbound import AnswerDetail
 from sipprobe.model.nat import NatCheckResult
 
 __all__ = [
+    "AnswerDetail",
     "CallDetail",
     "ContactBinding",
     "NatCheckDetail",
@@ -74,4 +76,6 @@ class WaitDetail:
     seconds: float
 
 
-StepDetail = OptionsDetail | RegisterDetail | CallDetail | NatCheckDetail | WaitDetail
+StepDetail = (
+    OptionsDetail | RegisterDetail | CallDetail | NatCheckDetail | WaitDetail | AnswerDetail
+)

@@ -17,7 +17,9 @@ from html import escape
 
 from sipprobe.model.media import CallEcho, CallStream
 from sipprobe.model.results import CallResult, ExitCode, RunReport, StepResult
+from sipprobe.model.steps import AnswerDetail
 from sipprobe.model.thresholds import Thresholds
+from sipprobe.report.inbound_text import answer_facts
 from sipprobe.report.ladder import ladder_svg
 from sipprobe.report.legs_html import two_leg_html
 from sipprobe.report.plots import report_plots
@@ -263,8 +265,12 @@ def _call(step: StepResult, call: CallResult, number: int, report: RunReport) ->
     events = tuple(report.timeline[i] for i in step.events if i < len(report.timeline))
     ladder = ladder_svg(events) or "<p>No SIP messages.</p>"
     legs = two_leg_html(call, call.callee) if call.callee is not None else ""
+    title = f"Call {number}"
+    if isinstance(step.detail, AnswerDetail):  # a call that came in: who called first
+        title = f"Incoming call {number}"
+        facts = _facts((label, _e(value)) for label, value in answer_facts(step.detail)) + facts
     return (
-        f'<h3 id="call-{step.index}">Call {number}: <code>{_e(call.target)}</code></h3>'
+        f'<h3 id="call-{step.index}">{title}: <code>{_e(call.target)}</code></h3>'
         f"{facts}<h4>SIP ladder</h4>{ladder}{legs}{_streams(call)}"
         f"<h4>Media (SIP stack's RTCP)</h4>{_media(call)}"
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sipprobe.model.inbound import InboundCall
 from sipprobe.model.nat import BindingMeasurement, NatCheckResult, NatExchange
 from sipprobe.model.steps import (
+    AnswerDetail,
     CallDetail,
     NatCheckDetail,
     OptionsDetail,
@@ -52,7 +54,44 @@ def detail_json(detail: StepDetail) -> dict[str, Any]:
         return nat_result_json(detail.result)
     if isinstance(detail, WaitDetail):
         return {"seconds": detail.seconds}
+    if isinstance(detail, AnswerDetail):
+        return {
+            "account": detail.account,
+            "listening_on": detail.listening_on,
+            "timeout_s": detail.timeout_s,
+            "duration_s": detail.duration_s,
+            "waited_ms": detail.waited_ms,
+            "caller": inbound_call_json(detail.caller),
+            "hangup_by": detail.hangup_by,
+            "interrupted": detail.interrupted,
+            "error": detail.error,
+            "registered_at_step": detail.registered_at_step,
+            "expect_from": detail.expect_from,
+            "expect_to": detail.expect_to,
+        }
     raise TypeError(f"no JSON for step detail {detail!r}")
+
+
+def inbound_call_json(caller: InboundCall | None) -> dict[str, Any] | None:
+    """Who called and what arrived (an answer step's ``detail.caller``)."""
+    if caller is None:
+        return None
+    return {
+        "source": caller.source,
+        "transport": caller.transport,
+        "request_uri": caller.request_uri,
+        "from": caller.from_header,
+        "to": caller.to_header,
+        "p_asserted_identity": caller.asserted_identity,
+        "contact": caller.contact,
+        "user_agent": caller.user_agent,
+        "call_id": caller.call_id,
+        "invite_after_ms": caller.invite_after_ms,
+        "ringing_sent_ms": caller.ringing_sent_ms,
+        "answered_sent_ms": caller.answered_sent_ms,
+        "ack_after_ms": caller.ack_after_ms,
+        "offered_codecs": list(caller.offered_codecs),
+    }
 
 
 def nat_result_json(result: NatCheckResult) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sipprobe.model.demarc import Equipment, Location, Responsible
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
+from sipprobe.model.inbound import InboundCall
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import (
     CallEcho,
@@ -58,6 +59,7 @@ from sipprobe.model.results import (
     Verdict,
 )
 from sipprobe.model.steps import (
+    AnswerDetail,
     CallDetail,
     NatCheckDetail,
     OptionsDetail,
@@ -172,8 +174,34 @@ def _step(data: dict[str, Any], calls: Any) -> StepResult:
         timings_ms=dict(data["timings_ms"]),
         detail=_detail(kind, data["detail"]),
         expected_status=data["expected_status"],
-        call=next(calls) if kind == "call" else None,  # calls[] lists the call steps' calls
+        # calls[] lists the call steps' calls, and an answer step's when a call came in
+        call=next(calls) if kind == "call" or _answered_in(kind, data) else None,
         events=tuple(data["sip_messages"]),
+    )
+
+
+def _answered_in(kind: str, data: dict[str, Any]) -> bool:
+    return kind == "answer" and data["detail"]["caller"] is not None
+
+
+def _inbound_call(data: dict[str, Any] | None) -> InboundCall | None:
+    if data is None:
+        return None
+    return InboundCall(
+        source=data["source"],
+        transport=data["transport"],
+        request_uri=data["request_uri"],
+        from_header=data["from"],
+        to_header=data["to"],
+        asserted_identity=data["p_asserted_identity"],
+        contact=data["contact"],
+        user_agent=data["user_agent"],
+        call_id=data["call_id"],
+        invite_after_ms=data["invite_after_ms"],
+        ringing_sent_ms=data["ringing_sent_ms"],
+        answered_sent_ms=data["answered_sent_ms"],
+        ack_after_ms=data["ack_after_ms"],
+        offered_codecs=tuple(data["offered_codecs"]),
     )
 
 
@@ -199,6 +227,8 @@ def _detail(kind: str, data: dict[str, Any]) -> StepDetail:
         return NatCheckDetail(nat_check_result(data))
     if kind == "wait":
         return WaitDetail(**data)
+    if kind == "answer":
+        return AnswerDetail(**{**data, "caller": _inbound_call(data["caller"])})
     raise ValueError(f"unknown step kind {kind!r}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.results import CallResult, Finding, RunReport
+from sipprobe.report.inbound_text import answer_markdown
 from sipprobe.report.legs_text import (
     LegDirection,
     callee_signalling,
@@ -125,6 +126,7 @@ def render_markdown(report: RunReport) -> str:
         f"{_cell(step_timings(step)) or '-'} |"
         for step in report.steps
     ]
+    lines += answer_markdown(report.steps, _cell)  # who called, for an answer step
     if report.calls:
         lines += [
             "",

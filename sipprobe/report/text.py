@@ -9,8 +9,9 @@ from sipprobe.model.dtmf import CallDtmf
 from sipprobe.model.hold import CallHold, HoldMedia
 from sipprobe.model.media import CallStream
 from sipprobe.model.results import CallResult, Finding, RunReport, StepResult
-from sipprobe.model.steps import OptionsDetail, RegisterDetail
+from sipprobe.model.steps import AnswerDetail, OptionsDetail, RegisterDetail
 from sipprobe.report.calltable import TABLE_FROM_CALLS, many_calls_lines
+from sipprobe.report.inbound_text import answer_lines
 from sipprobe.report.legs_text import two_leg_lines
 from sipprobe.verdict.headline import headline
 
@@ -180,6 +181,8 @@ def _step_lines(step: StepResult) -> list[str]:
             f"      expires {detail.expires_s} s; contacts: "
             f"{', '.join(c.text for c in detail.contacts) or '-'}"
         )
+    if isinstance(detail, AnswerDetail):  # who called and what arrived
+        lines.extend(f"      {line}" for line in answer_lines(detail))
     if step.call is not None:
         lines.extend(f"      {line}" for line in _call_lines(step.call))
     return lines

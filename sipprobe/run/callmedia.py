@@ -138,7 +138,8 @@ def attach_streams(
         if call is None or not call.call_id:
             updated.append(step)
             continue
-        ends = call_media_ends(timeline, call.call_id)
+        # an answer step's call came in: the probe's end is its SDP answer (run/inbound.py)
+        ends = call_media_ends(timeline, call.call_id, callee=step.kind == "answer")
         streams = streams_of_call(analysis, ends)
         callee = call.callee
         if callee is not None and callee.call_id:
@@ -155,7 +156,7 @@ def calls_media_ends(
     for step in steps:
         call = step.call
         if call is not None and call.call_id:
-            ends.append(call_media_ends(timeline, call.call_id))
+            ends.append(call_media_ends(timeline, call.call_id, callee=step.kind == "answer"))
         if call is not None and call.callee is not None and call.callee.call_id:
             ends.append(call_media_ends(timeline, call.callee.call_id, callee=True))
     return ends
@@ -239,7 +240,9 @@ def attach_echo(
     call that sent DTMF the digits the capture saw (``dtmf``) and for a held call what its
     RTP did (``hold.media``), filled in from the RTP packets of the caller's leg."""
     caller_steps = tuple(
-        replace(s, call=replace(s.call, callee=None)) if s.call is not None else s for s in steps
+        replace(s, call=replace(s.call, callee=None)) if s.call is not None else s
+        for s in steps
+        if s.kind != "answer"  # a call that came in: its caller plays what it likes, no echo
     )
     ends = {e.call_id: e for e in calls_media_ends(caller_steps, timeline)}
     ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
@@ -250,7 +253,7 @@ def attach_echo(
     for step in steps:
         call = step.call
         local = _port(ends[call.call_id].local) if call and call.call_id in ends else None
-        if call is None or local is None:
+        if call is None or local is None or step.kind == "answer":
             updated.append(step)
             continue
         # SRTP payloads are encrypted: neither their audio nor their events can be read.

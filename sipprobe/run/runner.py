@@ -30,6 +30,7 @@ from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
 from sipprobe.scenario.model import (
     AccountSpec,
+    AnswerStep,
     CallStep,
     CapacityTestStep,
     NatCheckStep,
@@ -92,6 +93,7 @@ class _Run:
             tls=self.tls,
             codecs=scenario.codecs,
             srtp=scenario.srtp,
+            sip_port=scenario.sip_port,
         )
         credentials = None
         spec = scenario.account
@@ -120,7 +122,10 @@ class _Run:
 
     def start_capture(self, workdir: Path | None) -> None:
         """Capture the run's SIP and RTP when it has calls (best effort, see runcapture)."""
-        if not any(isinstance(step, CallStep | CapacityTestStep) for step in self.scenario.steps):
+        if not any(
+            isinstance(step, CallStep | CapacityTestStep | AnswerStep)
+            for step in self.scenario.steps
+        ):
             return
         sip_port = Endpoint.parse(self.stack.local_sip).port or self.stack.settings.sip_port
         call_seconds = sum(
@@ -136,6 +141,9 @@ class _Run:
             if isinstance(step, CapacityTestStep)
             for calls in step_sizes(step.channels, step.step)
         )
+        # a call that came in is held duration_s; waiting for it adds no packets
+        answered = (s.duration_s + 10.0 for s in self.scenario.steps if isinstance(s, AnswerStep))
+        call_seconds += sum(answered)
         self.capture = RunCapture.start(
             self.target_address(),
             sip_port,
@@ -448,6 +456,16 @@ def run_scenario(
                     run.results.extend(run.calls(index, step))
                 elif isinstance(step, NatCheckStep):
                     run.results.append(run.nat_check(index, step))
+                elif isinstance(step, AnswerStep):
+                    from sipprobe.run.inbound import answer_step
+
+                    result = answer_step(run, index, step)
+                    run.results.append(result)
+                    if getattr(result.detail, "interrupted", False):
+                        run.local_errors.append(
+                            "interrupted (SIGINT or SIGTERM): the run ended after the answer step"
+                        )
+                        break
                 elif isinstance(step, CapacityTestStep):
                     from sipprobe.run.capacitystep import run_capacity_step
 

@@ -30,10 +30,12 @@ from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
 from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
+from sipprobe.scenario.answer_step import ANSWER_KEYS, parse_answer_step
 from sipprobe.scenario.model import (
     SERVICES,
     STEP_KINDS,
     AccountSpec,
+    AnswerStep,
     CallStep,
     CapacityTestStep,
     NatCheckStep,
@@ -274,6 +276,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
             "target",
             "transport",
             "bind",
+            "sip_port",
             "account",
             "accounts",
             "tls",
@@ -323,6 +326,7 @@ def parse_scenario(text: str, path: str, variables: Mapping[str, str]) -> Scenar
         codecs=_optional(top, "codecs", lambda n: reader.text_list(n, "codecs"), ("PCMU", "PCMA")),
         srtp=_optional(top, "srtp", lambda n: reader.choice(n, "srtp", SRTP_CHOICES), "off"),
         bind=_optional(top, "bind", lambda n: reader.text(n, "bind"), ""),
+        sip_port=_optional(top, "sip_port", lambda n: reader.integer(n, "sip_port", 0, 65535), 0),
         media_file=_optional(top, "media_file", lambda n: reader.file_path(n, "media_file"), None),
         thresholds=_optional(top, "thresholds", lambda n: _thresholds(reader, n), Thresholds()),
         source=path,
@@ -414,7 +418,7 @@ def _resolve_accounts(
     for index, (step, item) in enumerate(zip(steps, node.value, strict=True)):
         key = f"steps[{index}].{step.kind}"
         used = {
-            "account": step.account if isinstance(step, RegisterStep) else None,
+            "account": step.account if isinstance(step, RegisterStep | AnswerStep) else None,
             "from": step.caller if isinstance(step, CallStep) else None,
         }
         for name_key, name in used.items():
@@ -498,6 +502,7 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             *("from", "dtmf", "dtmf_method", "hold_s"),
         ),
         "wait": ("seconds",),
+        "answer": ANSWER_KEYS,
         "capacity": ("to", "channels", "step", "hold_s", "answer_timeout_s"),
         "nat_check": (
             "transports",
@@ -577,6 +582,8 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)
+    if kind == "answer":
+        return parse_answer_step(reader, fields, key)
     if kind == "capacity":
         return _capacity(reader, fields, key)
     return WaitStep(seconds=num("seconds", 0, 3600, 1.0))

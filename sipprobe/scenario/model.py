@@ -11,7 +11,7 @@ from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
 SERVICES = ("hosted-pbx", "sip-trunk", "internet")
-STEP_KINDS = ("options", "register", "call", "wait", "nat_check", "capacity")
+STEP_KINDS = ("options", "register", "call", "wait", "nat_check", "capacity", "answer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,24 @@ class NatCheckStep:
     kind: Literal["nat_check"] = "nat_check"
 
 
-Step = OptionsStep | RegisterStep | CallStep | WaitStep | NatCheckStep | CapacityTestStep
+@dataclass(frozen=True, slots=True)
+class AnswerStep:
+    """Wait for a call to ``account`` (None: to the probe's own address, as an IP-authenticated
+    trunk delivers them), answer it and hold it ``duration_s`` (run/inbound.py)."""
+
+    account: str | None = None
+    timeout_s: float = 60.0  # bound on the wait for the call
+    duration_s: float = 10.0  # the answered call is held this long, then the probe hangs up
+    # Regular expressions the call should match (searched, case-insensitive): the caller in
+    # From or P-Asserted-Identity, the called number in To or the Request-URI; None: any.
+    expect_from: str | None = None
+    expect_to: str | None = None
+    kind: Literal["answer"] = "answer"
+
+
+Step = (
+    OptionsStep | RegisterStep | CallStep | WaitStep | NatCheckStep | CapacityTestStep | AnswerStep
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +135,7 @@ class Scenario:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     srtp: str = "off"  # off | optional | mandatory: SRTP with SDES keys
     bind: str = ""
+    sip_port: int = 0  # the probe's SIP port; 0: any free one (an IP trunk calls a fixed one)
     media_file: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     source: str = "<built-in>"
@@ -136,5 +154,6 @@ class Scenario:
     @property
     def needs_sip_stack(self) -> bool:
         return any(
-            isinstance(step, RegisterStep | CallStep | CapacityTestStep) for step in self.steps
+            isinstance(step, RegisterStep | CallStep | CapacityTestStep | AnswerStep)
+            for step in self.steps
         )

@@ -23,6 +23,7 @@ from sipprobe.model.results import (
     Verdict,
 )
 from sipprobe.model.steps import (
+    AnswerDetail,
     CallDetail,
     NatCheckDetail,
     OptionsDetail,
@@ -31,6 +32,7 @@ from sipprobe.model.steps import (
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.nat.findings import call_alg_findings, nat_findings
 from sipprobe.signalling.ack import ACK_LOST_AFTER
+from sipprobe.verdict.inbound import answer_findings, as_call_detail
 from sipprobe.verdict.legs import call_media_findings
 from sipprobe.verdict.media import merge_dscp_notes, severity_of
 
@@ -702,6 +704,10 @@ def _collect(
         collector.call(step, detail, reachable)
     elif isinstance(detail, NatCheckDetail):
         collector.nat_check(step, detail, reachable, _register_refreshes(steps))
+    elif isinstance(detail, AnswerDetail):  # a call that came in (verdict/inbound.py)
+        collector.findings.extend(answer_findings(step, detail))
+        if step.call is not None and step.call.answered and detail.error is None:
+            collector._media(step, as_call_detail(detail), step.call)
 
 
 def with_findings(verdict: Verdict, extra: tuple[Finding, ...]) -> Verdict:
