@@ -206,9 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--dtmf-method",
-        choices=("rfc4733", "sip-info"),
+        choices=("rfc4733", "sip-info", "inband"),
         default="rfc4733",
-        help="how the digits are sent (default rfc4733: RTP telephone events)",
+        help="how the digits are sent (default rfc4733: RTP telephone events; inband: tones "
+        "in the audio)",
     )
     call.add_argument(
         "--hold-s",

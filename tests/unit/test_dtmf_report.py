@@ -171,7 +171,7 @@ def test_scenario_call_dtmf_keys() -> None:
     [
         ('dtmf: "12x"', "takes the digits 0-9 * # A-D, not 'x'"),
         ('dtmf: ""', "needs at least one digit"),
-        ("dtmf: '1', dtmf_method: inband", "inband"),
+        ("dtmf: '1', dtmf_method: tones", "tones"),
         ("dtmf: '1', parallel: 5", "parallel up to 4, not 5"),
     ],
 )
