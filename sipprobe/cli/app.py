@@ -300,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="larger SIP messages are dropped (default 8192)",
     )
     limits.add_argument(
+        "--max-inband-calls",
+        type=int,
+        default=50,
+        help="calls whose G.711 audio is searched for DTMF tones at once; 0: none (default 50)",
+    )
+    limits.add_argument(
         "--rtp-ports", default="16384-32767", metavar="LOW-HIGH", help="RTP/RTCP port range"
     )
 

@@ -9,7 +9,8 @@ given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, CANCEL, INF
 media. OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
 ``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
 call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
-caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42`` (``none`` without any).
+caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42, inband=7`` (``none`` without
+any; ``inband-unchecked`` when the call's audio was not searched for tones, responder/inband.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, wire
+from sipprobe.responder.inband import UNCHECKED, InbandListener, listens_to
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
 from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
@@ -126,6 +128,7 @@ class Uas:
         self._by_branch: dict[str, Call] = {}
         self.byes: dict[str, tuple[Call, bytes, Timer | None]] = {}
         self.stopping = False
+        self.listening = 0  # calls whose audio is searched for DTMF tones (responder/inband.py)
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -244,6 +247,13 @@ class Uas:
             return
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
+        inband = None
+        if listens_to(negotiated.codec, negotiated.crypto is not None):
+            if self.listening < settings.limits.inband_calls:
+                inband = InbandListener(negotiated.codec)
+                self.listening += 1
+            else:
+                self.counters.inband_unchecked += 1
         media = MediaSession(
             rtp,
             rtcp_sock,
@@ -252,6 +262,7 @@ class Uas:
             tone,
             negotiated.crypto is not None,
             self.counters,
+            inband,
         )
         call.media = media
         self._loop.watch(rtp, lambda: media.rtp_readable(self._loop.now))
@@ -391,13 +402,18 @@ class Uas:
     def _digits(self, call: Call) -> str:
         """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
         rtp = call.media.digits if call.media is not None else ""
+        listener = call.media.inband if call.media is not None else None
+        tones = listener.digits() if listener is not None else ""
+        self.counters.dtmf_digits += len(tones)
         parts = [
             f"{name}={digits}"
-            for name, digits in (("rfc4733", rtp), ("sip-info", call.info_digits))
+            for name, digits in (("rfc4733", rtp), ("sip-info", call.info_digits), ("inband", tones))
             if digits
         ]
         if parts:
             self._say(f"call {call.label}: DTMF received {', '.join(parts)}")
+        if listener is None:
+            parts.append(UNCHECKED)
         return ", ".join(parts)
 
     # -- ending calls ------------------------------------------------------------------------
@@ -414,6 +430,9 @@ class Uas:
         call.state = "ended"
         call.invite = None
         if call.media is not None:
+            if call.media.inband is not None:
+                call.media.inband = None
+                self.listening -= 1
             self._loop.forget(call.media.rtp)
             self._loop.forget(call.media.rtcp)
             call.media.close(self._loop.now, self._wallclock())

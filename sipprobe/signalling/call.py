@@ -27,7 +27,7 @@ from sipprobe.signalling.legs import side_events
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
-from sipprobe.sip.telephone_event import DTMF_HEADER, far_end_digits
+from sipprobe.sip.telephone_event import DTMF_HEADER, INBAND_UNCHECKED, far_end_digits
 
 Progress = Callable[[str], None]
 # Synthetic speech (sipprobe/media/make_reference.py): an echoing far end sends it back and the
@@ -430,6 +430,8 @@ def _dtmf_sent(call: ProbeCall, plan: CallPlan, bye_response: SipEvent | None) -
             value = None
         if value is not None:
             far_end = far_end_digits(value).get(plan.dtmf_method, "")
+            if plan.dtmf_method == "inband" and INBAND_UNCHECKED in value:
+                far_end = None  # the responder did not listen (load, codec, SRTP)
     info = plan.dtmf_method == "sip-info" and far_end is not None
     return CallDtmf(
         sent=plan.dtmf,
