@@ -15,7 +15,6 @@ from __future__ import annotations
 from sipprobe.dsp.dtmf import ToneDetector
 from sipprobe.dsp.g711 import DECODE
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
-from sipprobe.sip.telephone_event import INBAND_UNCHECKED as UNCHECKED
 
 BATCH_BYTES = 4000  # half a second of 8 kHz G.711
 MAX_JUMP = 8000 * 60  # a timestamp this far ahead is a new timeline, not a gap

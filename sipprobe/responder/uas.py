@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, wire
-from sipprobe.responder.inband import UNCHECKED, InbandListener, listens_to
+from sipprobe.responder.inband import InbandListener, listens_to
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
 from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
 from sipprobe.responder.transport import Channel
 from sipprobe.sip import digest
 from sipprobe.sip.mirror import response_address
-from sipprobe.sip.telephone_event import DTMF_HEADER, info_digit
+from sipprobe.sip.telephone_event import DTMF_HEADER, INBAND_UNCHECKED, info_digit
 
 T1_S, T2_S = 0.5, 4.0
 TIMER_H_S = 64 * T1_S
@@ -405,15 +405,12 @@ class Uas:
         listener = call.media.inband if call.media is not None else None
         tones = listener.digits() if listener is not None else ""
         self.counters.dtmf_digits += len(tones)
-        parts = [
-            f"{name}={digits}"
-            for name, digits in (("rfc4733", rtp), ("sip-info", call.info_digits), ("inband", tones))
-            if digits
-        ]
+        methods = (("rfc4733", rtp), ("sip-info", call.info_digits), ("inband", tones))
+        parts = [f"{name}={digits}" for name, digits in methods if digits]
         if parts:
             self._say(f"call {call.label}: DTMF received {', '.join(parts)}")
         if listener is None:
-            parts.append(UNCHECKED)
+            parts.append(INBAND_UNCHECKED)
         return ", ".join(parts)
 
     # -- ending calls ------------------------------------------------------------------------

@@ -263,9 +263,7 @@ def attach_echo(
         # SRTP payloads are encrypted: neither their audio nor their events can be read.
         if call.dtmf is not None and not call.srtp:
             receiver = callees.get(call.call_id)
-            call = replace(
-                call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id], receiver)
-            )
+            call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id], receiver))
         if call.hold is not None:  # arrival times only: SRTP headers are clear
             rx = [p.arrival_s for p in packets if p.dst_port == local]
             tx = [p.arrival_s for p in packets if p.src_port == local]
