@@ -25,7 +25,8 @@ def two_leg_scenario(kamailio: Kamailio, duration_s: float = 3.0, call_extra: st
         "steps:\n"
         "  - register: {account: a, expires_s: 120, timeout_s: 5}\n"
         "  - register: {account: b, expires_s: 120, timeout_s: 5}\n"
-        f"  - call: {{from: a, to: b, duration_s: {duration_s}, answer_timeout_s: 10{call_extra}}}\n"
+        f"  - call: {{from: a, to: b, duration_s: {duration_s}, answer_timeout_s: 10"
+        f"{call_extra}}}\n"
     )
 
 
