@@ -26,12 +26,15 @@ import random
 import socket
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sipprobe.model.dtmf import DTMF_SYMBOLS, MAX_DTMF_DIGITS
 from sipprobe.responder import rtcp
-from sipprobe.responder.inband import InbandListener
 from sipprobe.responder.limits import Counters
 from sipprobe.sip.telephone_event import TelephoneEvent
+
+if TYPE_CHECKING:
+    from sipprobe.responder.inband import InbandListener
 
 RTP_DSCP = 46
 RTCP_INTERVAL_S = 5.0

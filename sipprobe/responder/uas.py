@@ -19,10 +19,10 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, wire
-from sipprobe.responder.inband import InbandListener, listens_to
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
 from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
@@ -129,6 +129,11 @@ class Uas:
         self.byes: dict[str, tuple[Call, bytes, Timer | None]] = {}
         self.stopping = False
         self.listening = 0  # calls whose audio is searched for DTMF tones (responder/inband.py)
+        self._inband: Any = None  # that module, loaded (numpy with it) only when enabled
+        if settings.limits.inband_calls > 0:
+            from sipprobe.responder import inband
+
+            self._inband = inband
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -248,9 +253,11 @@ class Uas:
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
         inband = None
-        if listens_to(negotiated.codec, negotiated.crypto is not None):
+        if self._inband is not None and self._inband.listens_to(
+            negotiated.codec, negotiated.crypto is not None
+        ):
             if self.listening < settings.limits.inband_calls:
-                inband = InbandListener(negotiated.codec)
+                inband = self._inband.InbandListener(negotiated.codec)
                 self.listening += 1
             else:
                 self.counters.inband_unchecked += 1

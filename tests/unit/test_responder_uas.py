@@ -344,11 +344,16 @@ def test_responder_uas_inband_dtmf_named_in_the_200_to_bye(uas_factory) -> None:
     assert (listening, uas.listening, uas.counters.dtmf_digits) == (1, 0, 4)
 
 
-def test_responder_uas_inband_unchecked_past_its_limit(uas_factory) -> None:  # type: ignore[no-untyped-def]
+def test_responder_uas_inband_unchecked_when_disabled_or_past_its_limit(uas_factory) -> None:  # type: ignore[no-untyped-def]
     from sipprobe.responder.limits import Limits
 
     ok, uas, listening = _call_with_audio(
         uas_factory, _pcmu_packets("159#"), limits=Limits(inband_calls=0)
     )
     assert ok.header("x-sipprobe-dtmf") == "inband-unchecked"
-    assert (listening, uas.counters.inband_unchecked, uas.counters.dtmf_digits) == (0, 1, 0)
+    assert (listening, uas.counters.dtmf_digits) == (0, 0)
+    uas, _loop, channel, _clock = uas_factory(limits=Limits(inband_calls=1))
+    uas.handle(request("INVITE", body=SDP, branch="z9hG4bKone"), CALLER, channel)
+    uas.handle(request("INVITE", body=SDP, branch="z9hG4bKtwo"), CALLER, channel)
+    assert len(uas.calls) == 2
+    assert (uas.listening, uas.counters.inband_unchecked) == (1, 1)
