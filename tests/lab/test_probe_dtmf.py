@@ -192,3 +192,29 @@ def test_probe_dtmf_rfc4733_and_speech_detect_no_tones(responder: Responder) -> 
         if m["direction"] == "rx" and m["method"] == "BYE" and m["status_code"] == 200
     ]
     assert [re.findall(r"X-Sipprobe-Dtmf: (.*)", m["text"]) for m in bye_ok] == [["rfc4733=7"]]
+
+
+def test_probe_dtmf_in_8_parallel_calls_through_call_workers(responder: Responder) -> None:
+    """Beyond 4 calls the call workers send the digits too: each of 8 calls' digits come back
+    in its own echo and the responder heard them in each."""
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        "--calls",
+        "8",
+        "--duration",
+        "3",
+        "--dtmf",
+        "12",
+        "--dtmf-method",
+        "inband",
+        "--no-history",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    calls = run.report["calls"]
+    assert len(calls) == 8 and len({c["call_id"] for c in calls}) == 8
+    for call in calls:
+        dtmf = call["dtmf"]
+        assert (dtmf["sent"], dtmf["received"], dtmf["received_method"]) == ("12", "12", "inband")
+        assert (dtmf["far_end_received"], dtmf["matched"]) == ("12", True)
