@@ -8,15 +8,20 @@ limit. Packets are placed by their RTP timestamp: a lost packet is a gap (``Tone
 does not join blocks across it), a late or repeated one is left out. Only calls whose codec is
 G.711 and whose media is not SRTP are listened to, and at most ``Limits.inband_calls`` at
 once (``--max-inband-calls``); the others say so in ``X-Sipprobe-Dtmf`` (``inband-unchecked``).
+A source that sends faster than real time (a flood, or timestamps that jump so that every
+packet would be searched alone) gets no more searched than ``MAX_RATE`` times real time: the
+packets past that are left out as lost, and a piece of audio between two gaps too short for
+one detector block is dropped without being decoded.
 """
 
 from __future__ import annotations
 
-from sipprobe.dsp.dtmf import ToneDetector
+from sipprobe.dsp.dtmf import BLOCK_SAMPLES, ToneDetector
 from sipprobe.dsp.g711 import DECODE
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 
 BATCH_BYTES = 4000  # half a second of 8 kHz G.711
+MAX_RATE = 2.0  # audio searched per second of the call's time, in seconds
 MAX_JUMP = 8000 * 60  # a timestamp this far ahead is a new timeline, not a gap
 
 
@@ -34,11 +39,20 @@ class InbandListener:
         self._buffer_at = 0  # stream position of the buffer's first sample
         self._next_ts: int | None = None  # RTP timestamp right after the last audio placed
         self._position = 0  # stream position of _next_ts
+        self._allowance = float(BATCH_BYTES)  # samples that may still be searched
+        self._stamp: float | None = None  # when the allowance was last refilled
 
-    def add(self, payload: bytes | bytearray | memoryview, timestamp: int) -> None:
-        """One packet's G.711 payload with its RTP timestamp."""
+    def add(self, payload: bytes | bytearray | memoryview, timestamp: int, now: float) -> None:
+        """One packet's G.711 payload with its RTP timestamp, arrived at ``now`` (seconds)."""
         if not payload:
             return
+        if self._stamp is not None:
+            refill = (now - self._stamp) * MAX_RATE * 8000
+            self._allowance = min(float(BATCH_BYTES), self._allowance + refill)
+        self._stamp = now
+        if self._allowance < len(payload):
+            return  # faster than real time: left out, a gap when audio comes again
+        self._allowance -= len(payload)
         if self._next_ts is not None:
             ahead = (timestamp - self._next_ts) & 0xFFFFFFFF
             if ahead >= 0x80000000:  # behind: late or repeated
@@ -54,7 +68,9 @@ class InbandListener:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if len(self._buffer) < BLOCK_SAMPLES:  # audio between two gaps: too short to search
+            self._buffer_at += len(self._buffer)
+            self._buffer.clear()
             return
         import numpy as np
 

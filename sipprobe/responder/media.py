@@ -210,7 +210,7 @@ class MediaSession:
             if payload_type == self._dtmf_payload_type and not self._srtp:
                 self._telephone_event(data, size, timestamp)
             elif payload_type == self._payload_type and self.inband is not None:
-                self.inband.add(data[_payload_offset(data, size) : size], timestamp)
+                self.inband.add(data[_payload_offset(data, size) : size], timestamp, now)
             if not self.sending or self._tone is not None or payload_type not in self._reflected:
                 continue
             packet = bytearray(data[:size])

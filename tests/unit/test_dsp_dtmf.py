@@ -178,9 +178,9 @@ def test_responder_listener_places_packets_by_timestamp() -> None:
     for index, (payload, timestamp) in enumerate(packets):
         if index == 10:  # lost inside '5': a gap, the digit stays one
             continue
-        listener.add(payload, timestamp)
+        listener.add(payload, timestamp, now=index * 0.02)
         if index == 20:
-            listener.add(*packets[3])  # late and repeated: left out
+            listener.add(*packets[3], now=index * 0.02)  # late and repeated: left out
     assert listener.digits() == "159#"
     assert BATCH_BYTES == 4000  # half a second of audio is the most a call holds back
 
@@ -188,6 +188,20 @@ def test_responder_listener_places_packets_by_timestamp() -> None:
 def test_responder_listener_across_a_timestamp_wrap() -> None:
     packets = _packets(tones("0", lead_s=0.0))
     listener = InbandListener("PCMA")
-    for payload, timestamp in packets:
-        listener.add(payload, (timestamp + 0xFFFFFFFF - 1500) & 0xFFFFFFFF)
+    for index, (payload, timestamp) in enumerate(packets):
+        listener.add(payload, (timestamp + 0xFFFFFFFF - 1500) & 0xFFFFFFFF, now=index * 0.02)
     assert listener.digits() == "0"
+
+
+def test_responder_listener_searches_at_most_twice_real_time() -> None:
+    packets = _packets(tones("0" * 10, lead_s=0.0))  # 2.5 s of audio
+    listener = InbandListener("PCMA")
+    for payload, timestamp in packets:  # all at once: a flood
+        listener.add(payload, timestamp, now=7.0)
+    # Half a second's allowance (25 packets, 4000 samples) is searched: the first two 0s
+    # (each 160 ms tone and 90 ms pause); the third begins where the allowance ends.
+    assert listener.digits() == "00"
+    listener = InbandListener("PCMA")
+    for index, (payload, timestamp) in enumerate(packets):  # at twice real time: all searched
+        listener.add(payload, timestamp, now=index * 0.01)
+    assert listener.digits() == "0" * 10

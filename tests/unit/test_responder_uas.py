@@ -308,6 +308,7 @@ def _call_with_audio(uas_factory, audio_packets: list[bytes], **settings: object
         for number, packet in enumerate(audio_packets):
             sender.sendto(packet, call.media.rtp.getsockname())
             if number % 8 == 7:  # the socket's buffer holds them; read as the loop would
+                clock.now += 8 * 0.02  # at the pace they were sent
                 for _ in range(20):
                     call.media.rtp_readable(clock.now)
                     if call.media.stats.received > number:
