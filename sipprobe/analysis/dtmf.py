@@ -6,37 +6,26 @@ The end packet is usually sent three times, and a far end that reflects packets 
 timestamps of one event equal (it shifts them all by the same constant), so grouping by
 timestamp finds each digit once, wherever it was seen.
 
-In-band (ITU-T Q.23/Q.24): each digit is one row tone (697-941 Hz) plus one column tone
-(1209-1633 Hz). A Goertzel filter per tone over 205-sample blocks (25.6 ms at 8 kHz, every
-12.8 ms: the blocks overlap by half) measures each tone's share of the block's energy; a block
-holds a digit when one row and one column tone carry most of it, each dominates its group and
-their levels are within the twist limits; a digit is two such blocks in a row or more, so a
-tone of 40 ms (Q.24's minimum) is found wherever it falls.
+In-band (ITU-T Q.23/Q.24): the Goertzel detector of ``sipprobe.dsp.dtmf`` (shared with the
+responder) run over a decoded G.711 stream, each received packet at its place in the stream
+and a lost one a gap, not silence (``stream_digits``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from sipprobe.analysis.echo import DecodedStream
+from sipprobe.dsp.dtmf import ToneDetector, inband_digits, to_dtmf_digits
 from sipprobe.model.dtmf import DTMF_SYMBOLS, DtmfDigit
 from sipprobe.sip.telephone_event import TelephoneEvent
 
+__all__ = ["EventPacket", "digits_text", "inband_digits", "rfc4733_digits", "stream_digits"]
+
 EVENT_CLOCK_HZ = 8000  # telephone-event/8000, the rate every narrowband call negotiates
-ROW_HZ = (697.0, 770.0, 852.0, 941.0)
-COLUMN_HZ = (1209.0, 1336.0, 1477.0, 1633.0)
-KEYPAD = ("123A", "456B", "789C", "*0#D")
-BLOCK_SAMPLES = 205
-HOP_SAMPLES = 102  # blocks start every half block
-MIN_BLOCKS = 2  # consecutive blocks with the same digit
-MIN_SHARE = 0.7  # row + column tone power as a share of the block's energy
-MIN_DOMINANCE = 6.0  # each tone's power over the next strongest of its group (~8 dB)
-MAX_TWIST = 6.3  # row/column power ratio either way (8 dB, Q.24's widest)
-MIN_RMS = 32.0  # about -60 dBFS on 16-bit samples: quieter blocks are silence
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,64 +66,24 @@ def rfc4733_digits(
     )
 
 
-def _goertzel_powers(blocks: NDArray[np.float64], rate_hz: int) -> NDArray[np.float64]:
-    """Power at each of the 8 DTMF frequencies, per block: shape (blocks, 8)."""
-    frequencies = np.array(ROW_HZ + COLUMN_HZ)
-    coefficients = 2.0 * np.cos(2.0 * math.pi * frequencies / rate_hz)
-    s1 = np.zeros((blocks.shape[0], 8))
-    s2 = np.zeros((blocks.shape[0], 8))
-    for n in range(blocks.shape[1]):
-        s0 = blocks[:, n : n + 1] + coefficients * s1 - s2
-        s2, s1 = s1, s0
-    return np.asarray(s1 * s1 + s2 * s2 - coefficients * s1 * s2)
+def stream_digits(stream: DecodedStream) -> tuple[DtmfDigit, ...]:
+    """In-band digits of a decoded G.711 stream (8 kHz). Each run of received packets is
+    fed as it lies in the stream, lost packets as gaps; a digit starts at the arrival of the
+    packet that carried its first sample (the capture clock)."""
+    if not len(stream.starts):
+        return ()
+    detector = ToneDetector()
+    heard = np.concatenate(([False], stream.heard, [False]))
+    edges = np.flatnonzero(np.diff(heard.astype(np.int8)))
+    for first, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        detector.feed(stream.samples[first:end], at=first)
+    starts, arrivals = stream.starts, stream.arrivals_s
 
+    def time_of(position: int) -> float:
+        index = max(0, int(np.searchsorted(starts, position, side="right")) - 1)
+        return float(arrivals[index])
 
-def _block_symbols(samples: NDArray[np.float64], rate_hz: int) -> list[str | None]:
-    if len(samples) < BLOCK_SAMPLES:
-        return []
-    count = 1 + (len(samples) - BLOCK_SAMPLES) // HOP_SAMPLES
-    starts = np.arange(count)[:, None] * HOP_SAMPLES
-    blocks = samples[starts + np.arange(BLOCK_SAMPLES)]
-    energy = np.sum(blocks * blocks, axis=1)
-    # A tone of amplitude A over N samples has Goertzel power (A N / 2)^2 and energy N A^2 / 2:
-    # 2 P / (N E) is its share of the block's energy, 1 for a pure tone on the frequency.
-    share = (
-        2.0
-        * _goertzel_powers(blocks, rate_hz)
-        / (BLOCK_SAMPLES * np.maximum(energy, 1e-9))[:, None]
-    )
-    symbols: list[str | None] = []
-    for index in range(count):
-        rows, columns = np.sort(share[index, :4]), np.sort(share[index, 4:])
-        row, column = int(np.argmax(share[index, :4])), int(np.argmax(share[index, 4:]))
-        tone = (
-            math.sqrt(energy[index] / BLOCK_SAMPLES) >= MIN_RMS
-            and rows[-1] + columns[-1] >= MIN_SHARE
-            and rows[-1] >= MIN_DOMINANCE * rows[-2]
-            and columns[-1] >= MIN_DOMINANCE * columns[-2]
-            and 1.0 / MAX_TWIST <= rows[-1] / max(columns[-1], 1e-12) <= MAX_TWIST
-        )
-        symbols.append(KEYPAD[row][column] if tone else None)
-    return symbols
-
-
-def inband_digits(
-    samples: NDArray[np.int16] | NDArray[np.float64], start_s: float, rate_hz: int = 8000
-) -> tuple[DtmfDigit, ...]:
-    """DTMF digits in linear audio that begins at ``start_s`` on the capture clock."""
-    symbols = _block_symbols(np.asarray(samples, dtype=np.float64), rate_hz)
-    hop_s, block_s = HOP_SAMPLES / rate_hz, BLOCK_SAMPLES / rate_hz
-    digits: list[DtmfDigit] = []
-    run_start = 0
-    for index in range(1, len(symbols) + 1):
-        if index < len(symbols) and symbols[index] == symbols[run_start]:
-            continue
-        symbol, blocks = symbols[run_start], index - run_start
-        if symbol is not None and blocks >= MIN_BLOCKS:
-            length_s = (blocks - 1) * hop_s + block_s
-            digits.append(DtmfDigit(symbol, start_s + run_start * hop_s, round(1000 * length_s, 3)))
-        run_start = index
-    return tuple(digits)
+    return to_dtmf_digits(detector.finish(), time_of)
 
 
 def digits_text(digits: Iterable[DtmfDigit]) -> str:

@@ -23,6 +23,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
+from sipprobe.dsp.g711 import DECODE as _DECODE
 from sipprobe.sip.codecs import codec_for_payload_type
 
 SAMPLES_PER_S = 8000
@@ -34,28 +35,7 @@ MAX_DROPOUT = 3000  # RFC 3550 A.1
 MAX_TIMESTAMP_GAP_S = 60.0  # more silence than this between packets: the timestamps jumped
 
 
-def _ulaw_table() -> NDArray[np.int16]:
-    code = ~np.arange(256, dtype=np.int32) & 0xFF
-    exponent = (code >> 4) & 0x07
-    mantissa = code & 0x0F
-    magnitude = ((mantissa << 3) + 0x84) << exponent
-    value = np.where(code & 0x80, 0x84 - magnitude, magnitude - 0x84)
-    return value.astype(np.int16)
-
-
-def _alaw_table() -> NDArray[np.int16]:
-    code = np.arange(256, dtype=np.int32) ^ 0x55
-    exponent = (code >> 4) & 0x07
-    mantissa = code & 0x0F
-    magnitude = np.where(
-        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
-    )
-    value = np.where(code & 0x80, magnitude, -magnitude)
-    return value.astype(np.int16)
-
-
-_DECODE = {"PCMU": _ulaw_table(), "PCMA": _alaw_table()}
-# The static payload types the decoders above read, as the codec table assigns them.
+# The static payload types the decoders (sipprobe.dsp.g711) read, as the codec table assigns them.
 _G711 = {
     pt: codec.name
     for pt in range(128)

@@ -207,9 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--dtmf-method",
-        choices=("rfc4733", "sip-info"),
+        choices=("rfc4733", "sip-info", "inband"),
         default="rfc4733",
-        help="how the digits are sent (default rfc4733: RTP telephone events)",
+        help="how the digits are sent (default rfc4733: RTP telephone events; inband: tones "
+        "in the audio)",
     )
     call.add_argument(
         "--hold-s",
@@ -298,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8192,
         help="larger SIP messages are dropped (default 8192)",
+    )
+    limits.add_argument(
+        "--max-inband-calls",
+        type=int,
+        default=50,
+        help="calls whose G.711 audio is searched for DTMF tones at once; 0: none (default 50)",
     )
     limits.add_argument(
         "--rtp-ports", default="16384-32767", metavar="LOW-HIGH", help="RTP/RTCP port range"

@@ -23,7 +23,7 @@ from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
 from sipprobe.model.dtmf import dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
-from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
@@ -185,8 +185,6 @@ def _dtmf(args: argparse.Namespace) -> str:
         problem = dtmf_problem(digits)
         if problem:
             raise UsageError(f"--dtmf {problem}")
-        if args.calls > MAX_CALLS:
-            raise UsageError(f"--dtmf is sent by calls of one process: --calls up to {MAX_CALLS}")
     return str(digits)
 
 
@@ -197,6 +195,4 @@ def _hold_s(args: argparse.Namespace) -> float:
     problem = hold_duration_problem(args.hold_s, args.duration, args.dtmf or "")
     if args.hold_s <= 0 or problem:
         raise UsageError(f"--hold-s {args.hold_s:g} {problem or 'must be more than 0'}")
-    if args.calls > MAX_CALLS:
-        raise UsageError(f"--hold-s holds calls of one process: --calls up to {MAX_CALLS}")
     return float(args.hold_s)

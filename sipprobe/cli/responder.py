@@ -59,6 +59,8 @@ def serve_responder(args: argparse.Namespace) -> int:
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     for name in ("max_tcp_per_source", "tcp_idle_s", "max_message_bytes"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
+    if args.max_inband_calls < 0:
+        raise UsageError(f"--max-inband-calls takes 0 or more, got {args.max_inband_calls}")
     limits = Limits(
         max_calls=args.max_calls,
         calls_per_s_per_source=args.max_cps_per_source,
@@ -68,6 +70,7 @@ def serve_responder(args: argparse.Namespace) -> int:
         tcp_per_source=args.max_tcp_per_source,
         tcp_idle_s=args.tcp_idle_s,
         max_message_bytes=max(1024, args.max_message_bytes),
+        inband_calls=args.max_inband_calls,
     )
     password = ""
     if args.auth_user:

@@ -1,11 +1,13 @@
 """DTMF of a call: the digits the probe sent, the digits that came back, and how.
 
 ``method`` is how the probe was asked to send (``rfc4733``: RTP telephone-event packets;
-``sip-info``: SIP INFO requests with an ``application/dtmf-relay`` body); ``received_method``
-is what carried the digits back to the probe: ``rfc4733`` events in the received RTP stream
-(an echoing far end returns them), or for SIP INFO ``sip-info``: the digits a sipprobe
-responder says it received (``X-Sipprobe-Dtmf`` in its 200 to the BYE), since INFO does not
-come back; None when none came back.
+``sip-info``: SIP INFO requests with an ``application/dtmf-relay`` body; ``inband``: dual
+tones in the call's audio); ``received_method`` is what carried the digits back to the probe:
+``rfc4733`` events in the received RTP stream (an echoing far end returns them), ``inband``
+tones the Goertzel detector found in the received G.711 audio, or for SIP INFO ``sip-info``:
+the digits a sipprobe responder says it received (``X-Sipprobe-Dtmf`` in its 200 to the BYE),
+since INFO does not come back; None when none came back. When both events and tones came
+back, the method sent wins, and ``inband_received`` still shows what the tones said.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-DtmfMethod = Literal["rfc4733", "sip-info"]
-ReceivedMethod = Literal["rfc4733", "sip-info"]
-DTMF_METHODS: tuple[DtmfMethod, ...] = ("rfc4733", "sip-info")
+DtmfMethod = Literal["rfc4733", "sip-info", "inband"]
+ReceivedMethod = Literal["rfc4733", "sip-info", "inband"]
+DTMF_METHODS: tuple[DtmfMethod, ...] = ("rfc4733", "sip-info", "inband")
 DTMF_SYMBOLS = "0123456789*#ABCD"  # RFC 4733 event codes 0 to 15, in order
 MAX_DTMF_DIGITS = 32
 
@@ -38,7 +40,8 @@ class DtmfDigit:
 
     digit: str
     start_s: float
-    duration_ms: float  # RFC 4733: the end packet's duration field; in-band: the tone's length
+    # RFC 4733: the end packet's duration field; in-band: the tone's length, to a 12.75 ms hop
+    duration_ms: float
     ended: bool = True  # RFC 4733: an end packet arrived (False: the event was cut off)
 
 
@@ -53,10 +56,13 @@ class CallDtmf:
     send_error: str | None  # why the SIP stack refused to send, quoting it; None: sent
     received: str | None  # None: not measured (no capture)
     received_method: ReceivedMethod | None
-    sent_digits: tuple[DtmfDigit, ...]  # RFC 4733 events the probe's own stream carried
+    sent_digits: tuple[DtmfDigit, ...]  # events (in-band: tones) the probe's own stream carried
     received_digits: tuple[DtmfDigit, ...]
     # What a sipprobe responder says it received by ``method``; None: the far end did not say.
     far_end_received: str | None = None
+    # In-band digits found in the received audio whatever the method (a gateway may turn
+    # events into tones, or send both); None: not measured (no capture, SRTP, not G.711).
+    inband_received: str | None = None
 
     @property
     def matched(self) -> bool | None:

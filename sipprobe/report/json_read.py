@@ -306,6 +306,7 @@ def _hold(data: dict[str, Any]) -> CallHold:
 def _dtmf(data: dict[str, Any]) -> CallDtmf:
     plain = {k: v for k, v in data.items() if k not in ("sent_digits", "received_digits")}
     del plain["matched"]  # derived from the others
+    plain.setdefault("inband_received", None)  # written since in-band DTMF
     return CallDtmf(
         **plain,
         sent_digits=tuple(DtmfDigit(**d) for d in data["sent_digits"]),

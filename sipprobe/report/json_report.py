@@ -177,6 +177,7 @@ def _dtmf(dtmf: CallDtmf | None) -> dict[str, Any] | None:
         "sent_digits": [_dtmf_digit(d) for d in dtmf.sent_digits],
         "received_digits": [_dtmf_digit(d) for d in dtmf.received_digits],
         "far_end_received": dtmf.far_end_received,
+        "inband_received": dtmf.inband_received,
     }
 
 

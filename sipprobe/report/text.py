@@ -155,6 +155,8 @@ def dtmf_line(dtmf: CallDtmf) -> str:
         if dtmf.far_end_received is not None and dtmf.method != "sip-info"
         else ""
     )
+    if dtmf.inband_received and dtmf.received_method != "inband":  # a gateway's tones
+        far += f"; also in-band {dtmf.inband_received!r}"
     if dtmf.received is None:
         return f"{sent}; what the far end got was not measured"
     if not dtmf.received:

@@ -31,6 +31,7 @@ class Limits:
     tcp_total: int = 512  # TCP/TLS connections in all
     tcp_idle_s: float = 30.0  # a connection without traffic (and no call on it) is closed
     max_message_bytes: int = 8192  # larger SIP messages are dropped (TCP: connection closed)
+    inband_calls: int = 50  # calls whose G.711 audio is searched for DTMF tones at once
     retry_after_s: int = 5  # Retry-After of a 503 or 486
 
 
@@ -164,7 +165,8 @@ class Counters:
     tcp_refused: int = 0
     tcp_idle_closed: int = 0
     rtp_dropped: int = 0
-    dtmf_digits: int = 0  # received, RFC 4733 and SIP INFO
+    dtmf_digits: int = 0  # received, RFC 4733, SIP INFO and in-band
+    inband_unchecked: int = 0  # G.711 calls not searched for tones: inband_calls were busy
 
     def refused(self, refusal: Refusal) -> None:
         if refusal is Refusal.BUSY:

@@ -26,11 +26,15 @@ import random
 import socket
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sipprobe.model.dtmf import DTMF_SYMBOLS, MAX_DTMF_DIGITS
 from sipprobe.responder import rtcp
 from sipprobe.responder.limits import Counters
 from sipprobe.sip.telephone_event import TelephoneEvent
+
+if TYPE_CHECKING:
+    from sipprobe.responder.inband import InbandListener
 
 RTP_DSCP = 46
 RTCP_INTERVAL_S = 5.0
@@ -79,6 +83,14 @@ def tone_frames(codec: str) -> tuple[bytes, ...]:
     )
 
 
+def _payload_offset(data: bytearray, size: int) -> int:
+    """Where an RTP packet's payload begins: after the CSRCs and a header extension."""
+    offset = _RTP_HEADER + 4 * (data[0] & 0x0F)
+    if data[0] & 0x10 and size >= offset + 4:
+        offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
+    return offset
+
+
 def _mark(sock: socket.socket, family: int) -> None:
     with contextlib.suppress(OSError):
         if family == socket.AF_INET6:
@@ -125,6 +137,7 @@ class MediaSession:
         tone: tuple[bytes, ...] | None,
         srtp: bool,
         counters: Counters,
+        inband: InbandListener | None = None,
     ) -> None:
         self.rtp = rtp
         self.rtcp = rtcp_sock
@@ -134,6 +147,7 @@ class MediaSession:
         self._dtmf_payload_type = dtmf_payload_type
         self.digits = ""  # RFC 4733 DTMF digits received, in order (at most 2 x the probe's)
         self._event_timestamp: int | None = None
+        self.inband = inband  # in-band DTMF detection of the call's audio, when listened to
         self._tone = tone
         self._srtp = srtp
         self._counters = counters
@@ -195,6 +209,8 @@ class MediaSession:
             self.stats.add(ssrc, seq, timestamp, now)
             if payload_type == self._dtmf_payload_type and not self._srtp:
                 self._telephone_event(data, size, timestamp)
+            elif payload_type == self._payload_type and self.inband is not None:
+                self.inband.add(data[_payload_offset(data, size) : size], timestamp, now)
             if not self.sending or self._tone is not None or payload_type not in self._reflected:
                 continue
             packet = bytearray(data[:size])
@@ -207,11 +223,8 @@ class MediaSession:
 
     def _telephone_event(self, data: bytearray, size: int, timestamp: int) -> None:
         """Note a DTMF digit when an event with a new timestamp begins (RFC 4733 2.5)."""
-        offset = _RTP_HEADER + 4 * (data[0] & 0x0F)
-        if data[0] & 0x10 and size >= offset + 4:  # header extension
-            offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
         try:
-            event = TelephoneEvent.parse(bytes(data[offset:size]))
+            event = TelephoneEvent.parse(bytes(data[_payload_offset(data, size) : size]))
         except ValueError:
             return
         if timestamp == self._event_timestamp or event.event >= len(DTMF_SYMBOLS):

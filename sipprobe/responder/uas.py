@@ -9,7 +9,8 @@ given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, CANCEL, INF
 media. OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
 ``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
 call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
-caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42`` (``none`` without any).
+caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42, inband=7`` (``none`` without
+any; ``inband-unchecked`` when the call's audio was not searched for tones, responder/inband.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, wire
@@ -27,7 +29,7 @@ from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_fra
 from sipprobe.responder.transport import Channel
 from sipprobe.sip import digest
 from sipprobe.sip.mirror import response_address
-from sipprobe.sip.telephone_event import DTMF_HEADER, info_digit
+from sipprobe.sip.telephone_event import DTMF_HEADER, INBAND_UNCHECKED, info_digit
 
 T1_S, T2_S = 0.5, 4.0
 TIMER_H_S = 64 * T1_S
@@ -126,6 +128,12 @@ class Uas:
         self._by_branch: dict[str, Call] = {}
         self.byes: dict[str, tuple[Call, bytes, Timer | None]] = {}
         self.stopping = False
+        self.listening = 0  # calls whose audio is searched for DTMF tones (responder/inband.py)
+        self._inband: Any = None  # that module, loaded (numpy with it) only when enabled
+        if settings.limits.inband_calls > 0:
+            from sipprobe.responder import inband
+
+            self._inband = inband
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -244,6 +252,15 @@ class Uas:
             return
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
+        inband = None
+        if self._inband is not None and self._inband.listens_to(
+            negotiated.codec, negotiated.crypto is not None
+        ):
+            if self.listening < settings.limits.inband_calls:
+                inband = self._inband.InbandListener(negotiated.codec)
+                self.listening += 1
+            else:
+                self.counters.inband_unchecked += 1
         media = MediaSession(
             rtp,
             rtcp_sock,
@@ -252,6 +269,7 @@ class Uas:
             tone,
             negotiated.crypto is not None,
             self.counters,
+            inband,
         )
         call.media = media
         self._loop.watch(rtp, lambda: media.rtp_readable(self._loop.now))
@@ -391,13 +409,15 @@ class Uas:
     def _digits(self, call: Call) -> str:
         """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
         rtp = call.media.digits if call.media is not None else ""
-        parts = [
-            f"{name}={digits}"
-            for name, digits in (("rfc4733", rtp), ("sip-info", call.info_digits))
-            if digits
-        ]
+        listener = call.media.inband if call.media is not None else None
+        tones = listener.digits() if listener is not None else ""
+        self.counters.dtmf_digits += len(tones)
+        methods = (("rfc4733", rtp), ("sip-info", call.info_digits), ("inband", tones))
+        parts = [f"{name}={digits}" for name, digits in methods if digits]
         if parts:
             self._say(f"call {call.label}: DTMF received {', '.join(parts)}")
+        if listener is None:
+            parts.append(INBAND_UNCHECKED)
         return ", ".join(parts)
 
     # -- ending calls ------------------------------------------------------------------------
@@ -414,6 +434,9 @@ class Uas:
         call.state = "ended"
         call.invite = None
         if call.media is not None:
+            if call.media.inband is not None:
+                call.media.inband = None
+                self.listening -= 1
             self._loop.forget(call.media.rtp)
             self._loop.forget(call.media.rtcp)
             call.media.close(self._loop.now, self._wallclock())

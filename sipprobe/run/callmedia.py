@@ -14,13 +14,13 @@ from pathlib import Path
 
 from sipprobe.analysis.analyze import AnalysisResult, AnalyzeOptions, analyze_file
 from sipprobe.analysis.codecs import planning_values
-from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits
-from sipprobe.analysis.echo import EchoPacket, measure_echo
+from sipprobe.analysis.dtmf import EventPacket, digits_text, rfc4733_digits, stream_digits
+from sipprobe.analysis.echo import EchoPacket, decode_g711_stream, measure_echo
 from sipprobe.analysis.emodel import e_model
 from sipprobe.analysis.hold import hold_media
 from sipprobe.analysis.listening import listen_to_echo
 from sipprobe.capture.payloads import RtpPayload, rtp_payloads
-from sipprobe.model.dtmf import CallDtmf
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit, ReceivedMethod
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import CallEcho, CallListening, CallStream, EchoRttMs
 from sipprobe.model.results import Direction, SipEvent, StepResult
@@ -245,7 +245,14 @@ def attach_echo(
         if s.kind != "answer"  # a call that came in: its caller plays what it likes, no echo
     )
     ends = {e.call_id: e for e in calls_media_ends(caller_steps, timeline)}
-    ports = {p for p in (_port(e.local) for e in ends.values()) if p is not None}
+    # A two-leg call's digits arrive at its callee's leg: its RTP is read too.
+    callees = {
+        s.call.call_id: call_media_ends(timeline, s.call.callee.call_id, callee=True)
+        for s in steps
+        if s.call is not None and s.call.dtmf is not None and s.call.callee is not None
+    }
+    ends_read = [*ends.values(), *callees.values()]
+    ports = {p for p in (_port(e.local) for e in ends_read) if p is not None}
     if not ports:
         return steps
     packets = rtp_payloads(path, ports)
@@ -258,7 +265,8 @@ def attach_echo(
             continue
         # SRTP payloads are encrypted: neither their audio nor their events can be read.
         if call.dtmf is not None and not call.srtp:
-            call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id]))
+            receiver = callees.get(call.call_id)
+            call = replace(call, dtmf=dtmf_report(call.dtmf, packets, ends[call.call_id], receiver))
         if call.hold is not None:  # arrival times only: SRTP headers are clear
             rx = [p.arrival_s for p in packets if p.dst_port == local]
             tx = [p.arrival_s for p in packets if p.src_port == local]
@@ -288,26 +296,57 @@ def _event_packets(packets: list[RtpPayload], port: int, sent: bool, pt: int) ->
     ]
 
 
-def dtmf_report(dtmf: CallDtmf, packets: list[RtpPayload], ends: CallMediaEnds) -> CallDtmf:
-    """The call's DTMF with what the capture saw: RFC 4733 events sent and received. Digits
-    sent in SIP INFO do not come back in the media: what the far end got stays unmeasured."""
+def _tones(packets: list[RtpPayload], port: int, sent: bool) -> tuple[DtmfDigit, ...] | None:
+    """In-band digits of the call's G.711 audio one way; None when none of it was G.711."""
+    stream = decode_g711_stream(_echo_packets(packets, port, sent))
+    return stream_digits(stream) if len(stream.starts) else None
+
+
+def dtmf_report(
+    dtmf: CallDtmf,
+    packets: list[RtpPayload],
+    ends: CallMediaEnds,
+    receiver: CallMediaEnds | None = None,
+) -> CallDtmf:
+    """The call's DTMF with what the capture saw: RFC 4733 events and in-band tones, sent
+    (the probe's stream, ``ends``) and received (at ``receiver``: the callee's leg of a
+    two-leg call, else the probe's own). Tones are looked for whatever the method: a gateway
+    may turn events into tones or send both (``inband_received``). Digits sent in SIP INFO
+    do not come back in the media: what the far end got stays unmeasured."""
     local = _port(ends.local)
-    if local is None or dtmf.method != "rfc4733":
+    receiver = receiver or ends
+    into = _port(receiver.local)
+    if local is None or into is None:
         return dtmf
-    sent = (
-        rfc4733_digits(_event_packets(packets, local, True, ends.events_tx))
-        if ends.events_tx is not None
+    received_tones = _tones(packets, into, sent=False)
+    inband = digits_text(received_tones) if received_tones is not None else None
+    if dtmf.method == "sip-info":
+        return replace(dtmf, inband_received=inband)
+    if dtmf.method == "inband":
+        sent = _tones(packets, local, sent=True) or ()
+    else:
+        sent = (
+            rfc4733_digits(_event_packets(packets, local, True, ends.events_tx))
+            if ends.events_tx is not None
+            else ()
+        )
+    events = (
+        rfc4733_digits(_event_packets(packets, into, False, receiver.events_rx))
+        if receiver.events_rx is not None
         else ()
     )
-    received = (
-        rfc4733_digits(_event_packets(packets, local, False, ends.events_rx))
-        if ends.events_rx is not None
-        else ()
-    )
+    arrived: list[tuple[ReceivedMethod, tuple[DtmfDigit, ...]]] = [
+        ("rfc4733", events),
+        ("inband", received_tones or ()),
+    ]
+    if dtmf.method == "inband":
+        arrived.reverse()
+    method, received = next(((m, d) for m, d in arrived if d), (None, ()))
     return replace(
         dtmf,
         sent_digits=sent,
         received_digits=received,
         received=digits_text(received),
-        received_method="rfc4733" if received else None,
+        received_method=method,
+        inband_received=inband,
     )

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from sipprobe.errors import SipProbeError
+from sipprobe.model.dtmf import DTMF_METHODS
 from sipprobe.model.limits import WORKER_RTP_PORTS
 from sipprobe.run.crossing import WorkerCall, WorkerReport, report_to_dict
 from sipprobe.run.workers import WorkerSpec
@@ -62,6 +63,9 @@ def serve(spec: WorkerSpec, channel: IO[str]) -> int:
         duration_s=spec.duration_s,
         answer_timeout_s=spec.answer_timeout_s,
         expect_status=spec.expect_status,
+        dtmf=spec.dtmf,
+        dtmf_method=spec.dtmf_method if spec.dtmf_method in DTMF_METHODS else "rfc4733",
+        hold_s=spec.hold_s,
     )
     if spec.media_file:
         plan = replace(plan, media_file=spec.media_file)

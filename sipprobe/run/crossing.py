@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 
 
@@ -52,10 +54,27 @@ def call_to_dict(result: CallResult) -> dict[str, Any]:
     return data
 
 
+def _dtmf_from_dict(data: dict[str, Any] | None) -> CallDtmf | None:
+    if data is None:
+        return None
+    digits = {k: tuple(DtmfDigit(**d) for d in data[k]) for k in ("sent_digits", "received_digits")}
+    return CallDtmf(**{**data, **digits})
+
+
+def _hold_from_dict(data: dict[str, Any] | None) -> CallHold | None:
+    if data is None:
+        return None
+    reinvites = tuple(Reinvite(**r) for r in data["reinvites"])
+    media = tuple(HoldMedia(**m) for m in data["media"])
+    return CallHold(**{**data, "reinvites": reinvites, "media": media})
+
+
 def call_from_dict(data: dict[str, Any]) -> CallResult:
     fields = dict(data)
     rtcp = fields.pop("rtcp")
     fields["offered_codecs"] = tuple(fields["offered_codecs"])
+    fields["dtmf"] = _dtmf_from_dict(fields.get("dtmf"))
+    fields["hold"] = _hold_from_dict(fields.get("hold"))
     return CallResult(**fields, rtcp=RtcpSummary(**rtcp) if rtcp is not None else None)
 
 

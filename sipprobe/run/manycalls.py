@@ -103,6 +103,9 @@ def worker_spec(scenario: Scenario, bind_host: str, uri: str, step: CallStep) ->
         answer_timeout_s=step.answer_timeout_s,
         expect_status=step.expect_status,
         media_file=scenario.media_file or None,
+        dtmf=step.dtmf,
+        dtmf_method=step.dtmf_method,
+        hold_s=step.hold_s,
     )
 
 

@@ -60,6 +60,9 @@ class WorkerSpec:
     expect_status: int
     media_file: str | None
     count: int = 0
+    dtmf: str = ""  # the call step's DTMF and hold, done by each call of the worker
+    dtmf_method: str = "rfc4733"
+    hold_s: float = 0.0
     sip_port: int = 0
     rtp_port: int = 0
 

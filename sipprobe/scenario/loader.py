@@ -28,7 +28,7 @@ from sipprobe.model.demarc import (
 )
 from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
-from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.answer_step import ANSWER_KEYS, parse_answer_step
 from sipprobe.scenario.model import (
@@ -549,23 +549,11 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             lambda n: reader.integer(n, f"{key}.parallel", 1, MAX_PARALLEL_CALLS),
             1,
         )
-        if dtmf and parallel > MAX_CALLS:
-            raise reader.fail(
-                fields["dtmf"][1],
-                f"{key}.dtmf",
-                f"is sent by calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
-            )
         duration_s = num("duration_s", 0, 86400, 5.0)
         hold_s = num("hold_s", 0, 3600, 0.0)
         problem = hold_duration_problem(hold_s, duration_s, dtmf) if hold_s > 0 else None
         if problem:
             raise reader.fail(fields["hold_s"][1], f"{key}.hold_s", problem)
-        if hold_s > 0 and parallel > MAX_CALLS:
-            raise reader.fail(
-                fields["hold_s"][1],
-                f"{key}.hold_s",
-                f"holds calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
-            )
         return CallStep(
             to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
             duration_s=duration_s,

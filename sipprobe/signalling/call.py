@@ -22,11 +22,12 @@ from sipprobe.signalling.dialog import (
     unusable_answer,
 )
 from sipprobe.signalling.hold import reinvites, without_reinvites
+from sipprobe.signalling.inband import InbandDigits
 from sipprobe.signalling.legs import side_events
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
-from sipprobe.sip.telephone_event import DTMF_HEADER, far_end_digits
+from sipprobe.sip.telephone_event import DTMF_HEADER, INBAND_UNCHECKED, far_end_digits
 
 Progress = Callable[[str], None]
 # Synthetic speech (sipprobe/media/make_reference.py): an echoing far end sends it back and the
@@ -79,12 +80,18 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.media_up = False
         self.dtmf_sent_at: float | None = None  # monotonic time the digits were handed over
         self.dtmf_error: str | None = None
+        self.audio: Any = None  # the call's AudioMedia and the reference audio's player
+        self.player: Any = None
+        self.inband: InbandDigits | None = None  # in-band DTMF being played
         self.hold_phase = 0  # 1: hold re-INVITE sent, 2: resume sent
         self.hold_error: str | None = None
 
     def send_dtmf(self, digits: str, method: DtmfMethod, duration_ms: int) -> None:
         """Hand the digits to the SIP stack (it paces RFC 4733 events itself); a refusal is
         recorded, not raised: a far end that did not negotiate telephone-event is a result."""
+        if method == "inband":
+            self._play_digits(digits, duration_ms)
+            return
         param = pj.CallSendDtmfParam()
         param.digits = digits
         param.duration = duration_ms
@@ -94,6 +101,17 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         self.dtmf_sent_at = time.monotonic()
         try:
             self.sendDtmf(param)
+        except pj.Error as exc:
+            self.dtmf_error = str(exc.reason)
+
+    def _play_digits(self, digits: str, duration_ms: int) -> None:
+        self.dtmf_sent_at = time.monotonic()
+        if self.audio is None:
+            self.dtmf_error = "no audio media to play the tones into"
+            return
+        self.inband = InbandDigits(self.audio, self.player)
+        try:
+            self._stack.own(self.inband.start(digits, duration_ms))
         except pj.Error as exc:
             self.dtmf_error = str(exc.reason)
 
@@ -150,6 +168,7 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
             raise SignallingError(f"cannot play {self._media_file}: {exc.reason}") from exc
         player.startTransmit(audio)
         self._stack.own(player)
+        self.audio, self.player = audio, player
 
     def rtcp_summary(self) -> RtcpSummary | None:
         """pjmedia's view of the first audio stream, or None when there is none."""
@@ -274,6 +293,8 @@ def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress
             for call in calls:
                 if call.dtmf_sent_at is None and not call.disconnected:
                     call.send_dtmf(plan.dtmf, plan.dtmf_method, plan.dtmf_duration_ms)
+                if call.inband is not None:
+                    call.inband.poll()
         if plan.hold_s > 0:
             hold_at = hold_start_s(plan.dtmf)
             due = 1 if elapsed >= hold_at else 0
@@ -409,6 +430,8 @@ def _dtmf_sent(call: ProbeCall, plan: CallPlan, bye_response: SipEvent | None) -
             value = None
         if value is not None:
             far_end = far_end_digits(value).get(plan.dtmf_method, "")
+            if plan.dtmf_method == "inband" and INBAND_UNCHECKED in value:
+                far_end = None  # the responder did not listen (load, codec, SRTP)
     info = plan.dtmf_method == "sip-info" and far_end is not None
     return CallDtmf(
         sent=plan.dtmf,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sipprobe.model.dtmf import DTMF_SYMBOLS
 
 DTMF_HEADER = "X-Sipprobe-Dtmf"  # a sipprobe responder's digits received, in its 200 to BYE
+INBAND_UNCHECKED = "inband-unchecked"  # in that header: the call's audio was not listened to
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
-"""DTMF and hold in real calls: through the responder (RFC 4733 events and SIP INFO, a sendonly
-hold) and a stock SIPp UAS that offers no telephone-event."""
+"""DTMF and hold in real calls: through the responder (RFC 4733 events, SIP INFO and in-band
+tones, a sendonly hold) and a stock SIPp UAS that offers no telephone-event (in-band tones
+come back from its -rtp_echo)."""
 
 import re
 from collections.abc import Callable
+from itertools import pairwise
 
 from lab.environment import require_lab
 from lab.probe import run_probe
@@ -114,3 +116,105 @@ def test_probe_dtmf_to_sipp_without_telephone_event_is_not_sent(
         "warning",
         "unknown",
     )
+
+
+def _inband_digits_back(dtmf: dict) -> None:  # type: ignore[type-arg]
+    assert dtmf["sent"] == "159#" and dtmf["method"] == "inband"
+    assert (dtmf["received"], dtmf["received_method"], dtmf["matched"]) == ("159#", "inband", True)
+    assert dtmf["inband_received"] == "159#" and dtmf["send_error"] is None
+    # pjmedia's tones leave the probe and come back 160 ms long, to the detector's 12.75 ms hop
+    for digits in (dtmf["sent_digits"], dtmf["received_digits"]):
+        assert "".join(d["digit"] for d in digits) == "159#"
+        assert all(abs(d["duration_ms"] - 160) < 12.75 for d in digits), digits
+    gaps = [b["start_s"] - a["start_s"] for a, b in pairwise(dtmf["received_digits"])]
+    assert all(0.23 <= gap <= 0.27 for gap in gaps), gaps  # 160 ms tone + 90 ms pause
+
+
+def test_probe_dtmf_inband_detected_in_the_echo_and_by_the_responder(
+    responder: Responder,
+) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "159#",
+        "--dtmf-method",
+        "inband",
+        "--no-history",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    _inband_digits_back(dtmf)
+    assert dtmf["far_end_received"] == "159#"  # the responder's own detector, X-Sipprobe-Dtmf
+    # The reference speech around the digits was not taken for any (both ends looked).
+    assert not run.report["verdict"]["findings"]
+    assert run.report["calls"][0]["listening"]["mos_lqo"] > 4.0
+
+
+def test_probe_dtmf_inband_comes_back_from_sipp_rtp_echo(
+    sipp_uas: Callable[..., SippUas],
+) -> None:
+    require_lab("tcpdump", root=True)
+    uas = sipp_uas("echo")  # no telephone-event: in-band is what such a far end can carry
+    run = run_probe(
+        "call",
+        uas.uri(),
+        "--duration",
+        "3",
+        "--dtmf",
+        "159#",
+        "--dtmf-method",
+        "inband",
+        "--no-history",
+        "--expect-dscp",
+        "none",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    _inband_digits_back(dtmf)
+    assert dtmf["far_end_received"] is None  # SIPp says nothing of what it received
+
+
+def test_probe_dtmf_rfc4733_and_speech_detect_no_tones(responder: Responder) -> None:
+    """RFC 4733 digits leave no tone in the audio: the speech alone must give no in-band
+    digit, at the probe (capture) nor at the responder (its header names no inband)."""
+    require_lab("tcpdump", root=True)
+    run = run_probe("call", responder.uri(), "--duration", "4", "--dtmf", "7", "--no-history")
+    assert run.returncode == 0, run.report["verdict"]
+    dtmf = run.report["calls"][0]["dtmf"]
+    assert (dtmf["received_method"], dtmf["inband_received"]) == ("rfc4733", "")
+    bye_ok = [
+        m
+        for m in run.report["sip"]
+        if m["direction"] == "rx" and m["method"] == "BYE" and m["status_code"] == 200
+    ]
+    assert [re.findall(r"X-Sipprobe-Dtmf: (.*)", m["text"]) for m in bye_ok] == [["rfc4733=7"]]
+
+
+def test_probe_dtmf_in_8_parallel_calls_through_call_workers(responder: Responder) -> None:
+    """Beyond 4 calls the call workers send the digits too: each of 8 calls' digits come back
+    in its own echo and the responder heard them in each."""
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        "--calls",
+        "8",
+        "--duration",
+        "3",
+        "--dtmf",
+        "12",
+        "--dtmf-method",
+        "inband",
+        "--no-history",
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    calls = run.report["calls"]
+    assert len(calls) == 8 and len({c["call_id"] for c in calls}) == 8
+    for call in calls:
+        dtmf = call["dtmf"]
+        assert (dtmf["sent"], dtmf["received"], dtmf["received_method"]) == ("12", "12", "inband")
+        assert (dtmf["far_end_received"], dtmf["matched"]) == ("12", True)

@@ -16,7 +16,7 @@ from lab.kamailio import Kamailio
 from lab.probe import run_probe, write_scenario
 
 
-def two_leg_scenario(kamailio: Kamailio, duration_s: float = 3.0) -> str:
+def two_leg_scenario(kamailio: Kamailio, duration_s: float = 3.0, call_extra: str = "") -> str:
     assert kamailio.user_b is not None
     return (
         f"name: two-leg\nservice: hosted-pbx\ntarget: {kamailio.uri()}\n"
@@ -26,7 +26,8 @@ def two_leg_scenario(kamailio: Kamailio, duration_s: float = 3.0) -> str:
         "steps:\n"
         "  - register: {account: a, expires_s: 120, timeout_s: 5}\n"
         "  - register: {account: b, expires_s: 120, timeout_s: 5}\n"
-        f"  - call: {{from: a, to: b, duration_s: {duration_s}, answer_timeout_s: 10}}\n"
+        f"  - call: {{from: a, to: b, duration_s: {duration_s}, answer_timeout_s: 10"
+        f"{call_extra}}}\n"
     )
 
 
@@ -105,3 +106,29 @@ def test_two_leg_call_wrong_password_on_b_is_a_finding_on_bs_registration(
     (call,) = run.report["calls"]
     assert call["status_code"] == 404
     assert call["callee"]["status_code"] is None and call["callee"]["error"]
+
+
+def test_two_leg_call_inband_dtmf_detected_by_leg_b(
+    kamailio_factory: Callable[..., Kamailio], tmp_path: Path
+) -> None:
+    """a plays the digits as tones; they are read where b receives them (b's rx stream). Read
+    at a's own rx, as for an echo, they would be missing: that carries b's speech."""
+    kamailio = kamailio_factory(user_b="bob")
+    assert kamailio.password_b is not None
+    scenario = two_leg_scenario(kamailio, call_extra=', dtmf: "159#", dtmf_method: inband')
+    run = run_probe(
+        "run",
+        write_scenario(tmp_path, scenario),
+        env={"PASSWORD_A": kamailio.password, "PASSWORD_B": kamailio.password_b},
+    )
+    assert run.returncode == 0, (run.report["verdict"], run.stderr)
+    (call,) = run.report["calls"]
+    dtmf = call["dtmf"]
+    assert (dtmf["sent"], dtmf["method"], dtmf["send_error"]) == ("159#", "inband", None)
+    assert (dtmf["received"], dtmf["received_method"], dtmf["matched"]) == ("159#", "inband", True)
+    assert "".join(d["digit"] for d in dtmf["sent_digits"]) == "159#"
+    (b_rx,) = _streams(call["callee"], "rx")
+    assert dtmf["far_end_received"] is None  # b is the probe itself: no X-Sipprobe-Dtmf
+    assert all(abs(d["duration_ms"] - 160) < 12.75 for d in dtmf["received_digits"])
+    assert b_rx["packets"] >= 100
+    assert not run.findings("dtmf-mismatch")

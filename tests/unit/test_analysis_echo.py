@@ -10,11 +10,11 @@ from speech_samples import speech_codes
 from sipprobe.analysis.echo import (
     WINDOW_FRAMES,
     EchoPacket,
-    _alaw_table,
-    _ulaw_table,
     decode_g711_stream,
     measure_echo,
 )
+from sipprobe.dsp.g711 import alaw_table as _alaw_table
+from sipprobe.dsp.g711 import ulaw_table as _ulaw_table
 
 FRAME = 160
 

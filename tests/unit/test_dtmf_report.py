@@ -162,6 +162,8 @@ def test_scenario_call_dtmf_keys() -> None:
         SCENARIO.format(body='dtmf: "159#", dtmf_method: sip-info'), "s.yaml", {}
     ).steps
     assert (steps[0].dtmf, steps[0].dtmf_method) == ("159#", "sip-info")  # type: ignore[union-attr]
+    many = parse_scenario(SCENARIO.format(body='parallel: 8, dtmf: "12"'), "s.yaml", {}).steps[0]
+    assert (many.dtmf, many.parallel) == ("12", 8)  # type: ignore[union-attr]
     default = parse_scenario(SCENARIO.format(body="dtmf: 1234"), "s.yaml", {}).steps[0]
     assert (default.dtmf, default.dtmf_method) == ("1234", "rfc4733")  # type: ignore[union-attr]
 
@@ -171,8 +173,7 @@ def test_scenario_call_dtmf_keys() -> None:
     [
         ('dtmf: "12x"', "takes the digits 0-9 * # A-D, not 'x'"),
         ('dtmf: ""', "needs at least one digit"),
-        ("dtmf: '1', dtmf_method: inband", "inband"),
-        ("dtmf: '1', parallel: 5", "parallel up to 4, not 5"),
+        ("dtmf: '1', dtmf_method: tones", "tones"),
     ],
 )
 def test_scenario_call_dtmf_errors(body: str, problem: str) -> None:
@@ -183,3 +184,93 @@ def test_scenario_call_dtmf_errors(body: str, problem: str) -> None:
 def test_dtmf_problem_length() -> None:
     assert dtmf_problem("1" * 32) is None
     assert dtmf_problem("1" * 33) == "takes at most 32 digits, got 33"
+
+
+def _audio(samples: object, at: float, src: int, dst: int, first_seq: int = 0) -> list[RtpPayload]:
+    """PCMU packets of 160 samples every 20 ms from ``at`` (timestamps from 0)."""
+    from test_dsp_dtmf import g711
+
+    from sipprobe.dsp.g711 import ulaw_table
+
+    coded = g711(samples, ulaw_table())  # type: ignore[arg-type]
+    return [
+        RtpPayload(
+            at + i / 8000, src, dst, 0, first_seq + i // 160, coded[i : i + 160].tobytes(), i
+        )
+        for i in range(0, len(coded) - 159, 160)
+    ]
+
+
+def test_dtmf_report_inband_sent_and_received_as_tones() -> None:
+    from test_dsp_dtmf import tones
+
+    audio = tones("159#")
+    packets = [*_audio(audio, 10.0, 4000, 5000), *_audio(audio, 10.05, 5000, 4000)]
+    dtmf = dtmf_report(replace(SENT, method="inband"), packets, ENDS)
+    assert (dtmf.received, dtmf.received_method, dtmf.inband_received, dtmf.matched) == (
+        "159#",
+        "inband",
+        "159#",
+        True,
+    )
+    # The first tone's first block starts at sample 816, in the packet of samples 800-960.
+    assert [(d.digit, d.start_s) for d in dtmf.sent_digits[:1]] == [("1", 10.1)]
+    assert [(d.digit, d.start_s) for d in dtmf.received_digits[:1]] == [("1", 10.15)]
+    assert [d.duration_ms for d in dtmf.received_digits] == [165.875, 165.875, 165.875, 153.125]
+
+
+def test_dtmf_report_events_sent_tones_back_and_both_back() -> None:
+    from test_dsp_dtmf import tones
+
+    gateway = _audio(tones("159#"), 10.0, 5000, 4000)  # events turned into tones
+    dtmf = dtmf_report(SENT, gateway, ENDS)
+    assert (dtmf.received, dtmf.received_method, dtmf.inband_received) == ("159#", "inband", "159#")
+    both = [*gateway, *_events(1, 9100, 10.001, 5000, 4000, 101)]
+    dtmf = dtmf_report(SENT, both, ENDS)  # the method sent wins, the tones are still said
+    assert (dtmf.received, dtmf.received_method, dtmf.inband_received) == ("1", "rfc4733", "159#")
+    assert dtmf_line(dtmf).endswith(": NOT as sent; also in-band '159#'")
+    speech_only = dtmf_report(SENT, _audio(tones(""), 10.0, 5000, 4000), ENDS)
+    assert (speech_only.received, speech_only.inband_received) == ("", "")
+    info = dtmf_report(replace(SENT, method="sip-info"), gateway, ENDS)
+    assert (info.received, info.inband_received) == (None, "159#")
+
+
+def test_dtmf_report_two_leg_call_reads_the_callee_leg() -> None:
+    from test_dsp_dtmf import tones
+
+    callee = CallMediaEnds("c", "127.0.0.1:6000", "127.0.0.1:4000", events_rx=101, events_tx=101)
+    a_to_b = _audio(tones("42"), 10.0, 4000, 6000)  # a's tx is b's rx (direct media)
+    b_to_a = _audio(tones(""), 10.0, 6000, 4000)  # b plays its speech (silence here)
+    inband = replace(SENT, sent="42", method="inband")
+    dtmf = dtmf_report(inband, [*a_to_b, *b_to_a], ENDS, callee)
+    assert (dtmf.received, dtmf.received_method, "".join(d.digit for d in dtmf.sent_digits)) == (
+        "42",
+        "inband",
+        "42",  # what left a's port
+    )
+    assert dtmf_report(inband, [*a_to_b, *b_to_a], ENDS).received == ""  # a's own rx: nothing
+
+
+def test_dtmf_inband_json_round_trip_and_schema() -> None:
+    import json
+    from pathlib import Path
+
+    jsonschema = pytest.importorskip("jsonschema")
+    dtmf = replace(
+        SENT,
+        method="inband",
+        received="1",
+        received_method="inband",
+        received_digits=(DtmfDigit("1", 1796679555.925545, 165.875),),
+        inband_received="1",
+    )
+    written = call_json(call(200, dtmf=dtmf))
+    assert (written["dtmf"]["method"], written["dtmf"]["inband_received"]) == ("inband", "1")
+    assert _call(written).dtmf == dtmf
+    older = {k: v for k, v in written["dtmf"].items() if k != "inband_received"}
+    assert _call({**written, "dtmf": older}).dtmf == replace(dtmf, inband_received=None)
+    schema = json.loads(
+        (Path(__file__).parents[2] / "sipprobe" / "schema" / "report.schema.json").read_text()
+    )
+    dtmf_schema = schema["$defs"]["call"]["properties"]["dtmf"]
+    jsonschema.validate(written["dtmf"], {**dtmf_schema, "$defs": schema["$defs"]})

@@ -96,6 +96,32 @@ def test_crossing_round_trip_keeps_every_field() -> None:
     assert report_from_dict(report_to_dict(report)) == report
 
 
+def test_crossing_round_trip_keeps_dtmf_and_hold() -> None:
+    from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+    from sipprobe.model.hold import CallHold, Reinvite
+
+    dtmf = CallDtmf("12", "inband", 160, 1.01, None, None, None, (), (), "12")
+    hold = CallHold(3.0, None, (Reinvite("hold", 2.0, "sendonly", 200, 1.5, "recvonly"),))
+    call = replace(_call("call-1"), dtmf=dtmf, hold=hold)
+    report = WorkerReport(t0=1.0, events=(), calls=(WorkerCall(call, None, "network", ()),))
+    assert report_from_dict(report_to_dict(report)) == report
+    # What the run adds from its capture crosses too, should a worker ever carry it.
+    measured = replace(dtmf, received_digits=(DtmfDigit("1", 5.0, 165.875),))
+    report = WorkerReport(1.0, (), (WorkerCall(replace(call, dtmf=measured), None, "n", ()),))
+    assert report_from_dict(report_to_dict(report)) == report
+
+
+def test_worker_spec_carries_the_steps_dtmf_and_hold() -> None:
+    spec = WorkerSpec(
+        *("udp", "127.0.0.1", ("PCMU",), "off", True, None, "u", "d", None, None, "*"),
+        *(None, None, "sip:echo@d", 5.0, 10.0, 200, None),
+        dtmf="12",
+        dtmf_method="inband",
+        hold_s=3.0,
+    )
+    assert WorkerSpec.from_json(spec.to_json()) == spec
+
+
 def test_workers_needed_and_shares_split_evenly() -> None:
     assert workers_needed(4) == 1
     assert workers_needed(5) == 2

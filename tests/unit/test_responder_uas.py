@@ -290,3 +290,71 @@ def test_responder_uas_dtmf_received_named_in_the_200_to_bye(uas_factory) -> Non
     (ok,) = channel.take()
     assert ok.header("x-sipprobe-dtmf") == "rfc4733=1#, sip-info=5"
     assert uas.counters.dtmf_digits == 3
+
+
+def _call_with_audio(uas_factory, audio_packets: list[bytes], **settings: object):  # type: ignore[no-untyped-def]
+    """A call answered and ACKed, the given RTP packets sent to its media port, then BYE:
+    the 200 to the BYE."""
+    import socket
+
+    uas, _loop, channel, clock = uas_factory(**settings)
+    uas.handle(request("INVITE", body=SDP), CALLER, channel)
+    tag = channel.take()[1].header("to").split("tag=")[1]  # type: ignore[union-attr]
+    uas.handle(request("ACK", to_tag=tag), CALLER, channel)
+    (call,) = uas.calls.values()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sender.bind(("127.0.0.1", 0))
+        for number, packet in enumerate(audio_packets):
+            sender.sendto(packet, call.media.rtp.getsockname())
+            if number % 8 == 7:  # the socket's buffer holds them; read as the loop would
+                clock.now += 8 * 0.02  # at the pace they were sent
+                for _ in range(20):
+                    call.media.rtp_readable(clock.now)
+                    if call.media.stats.received > number:
+                        break
+        for _ in range(20):
+            call.media.rtp_readable(clock.now)
+            if call.media.stats.received >= len(audio_packets):
+                break
+    finally:
+        sender.close()
+    listening = uas.listening
+    uas.handle(request("BYE", cseq=3, to_tag=tag), CALLER, channel)
+    (ok,) = channel.take()
+    return ok, uas, listening
+
+
+def _pcmu_packets(sequence: str) -> list[bytes]:
+    import struct
+
+    from test_dsp_dtmf import g711, tones
+
+    from sipprobe.dsp.g711 import ulaw_table
+
+    coded = g711(tones(sequence), ulaw_table())
+    return [
+        struct.pack("!BBHII", 0x80, 0, i // 160, 5000 + i, 7) + coded[i : i + 160].tobytes()
+        for i in range(0, len(coded) - 159, 160)
+    ]
+
+
+def test_responder_uas_inband_dtmf_named_in_the_200_to_bye(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    ok, uas, listening = _call_with_audio(uas_factory, _pcmu_packets("159#"))
+    assert ok.header("x-sipprobe-dtmf") == "inband=159#"
+    assert (listening, uas.listening, uas.counters.dtmf_digits) == (1, 0, 4)
+
+
+def test_responder_uas_inband_unchecked_when_disabled_or_past_its_limit(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    from sipprobe.responder.limits import Limits
+
+    ok, uas, listening = _call_with_audio(
+        uas_factory, _pcmu_packets("159#"), limits=Limits(inband_calls=0)
+    )
+    assert ok.header("x-sipprobe-dtmf") == "inband-unchecked"
+    assert (listening, uas.counters.dtmf_digits) == (0, 0)
+    uas, _loop, channel, _clock = uas_factory(limits=Limits(inband_calls=1))
+    uas.handle(request("INVITE", body=SDP, branch="z9hG4bKone"), CALLER, channel)
+    uas.handle(request("INVITE", body=SDP, branch="z9hG4bKtwo"), CALLER, channel)
+    assert len(uas.calls) == 2
+    assert (uas.listening, uas.counters.inband_unchecked) == (1, 1)
