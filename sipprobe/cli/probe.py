@@ -24,6 +24,7 @@ from sipprobe.model.dtmf import dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
 from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
+from sipprobe.model.session_timer import MIN_SE_S
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
 from sipprobe.report.formats import OutputFormat
@@ -150,6 +151,9 @@ def _call(args: argparse.Namespace) -> int:
             dtmf=_dtmf(args),
             dtmf_method=args.dtmf_method,
             hold_s=_hold_s(args),
+            hold_mode=args.hold_mode,
+            session_expires_s=_session_expires(args),
+            session_timer=args.session_timer,
         )
     )
     scenario = Scenario(
@@ -198,3 +202,18 @@ def _hold_s(args: argparse.Namespace) -> float:
     if args.calls > MAX_CALLS:
         raise UsageError(f"--hold-s holds calls of one process: --calls up to {MAX_CALLS}")
     return float(args.hold_s)
+
+
+def _session_expires(args: argparse.Namespace) -> int | None:
+    """The --session-expires seconds, checked; None without it."""
+    if args.session_expires is None:
+        return None
+    if not MIN_SE_S <= args.session_expires <= 86400:
+        raise UsageError(
+            f"--session-expires takes {MIN_SE_S} to 86400 s, got {args.session_expires}"
+        )
+    if args.calls > MAX_CALLS:
+        raise UsageError(
+            f"--session-expires applies to calls of one process: --calls up to {MAX_CALLS}"
+        )
+    return int(args.session_expires)
