@@ -165,6 +165,7 @@ class Counters:
     tcp_idle_closed: int = 0
     rtp_dropped: int = 0
     dtmf_digits: int = 0  # received, RFC 4733 and SIP INFO
+    session_expired: int = 0  # calls ended because no session refresh came (RFC 4028)
 
     def refused(self, refusal: Refusal) -> None:
         if refusal is Refusal.BUSY:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
-from sipprobe.responder import sdp, wire
+from sipprobe.responder import sdp, session_timer, wire
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
 from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
@@ -78,6 +78,8 @@ class Call:
         self.interval_s = T1_S
         self.answered_s = 0.0
         self.confirmed_s = 0.0
+        self.session: session_timer.Session | None = None  # RFC 4028, responder/session_timer.py
+        self.session_expires_s: float | None = None  # loop time of the BYE without a refresh
 
     def contact(self) -> str:
         transport = (
@@ -217,6 +219,10 @@ class Uas:
         if len(self.calls) >= settings.limits.max_calls:
             self._refuse(request, source, channel, Refusal.BUSY)
             return
+        min_se = session_timer.too_small(request.message)
+        if min_se is not None:
+            self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
+            return
         try:
             negotiated, index = sdp.negotiate(request.body, self._codecs, settings.srtp)
         except sdp.OfferError as exc:
@@ -243,6 +249,7 @@ class Uas:
             self._refuse(request, source, channel, Refusal.MEDIA)
             return
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
+        call.session = session_timer.negotiate(request.message)
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
         media = MediaSession(
             rtp,
@@ -283,6 +290,7 @@ class Uas:
         if code == 200:
             extra += [("Allow", wire.ALLOW), (wire.DSCP_HEADER, str(RTP_DSCP))]
             extra += [(wire.RECEIVED_HEADER, call.received), wire.source_header(call.source)]
+            extra += call.session.headers() if call.session is not None else []
         data = wire.response(
             request, code, reason, call.source, to_tag=call.local_tag, extra=extra, body=body
         )
@@ -309,6 +317,8 @@ class Uas:
             return
         call.state = "answered"
         call.answered_s = self._loop.now
+        if call.session is not None:
+            call.session_expires_s = call.session.expires_at(call.answered_s)
         call.last_response = self._call_response(call, call.invite, 200, "OK", call.answer_sdp)
         self._say(f"call {call.label}: answered")
         call.interval_s = T1_S
@@ -360,10 +370,18 @@ class Uas:
             extra = [(DTMF_HEADER, self._digits(call) or "none")]
             self._reply(request, source, channel, 200, "OK", extra=extra)
             self.end(call, "BYE from the caller", bye=False)
-        elif request.method == "INVITE":  # a refresh, or hold and resume (its direction)
+        elif request.method in ("INVITE", "UPDATE"):  # a refresh, or hold and resume
+            min_se = session_timer.too_small(request.message)
+            if min_se is not None:
+                self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
+                return
             self._reinvite(call, request)
+            self._refreshed(call, request)
             extra = [("Contact", call.contact()), ("Allow", wire.ALLOW)]
-            data = wire.response(request, 200, "OK", source, extra=extra, body=call.answer_sdp)
+            extra += call.session.headers() if call.session is not None else []
+            sdp_answer = request.method == "INVITE" or bool(request.body)
+            body = call.answer_sdp if sdp_answer else ""
+            data = wire.response(request, 200, "OK", source, extra=extra, body=body)
             channel.send(data, response_address(request.message, source))
         elif request.method in ("INFO", "OPTIONS"):
             digit = info_digit(request.header("content-type") or "", request.body)
@@ -387,6 +405,13 @@ class Uas:
         call.sdp_version += 1
         call.answer_sdp = sdp.with_direction(call.answer_sdp, direction, call.sdp_version)
         self._say(f"call {call.label}: re-INVITE answered {direction}")
+
+    def _refreshed(self, call: Call, request: wire.Request) -> None:
+        """A re-INVITE or UPDATE answered 2xx refreshes the session (RFC 4028 10)."""
+        call.session = session_timer.negotiate(request.message, call.session)
+        call.session_expires_s = (
+            call.session.expires_at(self._loop.now) if call.session is not None else None
+        )
 
     def _digits(self, call: Call) -> str:
         """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
@@ -477,6 +502,9 @@ class Uas:
                 continue
             if now - call.confirmed_s >= limit:
                 self.end(call, "call length limit", bye=True)
+            elif call.session_expires_s is not None and now >= call.session_expires_s:
+                self.counters.session_expired += 1
+                self.end(call, "session timer expired (no refresh)", bye=True)
             elif call.media is not None:
                 call.media.rtcp_due(now, wallclock)
 

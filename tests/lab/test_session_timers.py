@@ -1,0 +1,33 @@
+"""Session timers (RFC 4028) in a real call: the probe asks the responder for 90 s, the
+responder answers 90 s with the probe as refresher, and the probe refreshes at half the
+interval. Read from the report, which reads the SIP messages, not the SIP stack's word."""
+
+from lab.environment import require_lab
+from lab.probe import run_probe
+from lab.responder import Responder
+
+
+def test_session_timer_90_s_refreshed_by_the_probe_at_45_s(responder: Responder) -> None:
+    require_lab()
+    run = run_probe(
+        "call",
+        responder.uri(),
+        *("--duration", "50", "--session-expires", "90", "--no-capture", "--no-history"),
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    timer = run.report["calls"][0]["session_timer"]
+    assert (timer["requested_s"], timer["min_se_s"]) == (90, 90)
+    assert (timer["offered_s"], timer["offered_min_se_s"], timer["offered_supported"]) == (
+        90,
+        90,
+        True,
+    )
+    assert (timer["rejected_min_se_s"], timer["retried_s"]) == (None, None)
+    assert (timer["answered_s"], timer["refresher"], timer["required"]) == (90, "uac", True)
+    (refresh,) = timer["refreshes"]
+    # pjsip refreshes at half the interval, with UPDATE since the responder allows it
+    assert (refresh["by"], refresh["method"], refresh["status_code"]) == ("probe", "UPDATE", 200)
+    assert 44.0 <= refresh["at_s"] <= 46.5
+    assert refresh["session_expires_s"] == 90
+    assert timer["expired_after_s"] is None
+    assert not run.report["verdict"]["findings"]
