@@ -8,9 +8,10 @@ RFC 4028 lets either side decline them, so nothing is found. What is found:
   unknown: a lost request looks the same as one the far end ignored.
 * ``session-expired``: the call ended when the session ran out without a refresh by the
   side that was to refresh (the agreed ``refresher``). When that side was the far end (its
-  own 2xx said ``refresher=uas``) and no refresh of its arrived, the platform did not keep
-  its word; when it was the probe, the probe's own stack or the path failed: unknown. It
-  names the case a plain ``call-dropped`` would leave open (verdict/policy.py skips that).
+  own 2xx said ``refresher=uas``) and stopped refreshing (none of its refreshes failed at
+  the probe), the platform did not keep its word; when it was the probe, the probe's own
+  stack or the path failed: unknown. It names the case a plain ``call-dropped`` would leave
+  open (verdict/policy.py skips that).
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def session_timer_findings(step: StepResult, call: CallResult) -> list[Finding]:
             )
         )
     if session_expired(call) and timer.answered_s is not None:
-        far_end_silent = timer.refresher_side == "far-end" and not any(
-            r.by == "far-end" for r in timer.refreshes
+        # The far end stopped refreshing, unless its refresh failed at the probe.
+        far_end_silent = timer.refresher_side == "far-end" and all(
+            r.by == "probe" or (r.status_code or 0) // 100 == 2 for r in timer.refreshes
         )
         bye = "the far end" if call.hangup_by == "remote" else "the probe"
         found.append(
