@@ -1,10 +1,14 @@
 """Session timers (RFC 4028) in a real call: the probe asks the responder for 90 s, the
 responder answers 90 s with the probe as refresher, and the probe refreshes at half the
-interval. Read from the report, which reads the SIP messages, not the SIP stack's word."""
+interval; a SIPp UAS that ignores the timers is information, not a fault. Read from the
+report, which reads the SIP messages, not the SIP stack's word."""
+
+from collections.abc import Callable
 
 from lab.environment import require_lab
 from lab.probe import run_probe
 from lab.responder import Responder
+from lab.sipp import SippUas
 
 
 def test_session_timer_90_s_refreshed_by_the_probe_at_45_s(responder: Responder) -> None:
@@ -30,4 +34,22 @@ def test_session_timer_90_s_refreshed_by_the_probe_at_45_s(responder: Responder)
     assert 44.0 <= refresh["at_s"] <= 46.5
     assert refresh["session_expires_s"] == 90
     assert timer["expired_after_s"] is None
+    assert not run.report["verdict"]["findings"]
+
+
+def test_session_timer_ignored_by_sipp_is_information_not_a_fault(
+    sipp_uas: Callable[..., SippUas],
+) -> None:
+    require_lab()
+    uas = sipp_uas("echo")  # its 200 OK has no Session-Expires: it does not use the extension
+    run = run_probe(
+        "call",
+        uas.uri(),
+        *("--duration", "3", "--session-expires", "90", "--no-capture", "--no-history"),
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    timer = run.report["calls"][0]["session_timer"]
+    assert (timer["requested_s"], timer["offered_s"], timer["offered_supported"]) == (90, 90, True)
+    assert (timer["answered_s"], timer["refresher"], timer["required"]) == (None, None, False)
+    assert timer["refreshes"] == [] and timer["expired_after_s"] is None
     assert not run.report["verdict"]["findings"]
