@@ -53,3 +53,24 @@ def test_session_timer_ignored_by_sipp_is_information_not_a_fault(
     assert (timer["answered_s"], timer["refresher"], timer["required"]) == (None, None, False)
     assert timer["refreshes"] == [] and timer["expired_after_s"] is None
     assert not run.report["verdict"]["findings"]
+
+
+def test_session_expired_when_the_far_end_refresher_never_refreshes(
+    sipp_uas: Callable[..., SippUas],
+) -> None:
+    require_lab("tcpdump", root=True)  # the capture: pjmedia's figures end with the call
+    uas = sipp_uas("no-refresh")  # its 200 OK: Session-Expires: 90;refresher=uas, no refresh
+    run = run_probe(
+        "call", uas.uri(), *("--duration", "75", "--session-expires", "90", "--no-history")
+    )
+    assert run.returncode == 2, run.report["verdict"]
+    call = run.report["calls"][0]
+    timer = call["session_timer"]
+    assert (timer["answered_s"], timer["refresher"], timer["required"]) == (90, "uas", True)
+    assert timer["refreshes"] == []
+    # The probe's stack, which does not refresh, gave up at 90 - min(32, 30) = 60 s.
+    assert 59.0 <= timer["expired_after_s"] <= 61.5
+    assert call["hangup_by"] == "probe"
+    findings = run.report["verdict"]["findings"]
+    found = [(f["code"], f["severity"], f["side"]) for f in findings if f["severity"] != "info"]
+    assert found == [("session-expired", "critical", "platform")]  # not call-ended-locally
