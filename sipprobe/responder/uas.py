@@ -6,7 +6,8 @@ keeps nothing for them, and a retransmitted request is simply judged again. Stat
 for accepted calls, whose number the limits bound: the INVITE server transaction (the last
 response, resent for a retransmitted INVITE; 2xx retransmitted with Timer G until the ACK,
 given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, UPDATE, CANCEL, INFO)
-and its media; session timers (RFC 4028) are kept as ``session_timer.py`` describes. OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
+and its media; session timers (RFC 4028) are kept as ``session_timer.py`` describes.
+OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
 ``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
 call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
 caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42`` (``none`` without any).
