@@ -57,3 +57,26 @@ def negotiate(message: SipMessage, current: Session | None = None) -> Session | 
     if not supported or asked.refresher == "uas":
         return None
     return Session(asked.interval_s)
+
+
+@dataclass(slots=True)
+class SessionClock:
+    """One dialog's session timer: what was agreed, and when the responder gives up."""
+
+    session: Session | None = None
+    deadline_s: float | None = None  # loop time of the BYE without a refresh
+
+    def start(self, now: float) -> None:
+        """The 2xx went out at ``now``: the interval runs from here."""
+        self.deadline_s = self.session.expires_at(now) if self.session is not None else None
+
+    def refresh(self, message: SipMessage, now: float) -> None:
+        """A re-INVITE or UPDATE answered 2xx at ``now`` refreshes the session (RFC 4028 10)."""
+        self.session = negotiate(message, self.session)
+        self.start(now)
+
+    def expired(self, now: float) -> bool:
+        return self.deadline_s is not None and now >= self.deadline_s
+
+    def headers(self) -> list[tuple[str, str]]:
+        return self.session.headers() if self.session is not None else []

@@ -79,8 +79,7 @@ class Call:
         self.interval_s = T1_S
         self.answered_s = 0.0
         self.confirmed_s = 0.0
-        self.session: session_timer.Session | None = None  # RFC 4028, responder/session_timer.py
-        self.session_expires_s: float | None = None  # loop time of the BYE without a refresh
+        self.session = session_timer.SessionClock()  # RFC 4028
 
     def contact(self) -> str:
         transport = (
@@ -250,7 +249,7 @@ class Uas:
             self._refuse(request, source, channel, Refusal.MEDIA)
             return
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
-        call.session = session_timer.negotiate(request.message)
+        call.session.session = session_timer.negotiate(request.message)
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
         media = MediaSession(
             rtp,
@@ -291,7 +290,7 @@ class Uas:
         if code == 200:
             extra += [("Allow", wire.ALLOW), (wire.DSCP_HEADER, str(RTP_DSCP))]
             extra += [(wire.RECEIVED_HEADER, call.received), wire.source_header(call.source)]
-            extra += call.session.headers() if call.session is not None else []
+            extra += call.session.headers()
         data = wire.response(
             request, code, reason, call.source, to_tag=call.local_tag, extra=extra, body=body
         )
@@ -318,8 +317,7 @@ class Uas:
             return
         call.state = "answered"
         call.answered_s = self._loop.now
-        if call.session is not None:
-            call.session_expires_s = call.session.expires_at(call.answered_s)
+        call.session.start(call.answered_s)
         call.last_response = self._call_response(call, call.invite, 200, "OK", call.answer_sdp)
         self._say(f"call {call.label}: answered")
         call.interval_s = T1_S
@@ -377,9 +375,8 @@ class Uas:
                 self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
                 return
             self._reinvite(call, request)
-            self._refreshed(call, request)
-            extra = [("Contact", call.contact()), ("Allow", wire.ALLOW)]
-            extra += call.session.headers() if call.session is not None else []
+            call.session.refresh(request.message, self._loop.now)
+            extra = [("Contact", call.contact()), ("Allow", wire.ALLOW), *call.session.headers()]
             sdp_answer = request.method == "INVITE" or bool(request.body)
             body = call.answer_sdp if sdp_answer else ""
             data = wire.response(request, 200, "OK", source, extra=extra, body=body)
@@ -406,13 +403,6 @@ class Uas:
         call.sdp_version += 1
         call.answer_sdp = sdp.with_direction(call.answer_sdp, direction, call.sdp_version)
         self._say(f"call {call.label}: re-INVITE answered {direction}")
-
-    def _refreshed(self, call: Call, request: wire.Request) -> None:
-        """A re-INVITE or UPDATE answered 2xx refreshes the session (RFC 4028 10)."""
-        call.session = session_timer.negotiate(request.message, call.session)
-        call.session_expires_s = (
-            call.session.expires_at(self._loop.now) if call.session is not None else None
-        )
 
     def _digits(self, call: Call) -> str:
         """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
@@ -503,7 +493,7 @@ class Uas:
                 continue
             if now - call.confirmed_s >= limit:
                 self.end(call, "call length limit", bye=True)
-            elif call.session_expires_s is not None and now >= call.session_expires_s:
+            elif call.session.expired(now):
                 self.counters.session_expired += 1
                 self.end(call, "session timer expired (no refresh)", bye=True)
             elif call.media is not None:
