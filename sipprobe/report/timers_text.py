@@ -26,7 +26,8 @@ def session_timer_line(timer: SessionTimer) -> str:
     require = ", Require: timer" if timer.required else ""
     parts.append(f"answered {timer.answered_s} s, refresher {timer.refresher or '-'}{who}{require}")
     refreshes = [
-        f"{r.method} by the {r.by} at {r.at_s:g} s -> {r.status_code or 'no answer'}"
+        f"{r.method} by the {'probe' if r.by == 'probe' else 'far end'} at {r.at_s:g} s -> "
+        f"{r.status_code or 'no answer'}"
         for r in timer.refreshes
     ]
     parts.append("refreshes: " + (", ".join(refreshes) if refreshes else "none"))

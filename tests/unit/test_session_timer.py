@@ -109,7 +109,7 @@ def test_session_timer_422_retry_refresh_and_expiry() -> None:
     assert session_timer_line(EXPIRED) == (
         "session timer: asked 90 s (Min-SE 90), offered 90 s; 422 wanted Min-SE 120, retried "
         "with 120 s; answered 120 s, refresher uas (the far end); refreshes: UPDATE by the "
-        "far-end at 60 s -> 200; the session ran out 88 s after the last refresh"
+        "far end at 60 s -> 200; the session ran out 88 s after the last refresh"
     )
 
 
@@ -189,3 +189,29 @@ def test_scenario_session_timer_keys(body: str, message: str) -> None:
     assert (step.session_expires_s, step.session_timer) == (90, "required")  # type: ignore[union-attr]
     with pytest.raises(ScenarioError, match=message):
         parse_scenario(text.format(body=body), "s.yaml", {})
+
+
+def test_session_timer_and_hold_mode_match_the_schema() -> None:
+    import jsonschema
+    from report_samples import captured_report
+
+    from sipprobe.model.hold import CallHold, Reinvite
+    from sipprobe.report.json_read import read_report
+    from sipprobe.report.json_report import report_to_json
+
+    report = captured_report()
+    answered = report.steps[2].call
+    assert answered is not None
+    hold = CallHold(
+        3.0, None, (Reinvite("hold", 2.0, "inactive", 200, 1.0, "inactive"),), (), "inactive"
+    )
+    steps = list(report.steps)
+    steps[2] = replace(steps[2], call=replace(answered, session_timer=EXPIRED, hold=hold))
+    report = replace(report, steps=tuple(steps))
+    document = report_to_json(report)
+    schema = json.loads(
+        (Path(__file__).parents[2] / "sipprobe" / "schema" / "report.schema.json").read_text()
+    )
+    jsonschema.validate(document, schema)
+    again = read_report(json.loads(json.dumps(document))).steps[2].call
+    assert again is not None and (again.session_timer, again.hold) == (EXPIRED, hold)
