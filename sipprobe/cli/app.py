@@ -217,8 +217,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="S",
-        help="put the call on hold (sendonly re-INVITE) for S seconds, then resume it, and "
+        help="put the call on hold (a re-INVITE, --hold-mode) for S seconds, then resume it, and "
         "report whether media stopped and came back (--duration must leave 2 s either side)",
+    )
+    call.add_argument(
+        "--hold-mode",
+        choices=("sendonly", "inactive"),
+        default="sendonly",
+        help="what the hold re-INVITE offers (default sendonly; inactive: neither side sends)",
+    )
+    call.add_argument(
+        "--session-expires",
+        type=int,
+        default=None,
+        metavar="S",
+        help="ask for RFC 4028 session timers of S seconds (90 or more) and report the "
+        "interval agreed and each refresh",
+    )
+    call.add_argument(
+        "--session-timer",
+        choices=("optional", "required", "always"),
+        default="optional",
+        help="session timers optional (default), required of the far end, or always used",
     )
     call.add_argument(
         "--codec",

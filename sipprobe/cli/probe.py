@@ -23,8 +23,10 @@ from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
 from sipprobe.model.dtmf import dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
+from sipprobe.model.limits import MAX_CALLS as MAX_CALLS_PER_PROCESS
 from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
+from sipprobe.model.session_timer import MIN_SE_S, TimerUse
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
 from sipprobe.report.formats import OutputFormat
@@ -152,6 +154,9 @@ def _call(args: argparse.Namespace) -> int:
             dtmf=_dtmf(args),
             dtmf_method=args.dtmf_method,
             hold_s=_hold_s(args),
+            hold_mode=args.hold_mode,
+            session_expires_s=_session_expires(args),
+            session_timer=_session_timer(args),
         )
     )
     scenario = Scenario(
@@ -196,3 +201,30 @@ def _hold_s(args: argparse.Namespace) -> float:
     if args.hold_s <= 0 or problem:
         raise UsageError(f"--hold-s {args.hold_s:g} {problem or 'must be more than 0'}")
     return float(args.hold_s)
+
+
+def _session_expires(args: argparse.Namespace) -> int | None:
+    """The --session-expires seconds, checked; None without it."""
+    if args.session_expires is None:
+        return None
+    if not MIN_SE_S <= args.session_expires <= 86400:
+        raise UsageError(
+            f"--session-expires takes {MIN_SE_S} to 86400 s, got {args.session_expires}"
+        )
+    _one_process(args, "--session-expires")
+    return int(args.session_expires)
+
+
+def _session_timer(args: argparse.Namespace) -> TimerUse:
+    use: TimerUse = args.session_timer  # argparse's choices are TIMER_USES
+    if use != "optional":
+        _one_process(args, "--session-timer")
+    return use
+
+
+def _one_process(args: argparse.Namespace, option: str) -> None:
+    """Session timers are set on the probe's own SIP stack: not on the call workers'."""
+    if args.calls > MAX_CALLS_PER_PROCESS:
+        raise UsageError(
+            f"{option} applies to calls of one process: --calls up to {MAX_CALLS_PER_PROCESS}"
+        )

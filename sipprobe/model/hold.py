@@ -1,7 +1,8 @@
 """Hold and resume of a call: the re-INVITEs and what the media did meanwhile.
 
-The probe holds the call with a re-INVITE offering ``sendonly`` (RFC 3264 8.4), waits
-``hold_s`` and resumes it with one offering ``sendrecv``. The answers' directions and
+The probe holds the call with a re-INVITE offering ``sendonly`` (RFC 3264 8.4), or
+``inactive`` (then neither side sends), waits ``hold_s`` and resumes it with one offering
+``sendrecv``. The answers' directions and
 timings come from the SIP timeline; whether RTP stopped and came back in each direction
 comes from the capture (the longest silence of each stream during the call).
 """
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Direction = Literal["tx", "rx"]  # as model.results has it (which imports this module)
+HoldMode = Literal["sendonly", "inactive"]
+HOLD_MODES: tuple[HoldMode, ...] = ("sendonly", "inactive")
 
 HOLD_AFTER_S = 2.0  # after the answer, and after the DTMF digits when there are some
 DTMF_DIGIT_S = 0.25  # a 160 ms digit and its pause
@@ -61,6 +64,12 @@ class CallHold:
     error: str | None  # why the SIP stack did not hold or resume, quoting it
     reinvites: tuple[Reinvite, ...]
     media: tuple[HoldMedia, ...] = ()  # rx then tx; () without a capture
+    mode: HoldMode = "sendonly"  # the direction the hold re-INVITE offered
+
+    def expects_stopped(self, direction: Direction) -> bool:
+        """Whether the hold should silence ``direction``: what the far end sends always (it
+        answers recvonly or inactive), what the probe sends only when it offered inactive."""
+        return direction == "rx" or self.mode == "inactive"
 
     def media_towards(self, direction: Direction) -> HoldMedia | None:
         return next((m for m in self.media if m.direction == direction), None)

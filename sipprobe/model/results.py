@@ -16,6 +16,7 @@ from sipprobe.model.legs import CalleeLeg
 from sipprobe.model.media import CallEcho, CallListening, CallStream
 from sipprobe.model.nat import CallAlgCheck
 from sipprobe.model.outcome import ExitCode, Quality, Severity, Side
+from sipprobe.model.session_timer import SessionTimer
 from sipprobe.model.steps import StepDetail
 from sipprobe.model.thresholds import Thresholds
 
@@ -129,6 +130,8 @@ class CallResult:
     listening: CallListening | None = None
     # The callee's leg when the probe called one of its own accounts (model/legs.py).
     callee: CalleeLeg | None = None
+    # Session timers (RFC 4028) from the call's messages; None: none asked, none answered.
+    session_timer: SessionTimer | None = None
 
     def streams_towards(self, direction: Direction) -> tuple[CallStream, ...]:
         return tuple(s for s in self.streams if s.direction == direction)

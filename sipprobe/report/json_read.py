@@ -58,6 +58,7 @@ from sipprobe.model.results import (
     StepResult,
     Verdict,
 )
+from sipprobe.model.session_timer import SessionRefresh, SessionTimer
 from sipprobe.model.steps import (
     AnswerDetail,
     CallDetail,
@@ -260,7 +261,11 @@ def _call(data: dict[str, Any]) -> CallResult:
     listening = data.get("listening")  # older reports: none
     callee = data.get("callee")  # only in a two-leg call
     dtmf, hold = data.get("dtmf"), data.get("hold")  # older reports: none
-    nested = ("rtcp", "echo", "streams", "sip_alg", "listening", "dtmf", "hold", "callee")
+    timer = data.get("session_timer")  # older reports: none
+    nested = (
+        *("rtcp", "echo", "streams", "sip_alg", "listening", "dtmf", "hold", "callee"),
+        "session_timer",
+    )
     plain = {k: v for k, v in data.items() if k not in nested}
     return CallResult(
         **{**plain, "offered_codecs": tuple(data["offered_codecs"])},
@@ -272,7 +277,13 @@ def _call(data: dict[str, Any]) -> CallResult:
         callee=None if callee is None else _callee(callee),
         dtmf=None if dtmf is None else _dtmf(dtmf),
         hold=None if hold is None else _hold(hold),
+        session_timer=None if timer is None else _session_timer(timer),
     )
+
+
+def _session_timer(data: dict[str, Any]) -> SessionTimer:
+    refreshes = tuple(SessionRefresh(**r) for r in data["refreshes"])
+    return SessionTimer(**{**data, "refreshes": refreshes})
 
 
 def _callee(data: dict[str, Any]) -> CalleeLeg:
@@ -297,6 +308,7 @@ def _hold(data: dict[str, Any]) -> CallHold:
         hold_s=data["hold_s"],
         error=data["error"],
         reinvites=tuple(Reinvite(**r) for r in data["reinvites"]),
+        mode=data.get("mode", "sendonly"),  # older reports: sendonly, the only mode then
         media=tuple(
             HoldMedia(**{**m, "packets_per_s": tuple(m["packets_per_s"])}) for m in data["media"]
         ),

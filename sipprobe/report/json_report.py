@@ -21,6 +21,7 @@ from sipprobe.model.results import (
     SipLimits,
     StepResult,
 )
+from sipprobe.model.session_timer import SessionTimer
 from sipprobe.report.analysis import stream_json
 from sipprobe.report.json_detail import detail_json
 from sipprobe.verdict.headline import headline
@@ -119,6 +120,7 @@ def _call(call: CallResult) -> dict[str, Any]:
         "hold": _hold(call.hold),
         "ok_resent_after_ack": call.ok_resent_after_ack,
         "listening": _listening(call.listening),
+        "session_timer": _session_timer(call.session_timer),
     }
     if call.callee is not None:  # only in a two-leg call (README, "JSON report")
         data["callee"] = _callee(call.callee)
@@ -147,10 +149,17 @@ def _hold(hold: CallHold | None) -> dict[str, Any] | None:
         return None
     return {
         "hold_s": hold.hold_s,
+        "mode": hold.mode,
         "error": hold.error,
         "reinvites": [asdict(r) for r in hold.reinvites],
         "media": [{**asdict(m), "packets_per_s": list(m.packets_per_s)} for m in hold.media],
     }
+
+
+def _session_timer(timer: SessionTimer | None) -> dict[str, Any] | None:
+    if timer is None:
+        return None
+    return {**asdict(timer), "refreshes": [asdict(r) for r in timer.refreshes]}
 
 
 def _dtmf_digit(digit: DtmfDigit) -> dict[str, Any]:

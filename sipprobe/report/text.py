@@ -13,6 +13,7 @@ from sipprobe.model.steps import AnswerDetail, OptionsDetail, RegisterDetail
 from sipprobe.report.calltable import TABLE_FROM_CALLS, many_calls_lines
 from sipprobe.report.inbound_text import answer_lines
 from sipprobe.report.legs_text import two_leg_lines
+from sipprobe.report.timers_text import session_timer_line
 from sipprobe.verdict.headline import headline
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -118,6 +119,8 @@ def _call_lines(call: CallResult) -> list[str]:
         lines.append(dtmf_line(call.dtmf))
     if call.hold is not None:
         lines.extend(hold_lines(call.hold))
+    if call.session_timer is not None:
+        lines.append(session_timer_line(call.session_timer))
     return lines
 
 
@@ -136,7 +139,7 @@ def hold_lines(hold: CallHold) -> list[str]:
     for r in hold.reinvites:
         status = f"{r.status_code} in {r.response_ms:g} ms" if r.status_code else "no answer"
         parts.append(f"{r.purpose} {r.offered} at {r.at_s:g} s -> {status}, {r.answered or '-'}")
-    lines = [f"hold {hold.hold_s:g} s: " + ("; ".join(parts) or "no re-INVITE sent")]
+    lines = [f"hold {hold.hold_s:g} s ({hold.mode}): " + ("; ".join(parts) or "no re-INVITE sent")]
     if hold.error is not None:
         lines[0] += f" ({hold.error})"
     if hold.media:

@@ -167,6 +167,7 @@ class Counters:
     rtp_dropped: int = 0
     dtmf_digits: int = 0  # received, RFC 4733, SIP INFO and in-band
     inband_unchecked: int = 0  # G.711 calls not searched for tones: inband_calls were busy
+    session_expired: int = 0  # calls ended because no session refresh came (RFC 4028)
 
     def refused(self, refusal: Refusal) -> None:
         if refusal is Refusal.BUSY:

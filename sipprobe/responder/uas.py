@@ -5,8 +5,9 @@ Refusals (401, 486, 488, 503, 4xx for what it does not serve) are stateless: the
 keeps nothing for them, and a retransmitted request is simply judged again. State exists only
 for accepted calls, whose number the limits bound: the INVITE server transaction (the last
 response, resent for a retransmitted INVITE; 2xx retransmitted with Timer G until the ACK,
-given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, CANCEL, INFO) and its
-media. OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
+given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, UPDATE, CANCEL, INFO)
+and its media; session timers (RFC 4028) are kept as ``session_timer.py`` describes.
+OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
 ``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
 call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
 caller's BYE: ``X-Sipprobe-Dtmf: rfc4733=159#, sip-info=42, inband=7`` (``none`` without
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
-from sipprobe.responder import sdp, wire
+from sipprobe.responder import sdp, session_timer, wire
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
 from sipprobe.responder.loop import Loop, Timer
 from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
@@ -80,6 +81,7 @@ class Call:
         self.interval_s = T1_S
         self.answered_s = 0.0
         self.confirmed_s = 0.0
+        self.session = session_timer.SessionClock()  # RFC 4028
 
     def contact(self) -> str:
         transport = (
@@ -225,6 +227,10 @@ class Uas:
         if len(self.calls) >= settings.limits.max_calls:
             self._refuse(request, source, channel, Refusal.BUSY)
             return
+        min_se = session_timer.too_small(request.message)
+        if min_se is not None:
+            self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
+            return
         try:
             negotiated, index = sdp.negotiate(request.body, self._codecs, settings.srtp)
         except sdp.OfferError as exc:
@@ -251,6 +257,7 @@ class Uas:
             self._refuse(request, source, channel, Refusal.MEDIA)
             return
         call = Call(request, source, channel, local_host, wire.received_lines(raw))
+        call.session.session = session_timer.negotiate(request.message)
         tone = self._tones.get(negotiated.codec) if settings.mode == "tone" else None
         inband = None
         if self._inband is not None and self._inband.listens_to(
@@ -301,6 +308,7 @@ class Uas:
         if code == 200:
             extra += [("Allow", wire.ALLOW), (wire.DSCP_HEADER, str(RTP_DSCP))]
             extra += [(wire.RECEIVED_HEADER, call.received), wire.source_header(call.source)]
+            extra += call.session.headers()
         data = wire.response(
             request, code, reason, call.source, to_tag=call.local_tag, extra=extra, body=body
         )
@@ -327,6 +335,7 @@ class Uas:
             return
         call.state = "answered"
         call.answered_s = self._loop.now
+        call.session.start(call.answered_s)
         call.last_response = self._call_response(call, call.invite, 200, "OK", call.answer_sdp)
         self._say(f"call {call.label}: answered")
         call.interval_s = T1_S
@@ -378,10 +387,17 @@ class Uas:
             extra = [(DTMF_HEADER, self._digits(call) or "none")]
             self._reply(request, source, channel, 200, "OK", extra=extra)
             self.end(call, "BYE from the caller", bye=False)
-        elif request.method == "INVITE":  # a refresh, or hold and resume (its direction)
+        elif request.method in ("INVITE", "UPDATE"):  # a refresh, or hold and resume
+            min_se = session_timer.too_small(request.message)
+            if min_se is not None:
+                self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
+                return
             self._reinvite(call, request)
-            extra = [("Contact", call.contact()), ("Allow", wire.ALLOW)]
-            data = wire.response(request, 200, "OK", source, extra=extra, body=call.answer_sdp)
+            call.session.refresh(request.message, self._loop.now)
+            extra = [("Contact", call.contact()), ("Allow", wire.ALLOW), *call.session.headers()]
+            sdp_answer = request.method == "INVITE" or bool(request.body)
+            body = call.answer_sdp if sdp_answer else ""
+            data = wire.response(request, 200, "OK", source, extra=extra, body=body)
             channel.send(data, response_address(request.message, source))
         elif request.method in ("INFO", "OPTIONS"):
             digit = info_digit(request.header("content-type") or "", request.body)
@@ -500,6 +516,9 @@ class Uas:
                 continue
             if now - call.confirmed_s >= limit:
                 self.end(call, "call length limit", bye=True)
+            elif call.session.expired(now):
+                self.counters.session_expired += 1
+                self.end(call, "session timer expired (no refresh)", bye=True)
             elif call.media is not None:
                 call.media.rtcp_due(now, wallclock)
 

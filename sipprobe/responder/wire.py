@@ -19,7 +19,7 @@ from sipprobe.sip.mirror import SOURCE_HEADER, top_via_with_source
 SERVER = "sipprobe-responder"
 DSCP_HEADER = "X-Sipprobe-Rtp-Dscp"
 RECEIVED_HEADER = "X-Sipprobe-Received"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 _RECEIVED_NAMES = frozenset({b"via", b"v", b"contact", b"m"})
 _BRANCH = re.compile(r";\s*branch=([^;,\s]+)", re.IGNORECASE)
 _TAG = re.compile(r";\s*tag=([^;,\s>]+)", re.IGNORECASE)

@@ -66,6 +66,7 @@ def serve(spec: WorkerSpec, channel: IO[str]) -> int:
         dtmf=spec.dtmf,
         dtmf_method=spec.dtmf_method if spec.dtmf_method in DTMF_METHODS else "rfc4733",
         hold_s=spec.hold_s,
+        hold_mode="inactive" if spec.hold_mode == "inactive" else "sendonly",
     )
     if spec.media_file:
         plan = replace(plan, media_file=spec.media_file)

@@ -106,6 +106,7 @@ def worker_spec(scenario: Scenario, bind_host: str, uri: str, step: CallStep) ->
         dtmf=step.dtmf,
         dtmf_method=step.dtmf_method,
         hold_s=step.hold_s,
+        hold_mode=step.hold_mode,
     )
 
 

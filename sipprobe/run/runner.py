@@ -319,6 +319,9 @@ class _Run:
             dtmf=step.dtmf,
             dtmf_method=step.dtmf_method,
             hold_s=step.hold_s,
+            hold_mode=step.hold_mode,
+            session_expires_s=step.session_expires_s,
+            session_timer=step.session_timer,
         )
         if self.scenario.media_file:
             plan = replace(plan, media_file=self.scenario.media_file)

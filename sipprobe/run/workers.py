@@ -63,6 +63,7 @@ class WorkerSpec:
     dtmf: str = ""  # the call step's DTMF and hold, done by each call of the worker
     dtmf_method: str = "rfc4733"
     hold_s: float = 0.0
+    hold_mode: str = "sendonly"
     sip_port: int = 0
     rtp_port: int = 0
 

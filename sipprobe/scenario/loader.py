@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -27,8 +27,9 @@ from sipprobe.model.demarc import (
     default_equipment,
 )
 from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
-from sipprobe.model.hold import hold_duration_problem
-from sipprobe.model.limits import MAX_PARALLEL_CALLS
+from sipprobe.model.hold import HOLD_MODES, HoldMode, hold_duration_problem
+from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
+from sipprobe.model.session_timer import MIN_SE_S, TIMER_USES, TimerUse
 from sipprobe.model.thresholds import Thresholds, threshold_range
 from sipprobe.scenario.answer_step import ANSWER_KEYS, parse_answer_step
 from sipprobe.scenario.model import (
@@ -499,7 +500,8 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         "register": ("expires_s", "timeout_s", "account"),
         "call": (
             *("to", "duration_s", "answer_timeout_s", "expect", "expect_dscp", "parallel"),
-            *("from", "dtmf", "dtmf_method", "hold_s"),
+            *("from", "dtmf", "dtmf_method", "hold_s", "hold_mode"),
+            *("session_expires_s", "session_timer"),
         ),
         "wait": ("seconds",),
         "answer": ANSWER_KEYS,
@@ -554,6 +556,13 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
         problem = hold_duration_problem(hold_s, duration_s, dtmf) if hold_s > 0 else None
         if problem:
             raise reader.fail(fields["hold_s"][1], f"{key}.hold_s", problem)
+        for one_process in ("session_expires_s", "session_timer"):
+            if one_process in fields and parallel > MAX_CALLS:
+                raise reader.fail(
+                    fields[one_process][1],
+                    f"{key}.{one_process}",
+                    f"applies to calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
+                )
         return CallStep(
             to=_optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
             duration_s=duration_s,
@@ -567,6 +576,30 @@ def _step(reader: _Reader, kind: str, body: yaml.Node | None, key: str) -> Step:
             dtmf=dtmf,
             dtmf_method=dtmf_method,
             hold_s=hold_s,
+            hold_mode=cast(
+                HoldMode,
+                _optional(
+                    fields,
+                    "hold_mode",
+                    lambda n: reader.choice(n, f"{key}.hold_mode", HOLD_MODES),
+                    "sendonly",
+                ),
+            ),
+            session_expires_s=_optional(
+                fields,
+                "session_expires_s",
+                lambda n: reader.integer(n, f"{key}.session_expires_s", MIN_SE_S, 86400),
+                None,
+            ),
+            session_timer=cast(
+                TimerUse,
+                _optional(
+                    fields,
+                    "session_timer",
+                    lambda n: reader.choice(n, f"{key}.session_timer", TIMER_USES),
+                    "optional",
+                ),
+            ),
         )
     if kind == "nat_check":
         return _nat_check(reader, fields, key)

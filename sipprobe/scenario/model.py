@@ -7,6 +7,8 @@ from typing import Literal
 
 from sipprobe.model.demarc import Equipment, Location, default_equipment
 from sipprobe.model.dtmf import DtmfMethod
+from sipprobe.model.hold import HoldMode
+from sipprobe.model.session_timer import TimerUse
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.sip.uri import SipUri
 
@@ -67,6 +69,11 @@ class CallStep:
     dtmf: str = ""  # DTMF digits sent once the call is up ("": none)
     dtmf_method: DtmfMethod = "rfc4733"
     hold_s: float = 0.0  # hold the call this long, then resume it (0: no hold)
+    hold_mode: HoldMode = "sendonly"  # what the hold re-INVITE offers: sendonly or inactive
+    # Session timers (RFC 4028): the interval asked for (None: the SIP stack's 1800 s
+    # offered), and whether they are optional, required of the far end, or always used.
+    session_expires_s: int | None = None
+    session_timer: TimerUse = "optional"
     kind: Literal["call"] = "call"
 
 

@@ -66,6 +66,7 @@ class ProbeAccount(pj.Account):  # type: ignore[misc]
         # Set while the probe expects a call on this account (signalling/answer.py): takes
         # the incoming call's id and says whether it took the call.
         self.take_incoming: Callable[[int], bool] | None = None
+        self.config: Any = None  # the AccountConfig it was created with (use_session_timer)
 
     def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 callback name
         try:
@@ -152,8 +153,32 @@ def create_account(
         media.transportConfig.boundAddress = media_host
     account = ProbeAccount(stack)
     account.create(config, False)
+    account.config = config
     stack.own(account)
     return account
+
+
+_TIMER_USE = {
+    "optional": pj.PJSUA_SIP_TIMER_OPTIONAL,
+    "required": pj.PJSUA_SIP_TIMER_REQUIRED,
+    "always": pj.PJSUA_SIP_TIMER_ALWAYS,
+}
+DEFAULT_SESSION_EXPIRES_S = 1800  # pjsip's, offered when a call step asks for no interval
+
+
+def use_session_timer(account: ProbeAccount, use: str, expires_s: int) -> None:
+    """Session timers (RFC 4028) for the calls the account places next: ``use`` optional,
+    required or always, ``expires_s`` the interval offered (0: pjsip's 1800 s). pjsua reads
+    these when a call is made, so changing the account in between is enough."""
+    config = account.config
+    if config is None:
+        return
+    wanted = (_TIMER_USE[use], expires_s or DEFAULT_SESSION_EXPIRES_S)
+    calls = config.callConfig
+    if (calls.timerUse, calls.timerSessExpiresSec) == wanted:
+        return
+    calls.timerUse, calls.timerSessExpiresSec = wanted
+    account.modify(config)
 
 
 def _outcome(

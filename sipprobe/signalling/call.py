@@ -12,9 +12,10 @@ import pjsua2 as pj
 
 from sipprobe.errors import SignallingError
 from sipprobe.model.dtmf import CallDtmf, DtmfMethod
-from sipprobe.model.hold import CallHold, hold_start_s
+from sipprobe.model.hold import CallHold, HoldMode, hold_start_s
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
-from sipprobe.signalling.account import ProbeAccount
+from sipprobe.model.session_timer import MIN_SE_S, TimerUse
+from sipprobe.signalling.account import ProbeAccount, use_session_timer
 from sipprobe.signalling.ack import ok_resent_after_ack
 from sipprobe.signalling.dialog import (
     invite_timings,
@@ -24,6 +25,7 @@ from sipprobe.signalling.dialog import (
 from sipprobe.signalling.hold import reinvites, without_reinvites
 from sipprobe.signalling.inband import InbandDigits
 from sipprobe.signalling.legs import side_events
+from sipprobe.signalling.session_timer import session_timer
 from sipprobe.signalling.stack import SipStack, hang_up
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -48,6 +50,9 @@ class CallPlan:
     dtmf_duration_ms: int = 160
     dtmf_after_s: float = 1.0  # after the answer: the streams have settled by then
     hold_s: float = 0.0  # hold the call this long (sendonly re-INVITE, then resume); 0: no hold
+    hold_mode: HoldMode = "sendonly"  # the direction the hold offers (inactive: neither sends)
+    session_expires_s: int | None = None  # RFC 4028 interval asked for; None: stack default
+    session_timer: TimerUse = "optional"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +120,23 @@ class ProbeCall(pj.Call):  # type: ignore[misc]
         except pj.Error as exc:
             self.dtmf_error = str(exc.reason)
 
-    def hold_or_resume(self) -> None:
-        """Send the next re-INVITE of the hold: sendonly first, then sendrecv again."""
+    def hold_or_resume(self, mode: HoldMode) -> None:
+        """Send the next re-INVITE of the hold: sendonly (``Call.setHold``) or inactive (the
+        call's media direction set to none) first, then sendrecv again."""
         resume = self.hold_phase == 1
         self.hold_phase += 1
         try:
             if resume:
                 param = pj.CallOpParam(True)
                 param.opt.flag = pj.PJSUA_CALL_UNHOLD
+                if mode == "inactive":  # the direction persists until set again
+                    param.opt.flag |= pj.PJSUA_CALL_SET_MEDIA_DIR
+                    param.opt.mediaDir = pj.IntVector([pj.PJMEDIA_DIR_ENCODING_DECODING])
+                self.reinvite(param)
+            elif mode == "inactive":
+                param = pj.CallOpParam(True)
+                param.opt.flag = pj.PJSUA_CALL_SET_MEDIA_DIR
+                param.opt.mediaDir = pj.IntVector([pj.PJMEDIA_DIR_NONE])
                 self.reinvite(param)
             else:
                 self.setHold(pj.CallOpParam(True))
@@ -226,6 +240,7 @@ def place_calls(
     """
     say = progress or (lambda _text: None)
     first_event = len(stack.timeline)
+    use_session_timer(account, plan.session_timer, plan.session_expires_s or 0)
     calls = [_dial(stack, account, plan) for _ in range(count)]
     what = plan.uri if count == 1 else f"{count} calls to {plan.uri}"
     say(f"calling {what}")
@@ -301,7 +316,7 @@ def _hold(stack: SipStack, calls: list[ProbeCall], plan: CallPlan, say: Progress
             due = 2 if elapsed >= hold_at + plan.hold_s else due
             for call in calls:
                 if call.hold_phase < due and not call.disconnected:
-                    call.hold_or_resume()
+                    call.hold_or_resume(plan.hold_mode)
         second = int(time.monotonic() - started)
         if second != last_shown:
             last_shown = second
@@ -395,6 +410,7 @@ def _outcome(
         dtmf=_dtmf_sent(call, plan, timings.bye_response),
         hold=_hold_of(call, plan, events, timings.final),
         ok_resent_after_ack=ok_resent_after_ack(events),
+        session_timer=session_timer(events, plan.session_expires_s, MIN_SE_S),
     )
     return CallOutcome(result, timed_out, origin, tuple(e.index for e in events))
 
@@ -408,7 +424,7 @@ def _hold_of(
     error = call.hold_error
     if error is None and call.hold_phase < 2:
         error = "the call ended before the hold was over"
-    return CallHold(plan.hold_s, error, reinvites(events, final.t_s))
+    return CallHold(plan.hold_s, error, reinvites(events, final.t_s), mode=plan.hold_mode)
 
 
 def _dtmf_sent(call: ProbeCall, plan: CallPlan, bye_response: SipEvent | None) -> CallDtmf | None:

@@ -1,8 +1,10 @@
 """The re-INVITEs of a call's hold and resume, read from the SIP timeline (plain Python).
 
 A re-INVITE is an INVITE the probe sent after the call was answered; its retransmissions
-share its CSeq, and its final response is the first >= 200 with that CSeq. Their order is
-the plan's: the first holds, the second resumes.
+share its CSeq, and its final response is the first >= 200 with that CSeq. The hold is the
+first re-INVITE offering other than ``sendrecv`` (``sendonly`` or ``inactive``), the resume the
+first after it offering ``sendrecv`` again; other re-INVITEs (session timer refreshes,
+docs/measurement.md) are neither.
 """
 
 from __future__ import annotations
@@ -56,16 +58,28 @@ def reinvites(events: Sequence[SipEvent], answered_t_s: float) -> tuple[Reinvite
         elif event.direction == "rx" and (event.status_code or 0) >= 200:
             finals.setdefault(event.cseq, event)
     found = []
-    for purpose, cseq in zip(PURPOSES, sorted(sent), strict=False):
+    hold_cseq = next((c for c in sorted(sent) if _offered(sent[c]) != "sendrecv"), None)
+    resume_cseq = (
+        next((c for c in sorted(sent) if c > hold_cseq and _offered(sent[c]) == "sendrecv"), None)
+        if hold_cseq is not None
+        else None
+    )
+    for purpose, cseq in zip(PURPOSES, (hold_cseq, resume_cseq), strict=True):
+        if cseq is None:
+            break
         request, final = sent[cseq], finals.get(cseq)
         found.append(
             Reinvite(
                 purpose=purpose,
                 at_s=round(request.t_s - answered_t_s, 3),
-                offered=_direction(request) or "sendrecv",
+                offered=_offered(request),
                 status_code=final.status_code if final else None,
                 response_ms=round(1000 * (final.t_s - request.t_s), 3) if final else None,
                 answered=_direction(final) if final else None,
             )
         )
     return tuple(found)
+
+
+def _offered(request: SipEvent) -> str:
+    return _direction(request) or "sendrecv"

@@ -38,6 +38,7 @@ _COMPACT = {
     "s": "subject",
     "t": "to",
     "v": "via",
+    "x": "session-expires",  # RFC 4028 4
 }
 
 _STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3}) ?(.*)$")

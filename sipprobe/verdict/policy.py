@@ -35,6 +35,7 @@ from sipprobe.signalling.ack import ACK_LOST_AFTER
 from sipprobe.verdict.inbound import answer_findings, as_call_detail
 from sipprobe.verdict.legs import call_media_findings
 from sipprobe.verdict.media import merge_dscp_notes, severity_of
+from sipprobe.verdict.session_timer import session_expired, session_timer_findings
 
 _BUSY = {480, 486, 600, 603}
 _CREDENTIALS = {401, 403, 407}
@@ -216,6 +217,7 @@ class _Collector:
             self._media(step, detail, call)
             self._dtmf(step, call)
             self._hold(step, call)
+            self.findings.extend(session_timer_findings(step, call))
 
     def _hold(self, step: StepResult, call: CallResult) -> None:
         """A hold that could not be done or undone, or media that did not come back. Whose
@@ -237,7 +239,25 @@ class _Collector:
                 f"hold of {hold.hold_s:g} s did not complete: {why or 'no re-INVITE sent'}",
                 step,
             )
+        held = any(
+            r.purpose == "hold" and 200 <= (r.status_code or 0) < 300 for r in hold.reinvites
+        )
         for media in hold.media:
+            if hold.mode == "inactive" and held and not media.stopped:
+                # the far end kept sending after answering inactive: its answer is the evidence
+                far = media.direction == "rx" and any(
+                    r.purpose == "hold" and r.answered == "inactive" for r in hold.reinvites
+                )
+                self.add(
+                    Severity.WARNING,
+                    Side.PLATFORM if far else Side.UNKNOWN,
+                    "media",
+                    "hold-media-not-stopped",
+                    f"RTP {'from the far end' if media.direction == 'rx' else 'from the probe'} "
+                    f"({media.direction}) kept flowing through an inactive hold of "
+                    f"{hold.hold_s:g} s (longest silence {media.longest_gap_s:g} s)",
+                    step,
+                )
             if media.stopped and media.resumed is False:
                 towards = "from the far end" if media.direction == "rx" else "from the probe"
                 self.add(
@@ -366,6 +386,8 @@ class _Collector:
                 f"audio: {call.unusable_answer}{ended}",
                 step,
             )
+        elif session_expired(call):
+            pass  # session-expired names why it ended (verdict/session_timer.py)
         elif call.local_disconnect is not None:
             self.add(
                 Severity.CRITICAL,

@@ -10,6 +10,8 @@ UAS kinds (scenarios in tests/lab/sipp/, `@NAME@` tokens filled in per instance)
   null-media         100, 180, 200 with c=IN IP4 0.0.0.0 and no RTP ever; ACK; BYE -> 200
   provisional-flood  100, then 180 in rounds of 32 (~2,500 a second) (`flood_rounds` rounds
                      at most) and no final answer; CANCEL -> 200 + 487
+  no-refresh         echo, but its 200 takes on a 90 s session timer as the refresher
+                     (refresher=uas) and never refreshes
 The UAC scenario uac.xml places calls that follow Record-Route (see its header).
 
 SIPp runs in the foreground with `-nostdin` (it needs no terminal then); its screen goes to
@@ -53,6 +55,7 @@ UasKind = Literal[
     "garbage-sdp",
     "null-media",
     "provisional-flood",
+    "no-refresh",
 ]
 Transport = Literal["udp", "tcp"]
 UAS_KINDS: tuple[str, ...] = get_args(UasKind)
@@ -158,7 +161,7 @@ def start_sipp_uas(
         "FLOOD_ROUNDS": str(flood_rounds),
     }
     scenario = render_scenario(kind, values, directory / f"{kind}.xml")
-    echo = ["-rtp_echo"] if kind == "echo" else []
+    echo = ["-rtp_echo"] if kind in ("echo", "no-refresh") else []
     argv = ["sipp", "-sf", str(scenario), *echo, *args, "-m", str(MAX_CALLS)]
     screen_log = directory / "screen.log"
     process = start_peer(f"sipp {kind}", argv, screen_log, directory)

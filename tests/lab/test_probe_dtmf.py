@@ -1,6 +1,6 @@
 """DTMF and hold in real calls: through the responder (RFC 4733 events, SIP INFO and in-band
-tones, a sendonly hold) and a stock SIPp UAS that offers no telephone-event (in-band tones
-come back from its -rtp_echo)."""
+tones, a sendonly and an inactive hold) and a stock SIPp UAS that offers no telephone-event
+(in-band tones come back from its -rtp_echo)."""
 
 import re
 from collections.abc import Callable
@@ -59,6 +59,38 @@ def test_probe_hold_3_s_media_stops_and_resumes_with_the_responder(responder: Re
     assert 2.7 <= rx["longest_gap_s"] <= 3.3
     assert (tx["direction"], tx["stopped"], tx["resumed"]) == ("tx", False, None)
     assert call["hold_s"] is not None and call["hold_s"] >= 7.5  # answer -> BYE, as before
+    assert not run.report["verdict"]["findings"]
+    assert hold["mode"] == "sendonly"
+
+
+def test_probe_hold_inactive_stops_media_both_ways_and_resumes(responder: Responder) -> None:
+    require_lab("tcpdump", root=True)
+    run = run_probe(
+        "call",
+        responder.uri(),
+        *("--duration", "8", "--hold-s", "3", "--hold-mode", "inactive", "--no-history"),
+    )
+    assert run.returncode == 0, run.report["verdict"]
+    hold = run.report["calls"][0]["hold"]
+    assert (hold["mode"], hold["error"]) == ("inactive", None)
+    first, second = hold["reinvites"]
+    assert (first["purpose"], first["offered"], first["status_code"], first["answered"]) == (
+        "hold",
+        "inactive",
+        200,
+        "inactive",
+    )
+    assert (second["purpose"], second["offered"], second["status_code"]) == (
+        "resume",
+        "sendrecv",
+        200,
+    )
+    assert second["answered"] == "sendrecv"
+    rx, tx = hold["media"]
+    # Neither side sends while the call is inactive; both come back after the resume.
+    assert (rx["direction"], rx["stopped"], rx["resumed"]) == ("rx", True, True)
+    assert (tx["direction"], tx["stopped"], tx["resumed"]) == ("tx", True, True)
+    assert 2.7 <= rx["longest_gap_s"] <= 3.5 and 2.7 <= tx["longest_gap_s"] <= 3.5
     assert not run.report["verdict"]["findings"]
 
 

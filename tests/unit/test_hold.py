@@ -127,7 +127,7 @@ def _held(hold: CallHold) -> StepResult:
 
 def test_hold_lines_say_what_each_reinvite_and_direction_did() -> None:
     assert hold_lines(HOLD) == [
-        "hold 3 s: hold sendonly at 2.008 s -> 200 in 0.986 ms, recvonly; "
+        "hold 3 s (sendonly): hold sendonly at 2.008 s -> 200 in 0.986 ms, recvonly; "
         "resume sendrecv at 5.008 s -> 200 in 0.895 ms, sendrecv",
         "hold media: rx stopped 3.02 s, came back; tx kept flowing (longest silence 0.021 s)",
     ]
@@ -245,3 +245,83 @@ def test_invite_timings_answer_is_the_first_200_not_its_resends() -> None:
     timings = invite_timings([invite, *resent])
     assert timings.answer_ms == 50.0
     assert timings.final is resent[0]
+
+
+def test_reinvites_skip_refreshes_and_read_an_inactive_hold() -> None:
+    timeline = [
+        *TIMELINE[:2],
+        _event(2, 1.0, "tx", 2, "INVITE sip:echo@p SIP/2.0", _sdp("sendrecv")),  # a refresh
+        _event(3, 1.01, "rx", 2, "SIP/2.0 200 OK", _sdp("sendrecv")),
+        _event(4, 2.0, "tx", 3, "INVITE sip:echo@p SIP/2.0", _sdp("inactive")),
+        _event(5, 2.01, "rx", 3, "SIP/2.0 200 OK", _sdp("inactive")),
+        _event(6, 3.0, "tx", 4, "INVITE sip:echo@p SIP/2.0", _sdp("inactive")),  # a refresh
+        _event(7, 3.01, "rx", 4, "SIP/2.0 200 OK", _sdp("inactive")),
+        _event(8, 5.0, "tx", 5, "INVITE sip:echo@p SIP/2.0", _sdp("sendrecv")),
+        _event(9, 5.02, "rx", 5, "SIP/2.0 200 OK", _sdp("sendrecv")),
+    ]
+    assert reinvites(timeline, 0.01) == (
+        Reinvite("hold", 1.99, "inactive", 200, 10.0, "inactive"),
+        Reinvite("resume", 4.99, "sendrecv", 200, 20.0, "sendrecv"),
+    )
+
+
+INACTIVE = replace(
+    HOLD,
+    mode="inactive",
+    reinvites=(
+        replace(HOLD.reinvites[0], offered="inactive", answered="inactive"),
+        *HOLD.reinvites[1:],
+    ),
+    media=(HOLD.media[0], replace(HOLD.media[1], longest_gap_s=3.01, stopped=True, resumed=True)),
+)
+
+
+def test_decide_inactive_hold_expects_both_directions_to_stop() -> None:
+    assert decide((_held(INACTIVE),)).findings == ()
+    assert (
+        hold_lines(INACTIVE)[1]
+        == "hold media: rx stopped 3.02 s, came back; tx stopped 3.01 s, came back"
+    )
+    kept = replace(
+        INACTIVE,
+        media=(
+            replace(HOLD.media[0], longest_gap_s=0.04, stopped=False, resumed=None),
+            HOLD.media[1],
+        ),
+    )
+    found = [
+        (f.code, f.severity, f.side, f.area, f.summary) for f in decide((_held(kept),)).findings
+    ]
+    assert found == [
+        (
+            "hold-media-not-stopped",
+            Severity.WARNING,
+            Side.PLATFORM,  # it answered inactive and kept sending
+            "media",
+            "RTP from the far end (rx) kept flowing through an inactive hold of 3 s (longest "
+            "silence 0.04 s)",
+        ),
+        (
+            "hold-media-not-stopped",
+            Severity.WARNING,
+            Side.UNKNOWN,
+            "media",
+            "RTP from the probe (tx) kept flowing through an inactive hold of 3 s (longest "
+            "silence 0.021 s)",
+        ),
+    ]
+    assert decide((_held(replace(INACTIVE, mode="sendonly", media=HOLD.media)),)).findings == ()
+
+
+def test_hold_mode_in_json_and_scenario() -> None:
+    written = call_json(call(200, hold=INACTIVE))
+    assert written["hold"]["mode"] == "inactive"
+    assert _call(json.loads(json.dumps(written))).hold == INACTIVE
+    del written["hold"]["mode"]  # a report from before the mode: sendonly, the only one then
+    assert _call(json.loads(json.dumps(written))).hold.mode == "sendonly"  # type: ignore[union-attr]
+    text = "target: sip:p\nsteps:\n  - call: {{{body}}}\n"
+    body = "duration_s: 8, hold_s: 3, hold_mode: inactive"
+    step = parse_scenario(text.format(body=body), "s.yaml", {}).steps[0]
+    assert step.hold_mode == "inactive"  # type: ignore[union-attr]
+    with pytest.raises(ScenarioError, match="'held' is not one of: sendonly, inactive"):
+        parse_scenario(text.format(body="hold_s: 3, duration_s: 8, hold_mode: held"), "s.yaml", {})

@@ -32,7 +32,7 @@ RUNS = sorted(p.name for p in RECORDED.iterdir() if (p / "report.json").is_file(
 # finding under which policy clause, what a sipprobe responder's 200 OK said of each call
 # (its RTP marking, the INVITE as it arrived), the SIP timeline's bounds, the capture's cap,
 # the unusable SDP answer of a call, its listening quality, DTMF, hold and 200 OKs resent
-# after its ACK. Everything else must come back as recorded.
+# after its ACK, its session timers. Everything else must come back as recorded.
 ADDITIONS = (
     "location",
     "equipment",
@@ -43,6 +43,7 @@ ADDITIONS = (
     "capture.limit/rtp_packets/max_packets/max_bytes",
     "calls[].unusable_answer",
     "calls[].listening/dtmf/hold/ok_resent_after_ack",
+    "calls[].session_timer",
 )
 CAPTURE_CAP = ("limit", "rtp_packets", "max_packets", "max_bytes")
 LOCATIONS = ("customer-lan", "customer-wan", "internet", "platform")
@@ -65,6 +66,7 @@ def _without_additions(document: dict[str, Any]) -> dict[str, Any]:
         assert call.pop("hold") is None
         assert call.pop("ok_resent_after_ack") == 0
         assert call.pop("listening") is None
+        assert call.pop("session_timer") is None  # recorded before it was read
         calls.append(call)
     rest["calls"] = calls
     assert document["location"] in LOCATIONS

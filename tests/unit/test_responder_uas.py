@@ -358,3 +358,52 @@ def test_responder_uas_inband_unchecked_when_disabled_or_past_its_limit(uas_fact
     uas.handle(request("INVITE", body=SDP, branch="z9hG4bKtwo"), CALLER, channel)
     assert len(uas.calls) == 2
     assert (uas.listening, uas.counters.inband_unchecked) == (1, 1)
+
+
+TIMER = "Supported: timer\r\nSession-Expires: {}\r\nMin-SE: 90\r\n"
+
+
+def test_responder_uas_session_timer_answered_refreshed_and_enforced(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    uas, loop, channel, clock = uas_factory()
+    uas.handle(request("INVITE", body=SDP, extra=TIMER.format(120)), CALLER, channel)
+    ok = channel.take()[1]
+    assert ok.header("session-expires") == "120;refresher=uac"
+    assert ok.header("require") == "timer"
+    assert "UPDATE" in (ok.header("allow") or "")
+    tag = ok.header("to").split("tag=")[1]  # type: ignore[union-attr]
+    uas.handle(request("ACK", to_tag=tag), CALLER, channel)
+    # An UPDATE without SDP refreshes (200 without SDP), 60 s in: the next deadline is 60 s
+    # plus 120 s less min(32, 40) = 148 s after the answer.
+    run_timers(loop, clock, 60.0)
+    uas.handle(request("UPDATE", cseq=2, to_tag=tag, extra=TIMER.format(120)), CALLER, channel)
+    (updated,) = channel.take()
+    assert (updated.status_code, updated.body, updated.header("content-type")) == (200, "", None)
+    assert updated.header("session-expires") == "120;refresher=uac"
+    run_timers(loop, clock, 87.9)  # 147.9 s after the answer
+    uas.housekeeping()
+    assert channel.take() == [] and len(uas.calls) == 1
+    run_timers(loop, clock, 0.2)
+    uas.housekeeping()
+    (bye,) = channel.take()
+    assert bye.method == "BYE" and bye.status_code is None
+    assert uas.calls == {} and uas.counters.session_expired == 1
+
+
+def test_responder_uas_session_timer_too_small_and_declined(uas_factory) -> None:  # type: ignore[no-untyped-def]
+    uas, _loop, channel, _clock = uas_factory()
+    uas.handle(request("INVITE", body=SDP, extra=TIMER.format(60)), CALLER, channel)
+    (too_small,) = channel.take()
+    assert (too_small.status_code, too_small.header("min-se")) == (422, "90")
+    assert uas.calls == {}
+    # The caller asks the responder to refresh: it never does, so it answers without timers.
+    extra = TIMER.format("90;refresher=uas")
+    uas.handle(request("INVITE", branch="z9hG4bKr", cseq=2, body=SDP, extra=extra), CALLER, channel)
+    ok = channel.take()[1]
+    assert ok.status_code == 200
+    assert (ok.header("session-expires"), ok.header("require")) == (None, None)
+    # A caller without Supported: timer (a proxy added Session-Expires) likewise.
+    other, _, other_channel, _ = uas_factory()
+    other.handle(
+        request("INVITE", body=SDP, extra="Session-Expires: 1800\r\n"), CALLER, other_channel
+    )
+    assert other_channel.take()[1].header("session-expires") is None
