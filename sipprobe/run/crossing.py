@@ -9,12 +9,12 @@ ended). Every record is rebuilt as the frozen model type on the run's side.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from enum import Enum
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from sipprobe.model.dtmf import CallDtmf, DtmfDigit
-from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
-from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
+from sipprobe.model.results import CallResult, SipEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,28 +54,32 @@ def call_to_dict(result: CallResult) -> dict[str, Any]:
     return data
 
 
-def _dtmf_from_dict(data: dict[str, Any] | None) -> CallDtmf | None:
-    if data is None:
+def _rebuild(kind: Any, value: Any) -> Any:
+    """``value`` as read from JSON, rebuilt as the annotated type ``kind``: records (frozen
+    dataclasses) from dicts, tuples from lists, and so on down, so that a field a later change
+    adds to a call's result crosses without code of its own here."""
+    if value is None:
         return None
-    digits = {k: tuple(DtmfDigit(**d) for d in data[k]) for k in ("sent_digits", "received_digits")}
-    return CallDtmf(**{**data, **digits})
-
-
-def _hold_from_dict(data: dict[str, Any] | None) -> CallHold | None:
-    if data is None:
-        return None
-    reinvites = tuple(Reinvite(**r) for r in data["reinvites"])
-    media = tuple(HoldMedia(**m) for m in data["media"])
-    return CallHold(**{**data, "reinvites": reinvites, "media": media})
+    origin = get_origin(kind)
+    if origin in (Union, UnionType):
+        options = [a for a in get_args(kind) if a is not type(None)]
+        return _rebuild(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        args = get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_rebuild(args[0], item) for item in value)
+        return tuple(_rebuild(arg, item) for arg, item in zip(args, value, strict=True))
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = get_type_hints(kind)
+        return kind(**{f.name: _rebuild(hints[f.name], value[f.name]) for f in fields(kind)})
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value
 
 
 def call_from_dict(data: dict[str, Any]) -> CallResult:
-    fields = dict(data)
-    rtcp = fields.pop("rtcp")
-    fields["offered_codecs"] = tuple(fields["offered_codecs"])
-    fields["dtmf"] = _dtmf_from_dict(fields.get("dtmf"))
-    fields["hold"] = _hold_from_dict(fields.get("hold"))
-    return CallResult(**fields, rtcp=RtcpSummary(**rtcp) if rtcp is not None else None)
+    result: CallResult = _rebuild(CallResult, {**data, "streams": [], "echo": None})
+    return result
 
 
 def report_to_dict(report: WorkerReport) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Many calls in one run: worker plumbing, joining timelines, the call table, capacity rules."""
 
+import json
 import socket
 import time
 from dataclasses import replace
@@ -94,6 +95,34 @@ def test_crossing_round_trip_keeps_every_field() -> None:
         ),
     )
     assert report_from_dict(report_to_dict(report)) == report
+
+
+def _over_the_pipe(report: WorkerReport) -> WorkerReport:
+    """As the run reads it: through JSON, where tuples become lists and records dicts."""
+    return report_from_dict(json.loads(json.dumps(report_to_dict(report))))
+
+
+def test_crossing_round_trip_keeps_every_record_a_worker_fills() -> None:
+    from sipprobe.model.dtmf import CallDtmf, DtmfDigit
+    from sipprobe.model.hold import CallHold, HoldMedia, Reinvite
+    from sipprobe.model.session_timer import SessionRefresh, SessionTimer
+
+    digits = (DtmfDigit("1", 5.0, 165.875),)
+    dtmf = CallDtmf("12", "inband", 160, 1.01, None, None, None, digits, digits, "12")
+    hold = CallHold(
+        3.0,
+        None,
+        (Reinvite("hold", 2.0, "inactive", 200, 1.5, "inactive"),),
+        (HoldMedia("rx", (50, 0, 50), 1.02, 2.0, True, True),),
+        mode="inactive",
+    )
+    timer = SessionTimer(
+        90, 90, 90, 90, True, None, None, 90, "uac", True,
+        (SessionRefresh(45.0, "UPDATE", "probe", 200, 90),),
+    )  # fmt: skip
+    call = replace(_call("call-1"), dtmf=dtmf, hold=hold, session_timer=timer)
+    report = WorkerReport(1.0, (_event(0, 0.25, 1),), (WorkerCall(call, None, "network", (0,)),))
+    assert _over_the_pipe(report) == report
 
 
 def test_crossing_round_trip_keeps_dtmf_and_hold() -> None:
