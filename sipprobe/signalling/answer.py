@@ -40,23 +40,32 @@ class ExpectedCall:
         """Called from ``onIncomingCall``: answer the first call, leave the rest to the account."""
         if self.call is not None:
             return False
-        call = ProbeCall(self.stack, self.account, self.media_file, incoming_id=call_id)
-        self.stack.own(call, hangup=lambda: hang_up(call))
-        self.call = call
         self.arrived_at = time.monotonic()
-        for status in (180, 200):
-            answer = pj.CallOpParam()
-            answer.statusCode = status
-            try:
-                call.answer(answer)
-            except pj.Error as exc:
-                self.errors.append(f"cannot answer with {status}: {exc.reason}")
-                break
+        self.call = answer_at_once(self.stack, self.account, self.media_file, call_id, self.errors)
         return True
 
     def stop(self) -> None:
         """Stop expecting: calls arriving from now on are turned away again."""
         self.account.take_incoming = None
+
+
+def answer_at_once(
+    stack: SipStack, account: ProbeAccount, media_file: str, call_id: int, errors: list[str]
+) -> ProbeCall:
+    """Take the incoming call ``call_id`` (from ``onIncomingCall``): ring (180) and answer
+    (200) at once, playing ``media_file`` into it; why the stack refused is added to
+    ``errors``. The stack owns the call from here and hangs it up at teardown."""
+    call = ProbeCall(stack, account, media_file, incoming_id=call_id)
+    stack.own(call, hangup=lambda: hang_up(call))
+    for status in (180, 200):
+        answer = pj.CallOpParam()
+        answer.statusCode = status
+        try:
+            call.answer(answer)
+        except pj.Error as exc:
+            errors.append(f"cannot answer with {status}: {exc.reason}")
+            break
+    return call
 
 
 def expect_call(stack: SipStack, account: ProbeAccount, name: str, media_file: str) -> ExpectedCall:

@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pjsua2 as pj
-
 from sipprobe.model.results import RtcpSummary
 from sipprobe.signalling.account import ProbeAccount
+from sipprobe.signalling.answer import answer_at_once
 from sipprobe.signalling.call import ProbeCall
 from sipprobe.signalling.stack import SipStack, hang_up
 
@@ -37,18 +36,8 @@ class InboundWait:
         """From ``onIncomingCall``: answer the first call, leave the rest to the account."""
         if self.call is not None:
             return False
-        call = ProbeCall(self.stack, account, self.media_file, incoming_id=call_id)
-        self.stack.own(call, hangup=lambda: hang_up(call))
-        self.call = call
         self.arrived_at = time.monotonic()
-        for status in (180, 200):
-            answer = pj.CallOpParam()
-            answer.statusCode = status
-            try:
-                call.answer(answer)
-            except pj.Error as exc:
-                self.errors.append(f"cannot answer with {status}: {exc.reason}")
-                break
+        self.call = answer_at_once(self.stack, account, self.media_file, call_id, self.errors)
         return True
 
 
