@@ -70,7 +70,7 @@ def invite_timings(events: list[SipEvent]) -> InviteTimings:
     early_media = any(
         r.status_code == 183 and "application/sdp" in r.text.lower() for r in responses
     )
-    bye, bye_response, remote_bye = _bye(events)
+    bye, bye_response, remote_bye = first_bye(events)
     hold_s = None
     if answered is not None and bye is not None:
         hold_s = round(bye.t_s - answered.t_s, 3)
@@ -92,7 +92,7 @@ def invite_timings(events: list[SipEvent]) -> InviteTimings:
     )
 
 
-def _bye(events: list[SipEvent]) -> tuple[SipEvent | None, SipEvent | None, bool]:
+def first_bye(events: list[SipEvent]) -> tuple[SipEvent | None, SipEvent | None, bool]:
     """The first BYE of the dialog, its final response, and whether the far end sent it."""
     bye = next((e for e in events if e.is_request and e.method == "BYE"), None)
     if bye is None:

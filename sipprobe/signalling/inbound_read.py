@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sipprobe.model.inbound import InboundCall
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
-from sipprobe.signalling.dialog import offered_codecs
+from sipprobe.signalling.dialog import first_bye, offered_codecs
 from sipprobe.sip.message import parse_message
 
 
@@ -62,21 +62,7 @@ def answered_dialog(
     ack = next(
         (e for e in mine if e.is_request and e.method == "ACK" and e.direction == "rx"), None
     )
-    bye = next((e for e in mine if e.is_request and e.method == "BYE"), None)
-    bye_final = None
-    if bye is not None:
-        reply = "rx" if bye.direction == "tx" else "tx"
-        bye_final = next(
-            (
-                e
-                for e in mine
-                if e.direction == reply
-                and e.method == "BYE"
-                and (e.status_code or 0) >= 200
-                and e.t_s >= bye.t_s
-            ),
-            None,
-        )
+    bye, bye_final, _ = first_bye(mine)
     message = parse_message(invite.text, tolerant=True)
     answered = final is not None and final.status_code == 200
     caller = InboundCall(
