@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sipprobe.model.media import CallStream
+from sipprobe.model.media import CallListening, CallStream
 
 __all__ = ["CalleeLeg"]
 
@@ -32,6 +32,8 @@ class CalleeLeg:
     hangup_by: str | None  # "caller" (BYE received) or "callee"; None: no BYE seen
     streams: tuple[CallStream, ...] = ()  # measured from the run's capture, rx first
     error: str | None = None  # why the leg was not measured (no INVITE arrived in time)
+    # What the callee heard of the caller's speech (the caller's leg has the other way).
+    listening: CallListening | None = None
 
     @property
     def rx_stream(self) -> CallStream | None:

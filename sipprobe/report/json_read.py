@@ -258,7 +258,6 @@ def _exchange(data: dict[str, Any]) -> NatExchange:
 
 def _call(data: dict[str, Any]) -> CallResult:
     rtcp, echo, alg = data["rtcp"], data["echo"], data.get("sip_alg")  # older reports: none
-    listening = data.get("listening")  # older reports: none
     callee = data.get("callee")  # only in a two-leg call
     dtmf, hold = data.get("dtmf"), data.get("hold")  # older reports: none
     timer = data.get("session_timer")  # older reports: none
@@ -273,7 +272,7 @@ def _call(data: dict[str, Any]) -> CallResult:
         echo=None if echo is None else _echo(echo),
         streams=tuple(_call_stream(s) for s in data["streams"]),
         sip_alg=None if alg is None else _sip_alg(alg),
-        listening=None if listening is None else CallListening(**listening),
+        listening=_listening(data.get("listening")),  # older reports: none
         callee=None if callee is None else _callee(callee),
         dtmf=None if dtmf is None else _dtmf(dtmf),
         hold=None if hold is None else _hold(hold),
@@ -300,7 +299,12 @@ def _callee(data: dict[str, Any]) -> CalleeLeg:
         hangup_by=data["hangup_by"],
         error=data["error"],
         streams=tuple(_call_stream(s) for s in data["streams"]),
+        listening=_listening(data.get("listening")),  # older reports: none
     )
+
+
+def _listening(data: dict[str, Any] | None) -> CallListening | None:
+    return None if data is None else CallListening(**data)
 
 
 def _hold(data: dict[str, Any]) -> CallHold:

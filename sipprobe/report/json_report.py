@@ -141,6 +141,7 @@ def _callee(leg: CalleeLeg) -> dict[str, Any]:
         "hangup_by": leg.hangup_by,
         "error": leg.error,
         "streams": [call_stream_json(s) for s in leg.streams],
+        "listening": _listening(leg.listening),
     }
 
 

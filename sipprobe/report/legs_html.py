@@ -19,6 +19,8 @@ from sipprobe.report.legs_text import (
     callee_signalling,
     caller_signalling,
     four_directions,
+    heard,
+    legs_listened,
     media_path_text,
     stream_figures,
 )
@@ -55,7 +57,7 @@ def two_leg_html(call: CallResult, callee: CalleeLeg) -> str:
             ("P-Asserted-Identity", callee.asserted_identity),
         )
     )
-    rows = (
+    rows: list[tuple[str, str, str]] = [
         ("signalling", _e(caller_signalling(call)), _e(callee_signalling(callee))),
         ("called", f"<code>{_e(call.target)}</code>", called_as),
         ("Call-ID", _e(call.call_id or "-"), _e(callee.call_id or "-")),
@@ -63,7 +65,15 @@ def two_leg_html(call: CallResult, callee: CalleeLeg) -> str:
         ("hung up by", _e(call.hangup_by or "-"), _e(callee.hangup_by or "-")),
         ("caller to callee", _direction(a_to_platform), _direction(platform_to_b)),
         ("callee to caller", _direction(platform_to_a), _direction(b_to_platform)),
-    )
+    ]
+    if legs_listened(call, callee):
+        rows.append(
+            (
+                "heard (other leg's speech)",
+                _e(heard(call.listening, call.rx_stream)),
+                _e(heard(callee.listening, callee.rx_stream)),
+            )
+        )
     body = "".join(
         f"<tr><th>{_e(label)}</th><td>{caller}</td><td>{answered}</td></tr>"
         for label, caller, answered in rows

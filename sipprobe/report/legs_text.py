@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from sipprobe.model.legs import CalleeLeg
-from sipprobe.model.media import CallStream
+from sipprobe.model.media import CallListening, CallStream
 from sipprobe.model.results import CallResult
 from sipprobe.verdict.legs import MediaPath, media_path
 
@@ -95,6 +95,19 @@ def callee_signalling(callee: CalleeLeg) -> str:
     )
 
 
+def heard(listening: CallListening | None, rx: CallStream | None) -> str:
+    """What a leg heard of the other leg's speech: the measured MOS-LQO beside the E-model's
+    MOS-LQ of the stream it received."""
+    if listening is None:
+        return "not scored"
+    estimate = figure(rx.measured.metrics.mos_lq if rx else None, ".2f")
+    return f"MOS-LQO {listening.mos_lqo:.2f} ({listening.model}), MOS-LQ {estimate}"
+
+
+def legs_listened(call: CallResult, callee: CalleeLeg) -> bool:
+    return call.listening is not None or callee.listening is not None
+
+
 def media_path_text(path: MediaPath | None) -> str:
     return "not known (no stream of both legs captured)" if path is None else path.describe()
 
@@ -112,6 +125,11 @@ def two_leg_lines(call: CallResult, callee: CalleeLeg) -> list[str]:
         f"{name} was called as: From {callee.from_header or '-'}; To {callee.to_header or '-'}; "
         f"P-Asserted-Identity {callee.asserted_identity or '-'}",
     ]
+    if legs_listened(call, callee):
+        lines.append(
+            f"heard: caller {heard(call.listening, call.rx_stream)}; callee {name} "
+            f"{heard(callee.listening, callee.rx_stream)}"
+        )
     if callee.error:
         lines.append(f"callee {name}: {callee.error}")
     return lines

@@ -10,6 +10,8 @@ from sipprobe.report.legs_text import (
     callee_signalling,
     caller_signalling,
     four_directions,
+    heard,
+    legs_listened,
     media_path_text,
     stream_figures,
 )
@@ -78,13 +80,21 @@ def _two_legs(call: CallResult, callee: CalleeLeg) -> list[str]:
         f"From {callee.from_header or '-'}; To {callee.to_header or '-'}; "
         f"P-Asserted-Identity {callee.asserted_identity or '-'}"
     )
-    rows = (
+    rows: list[tuple[str, str, str]] = [
         ("signalling", _cell(caller_signalling(call)), _cell(callee_signalling(callee))),
         ("called", f"`{_cell(call.target)}`", _cell(called_as)),
         ("codec", call.codec or "-", _cell(callee.codec or "-")),
         ("caller to callee", _direction(to_platform), _direction(to_b)),
         ("callee to caller", _direction(to_a), _direction(from_b)),
-    )
+    ]
+    if legs_listened(call, callee):
+        rows.append(
+            (
+                "heard (other leg's speech)",
+                _cell(heard(call.listening, call.rx_stream)),
+                _cell(heard(callee.listening, callee.rx_stream)),
+            )
+        )
     lines = [
         "",
         f"| `{_cell(call.target)}` | caller leg | callee leg {_cell(callee.account)} |",

@@ -102,7 +102,7 @@ def _call_lines(call: CallResult) -> list[str]:
         lines.extend(two_leg_lines(call, call.callee))
     else:
         lines.extend(_stream_line(stream) for stream in call.streams)
-    if call.listening is not None:
+    if call.listening is not None and call.callee is None:  # a two-leg call's is above
         lines.append(_listening_line(call))
     rtcp = call.rtcp
     if rtcp is not None:

@@ -23,7 +23,7 @@ from sipprobe.capture.payloads import RtpPayload, rtp_payloads
 from sipprobe.model.dtmf import CallDtmf, DtmfDigit, ReceivedMethod
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.media import CallEcho, CallListening, CallStream, EchoRttMs
-from sipprobe.model.results import Direction, SipEvent, StepResult
+from sipprobe.model.results import CallResult, Direction, SipEvent, StepResult
 from sipprobe.sip.codecs import codec_by_name
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
@@ -219,11 +219,15 @@ def echo_report(
     return replace(echo, mos_cq=round(score.mos, 4), r_factor_cq=round(score.r, 4))
 
 
-def listening_report(packets: list[RtpPayload], local_port: int) -> CallListening | None:
-    """MOS-LQO of what the echoing far end sent back, scored against what the probe sent."""
+def listening_report(
+    packets: list[RtpPayload], sender_port: int, receiver_port: int
+) -> CallListening | None:
+    """MOS-LQO of what arrived at ``receiver_port``, scored against what ``sender_port`` sent:
+    the same port for an echoing far end (what came back against what the probe sent), the
+    two legs' ports for a two-leg call (what one leg heard against what the other sent)."""
     score = listen_to_echo(
-        _echo_packets(packets, local_port, sent=True),
-        _echo_packets(packets, local_port, sent=False),
+        _echo_packets(packets, sender_port, sent=True),
+        _echo_packets(packets, receiver_port, sent=False),
     )
     if score is None:
         return None
@@ -245,11 +249,12 @@ def attach_echo(
         if s.kind != "answer"  # a call that came in: its caller plays what it likes, no echo
     )
     ends = {e.call_id: e for e in calls_media_ends(caller_steps, timeline)}
-    # A two-leg call's digits arrive at its callee's leg: its RTP is read too.
+    # A two-leg call's digits arrive at its callee's leg, and each leg hears the other's
+    # speech: the callee's RTP is read too.
     callees = {
         s.call.call_id: call_media_ends(timeline, s.call.callee.call_id, callee=True)
         for s in steps
-        if s.call is not None and s.call.dtmf is not None and s.call.callee is not None
+        if s.call is not None and s.call.callee is not None
     }
     ends_read = [*ends.values(), *callees.values()]
     ports = {p for p in (_port(e.local) for e in ends_read) if p is not None}
@@ -274,18 +279,42 @@ def attach_echo(
                 call, hold=replace(call.hold, media=hold_media(rx, tx, call.hold.hold_s))
             )
         # Encrypted payloads are not audio: a far end that reflects SRTP byte for byte would
-        # correlate perfectly with noise, so an SRTP call has no echo figures. Nor has a
-        # two-leg call: its far end is the probe playing the same speech, not an echo.
-        if call.srtp or call.callee is not None:
+        # correlate perfectly with noise, so an SRTP call has no echo figures.
+        if call.srtp:
             updated.append(replace(step, call=call))
+            continue
+        # Nor has a two-leg call: its far end is the probe playing the same speech, not an
+        # echo; each leg's listening quality is what it heard of the other's speech.
+        if call.callee is not None:
+            updated.append(replace(step, call=_legs_listening(call, packets, local, callees)))
             continue
         echo = echo_report(packets, local, call.rx_stream, jitter_buffer_ms)
         # Scored whether or not the echo's round trip could be measured: a call whose every
         # window of the echo is cut by a lost packet (or whose far end re-frames the audio
         # beyond recognition) still has speech that came back to be scored.
-        listening = listening_report(packets, local)
+        listening = listening_report(packets, local, local)
         updated.append(replace(step, call=replace(call, echo=echo, listening=listening)))
     return tuple(updated)
+
+
+def _legs_listening(
+    call: CallResult,
+    packets: list[RtpPayload],
+    caller_port: int,
+    callees: dict[str, CallMediaEnds],
+) -> CallResult:
+    """A two-leg call with each leg's MOS-LQO: the caller's (what it heard of the callee's
+    speech) and the callee's (what it heard of the caller's)."""
+    callee = call.callee
+    ends = callees.get(call.call_id)
+    callee_port = _port(ends.local) if ends is not None else None
+    if callee is None or callee_port is None:
+        return call
+    return replace(
+        call,
+        listening=listening_report(packets, callee_port, caller_port),
+        callee=replace(callee, listening=listening_report(packets, caller_port, callee_port)),
+    )
 
 
 def _event_packets(packets: list[RtpPayload], port: int, sent: bool, pt: int) -> list[EventPacket]:

@@ -35,8 +35,10 @@ from sipprobe.verdict.media import severity_of, stream_findings
 
 # Fewer packets than this in the clean direction say too little about the shared access.
 RELAY_EVIDENCE_PACKETS = 100
-# What relay-loss explains of the lossy stream's own findings.
-_EXPLAINED = frozenset({"rx-loss", "rx-mos"})
+# What relay-loss explains: the lossy stream's own findings, and the sender's tx-loss when the
+# relay passed the receiving leg's RTCP reports of that loss back to it.
+_EXPLAINED_RX = frozenset({"rx-loss", "rx-mos"})
+_EXPLAINED_TX = frozenset({"tx-loss"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +100,21 @@ def call_media_findings(
     found = stream_findings(step, detail, call, limits) + callee_findings(
         step, detail, call, limits
     )
-    sources = {f"RTP from {source} " for _, source in _relay_losses(step, call, limits)}
+    markers = [
+        marker
+        for _, source, sent_to in _relay_losses(step, call, limits)
+        for marker in (
+            (_EXPLAINED_RX, f"RTP from {source} "),
+            (_EXPLAINED_TX, f"RTP to {sent_to} "),
+        )
+    ]
     return [
         replace(
             f,
             severity=Severity.INFO,
             summary=f"{f.summary} (the platform's relay lost them: relay-loss)",
         )
-        if f.code in _EXPLAINED and any(source in f.summary for source in sources)
+        if any(f.code in codes and marker in f.summary for codes, marker in markers)
         else f
         for f in found
     ]
@@ -113,7 +122,7 @@ def call_media_findings(
 
 def _relay_losses(
     step: StepResult, call: CallResult, limits: Thresholds
-) -> list[tuple[Finding, str]]:
+) -> list[tuple[Finding, str, str]]:
     callee = call.callee
     if callee is None or not call.answered or callee.status_code is None:
         return []
@@ -176,13 +185,14 @@ def relay_loss_findings(
 ) -> list[Finding]:
     """Loss on one relayed direction towards the probe that the same access, carrying the
     other direction at the same time, did not cause: the platform's relay lost it."""
-    return [finding for finding, _ in _relay_loss(step, call, callee, path, limits)]
+    return [finding for finding, _, _ in _relay_loss(step, call, callee, path, limits)]
 
 
 def _relay_loss(
     step: StepResult, call: CallResult, callee: CalleeLeg, path: MediaPath, limits: Thresholds
-) -> list[tuple[Finding, str]]:
-    """Each relay-loss finding with the source of the stream it is about."""
+) -> list[tuple[Finding, str, str]]:
+    """Each relay-loss finding with the source of the stream it is about and where the
+    sending leg sent that stream (the relay's address on the sender's side)."""
     if not path.relayed:
         return []
     if Endpoint.parse(path.caller_own).host != Endpoint.parse(path.callee_own).host:
@@ -217,5 +227,5 @@ def _relay_loss(
             step.index,
             step.events,
         )
-        found.append((finding, lossy.measured.stream.src))
+        found.append((finding, lossy.measured.stream.src, sent.measured.stream.dst))
     return found

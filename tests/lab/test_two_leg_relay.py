@@ -105,7 +105,7 @@ def test_relay_losing_towards_b_is_the_platforms_from_the_customers_lan(
     try:
         platform = start_platform(netlab, processes)
         drop_towards_b(netlab, every=20)
-        run = run_two_leg_call(netlab, processes, duration_s=4.0)
+        run = run_two_leg_call(netlab, processes, duration_s=5.0)
     finally:
         teardown(processes, ())
     (tmp_path / "report.json").write_text(json.dumps(run.report))
@@ -144,3 +144,6 @@ def test_relay_losing_towards_b_is_the_platforms_from_the_customers_lan(
     assert measured["summary"].endswith("(the platform's relay lost them: relay-loss)")
     assert {f["severity"] for f in run.findings() if f["code"] != "relay-loss"} == {"info"}
     assert "ClearTrunk's side: not good (platform -> b lost" in run.report["verdict"]["headline"]
+    # What b heard of a's speech scores lower than what a heard of b's: the relay's loss.
+    assert call["listening"]["mos_lqo"] > 3.8, call["listening"]
+    assert callee["listening"]["mos_lqo"] < call["listening"]["mos_lqo"] - 0.5, callee["listening"]

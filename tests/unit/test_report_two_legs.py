@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from sipprobe.model.demarc import Location, default_equipment
+from sipprobe.model.media import CallListening, FarEndReport
 from sipprobe.model.results import CallResult, RunReport
 from sipprobe.model.thresholds import Thresholds
 from sipprobe.report.html import render_html
@@ -146,8 +147,11 @@ def _lossy(stream: Any, lost: int) -> Any:
     return replace(stream, measured=replace(stream.measured, metrics=loss))
 
 
-def _relay_verdict(run: str, callee_rx_lost: int = 0, caller_rx_lost: int = 0) -> Any:
-    """The recorded run's verdict decided again with losses put into the streams."""
+def _relay_verdict(
+    run: str, callee_rx_lost: int = 0, caller_rx_lost: int = 0, reported_back: bool = False
+) -> Any:
+    """The recorded run's verdict decided again with losses put into the streams; with
+    ``reported_back`` the relay passed b's RTCP reports of its loss to the caller."""
     report = _report(run)
     call = _call(run)
     assert call.callee is not None
@@ -157,10 +161,14 @@ def _relay_verdict(run: str, callee_rx_lost: int = 0, caller_rx_lost: int = 0) -
             _lossy(s, callee_rx_lost) if s.direction == "rx" else s for s in call.callee.streams
         ),
     )
+    far_end = FarEndReport(2, 0.05, callee_rx_lost, 0.5, None) if reported_back else None
     call = replace(
         call,
         streams=tuple(
-            _lossy(s, caller_rx_lost) if s.direction == "rx" else s for s in call.streams
+            _lossy(s, caller_rx_lost)
+            if s.direction == "rx"
+            else replace(s, measured=replace(s.measured, far_end=far_end))
+            for s in call.streams
         ),
     )
     return decide(_with_callee(call, callee), report.thresholds)
@@ -184,6 +192,22 @@ def test_two_legs_relay_loss_towards_b_with_the_other_direction_whole_is_the_pla
     )
     assert (measured.side.value, measured.severity.value) == ("unknown", "info")
     assert verdict.media.value == "bad"
+
+
+def test_two_legs_relay_loss_explains_the_callers_tx_loss_reported_back_through_the_relay() -> None:
+    """rtpengine passes b's RTCP to the caller: the caller's far end then reports the loss of
+    its stream, which is the relay's loss seen from the other end: kept, as info."""
+    verdict = _relay_verdict("relayed", callee_rx_lost=8, reported_back=True)
+    (reported,) = [f for f in verdict.findings if f.code == "tx-loss"]
+    assert reported.summary.startswith("the far end reports 5.3% of the probe's RTP to 127.0.0.44")
+    assert reported.summary.endswith("(the platform's relay lost them: relay-loss)")
+    assert reported.severity.value == "info"
+    assert [f.code for f in verdict.findings if f.severity.value != "info"] == ["relay-loss"]
+    # Without the relay's evidence the same report stands as it is.
+    (alone,) = [
+        f for f in _relay_verdict("direct", 8, reported_back=True).findings if f.code == "tx-loss"
+    ]
+    assert alone.severity.value == "critical"
 
 
 def test_two_legs_relay_loss_towards_the_caller_names_the_relays_caller_side() -> None:
@@ -238,3 +262,38 @@ def test_two_legs_relay_loss_not_judged_for_legs_on_two_addresses() -> None:
     step = _report("relayed").steps[2]
     assert relay_loss_findings(step, call, lossy, path, Thresholds())  # one address: judged
     assert relay_loss_findings(step, call, lossy, apart, Thresholds()) == []
+
+
+def test_two_legs_each_leg_heard_the_others_speech_in_every_report() -> None:
+    """Each leg's MOS-LQO (what it heard of the other leg's speech) beside the E-model's
+    MOS-LQ of the stream it received, in JSON, text, Markdown and the HTML table."""
+    call = _call("relayed")
+    assert call.callee is not None
+    caller_heard = CallListening(4.48, "P.862 nb", 0.0, 2.9)
+    callee_heard = CallListening(3.21, "P.862 nb", -20.0, 2.7)
+    scored = replace(call, listening=caller_heard)
+    scored = replace(scored, callee=replace(call.callee, listening=callee_heard))
+    report = replace(_report("relayed"), steps=_with_callee(scored, scored.callee))
+    document = json.loads(json.dumps(report_to_json(report)))
+    schema = json.loads(
+        resources.files("sipprobe").joinpath("schema/report.schema.json").read_text()
+    )
+    jsonschema.validate(document, schema)
+    (written,) = document["calls"]
+    assert written["listening"]["mos_lqo"] == 4.48
+    assert written["callee"]["listening"]["mos_lqo"] == 3.21
+    assert read_report(document) == report
+    assert (
+        "      heard: caller MOS-LQO 4.48 (P.862 nb), MOS-LQ 4.41; callee b MOS-LQO 3.21 "
+        "(P.862 nb), MOS-LQ 4.41"
+    ) in render_run_text(report).splitlines()
+    assert (
+        "| heard (other leg's speech) | MOS-LQO 4.48 (P.862 nb), MOS-LQ 4.41 | "
+        "MOS-LQO 3.21 (P.862 nb), MOS-LQ 4.41 |"
+    ) in render_markdown(report)
+    assert (
+        "<tr><th>heard (other leg&#x27;s speech)</th><td>MOS-LQO 4.48 (P.862 nb), MOS-LQ 4.41"
+        "</td><td>MOS-LQO 3.21 (P.862 nb), MOS-LQ 4.41</td></tr>"
+    ) in render_html(report)
+    # Unscored legs add no row: the recorded reports render as they were recorded.
+    assert "heard" not in render_run_text(_report("relayed"))
