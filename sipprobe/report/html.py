@@ -23,7 +23,13 @@ from sipprobe.report.inbound_text import answer_facts
 from sipprobe.report.ladder import ladder_svg
 from sipprobe.report.legs_html import two_leg_html
 from sipprobe.report.plots import report_plots
-from sipprobe.report.text import format_ms, step_result, step_timings
+from sipprobe.report.text import (
+    call_feature_lines,
+    format_ms,
+    listening_line,
+    step_result,
+    step_timings,
+)
 from sipprobe.verdict.headline import headline
 
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -246,6 +252,8 @@ def _echo(echo: CallEcho | None) -> str:
 
 
 def _call(step: StepResult, call: CallResult, number: int, report: RunReport) -> str:
+    heard = [listening_line(call)] if call.listening is not None and call.callee is None else []
+    features = [*heard, *call_feature_lines(call)]  # listening, DTMF, hold, session timer
     facts = _facts(
         [
             ("final response", _e(call.disconnect_reason or "-")),
@@ -260,6 +268,7 @@ def _call(step: StepResult, call: CallResult, number: int, report: RunReport) ->
             ("INVITE retransmissions", _e(call.invite_retransmissions)),
             ("media security", "SRTP" if call.srtp else "plain RTP" if call.srtp is False else "-"),
             ("echo round trip", _echo(call.echo)),
+            *([("call features", "<br>".join(_e(line) for line in features))] if features else []),
         ]
     )
     events = tuple(report.timeline[i] for i in step.events if i < len(report.timeline))

@@ -16,7 +16,14 @@ from sipprobe.report.legs_text import (
     stream_figures,
 )
 from sipprobe.report.media import received_media
-from sipprobe.report.text import format_ms, printable, step_result, step_timings
+from sipprobe.report.text import (
+    call_feature_lines,
+    format_ms,
+    listening_line,
+    printable,
+    step_result,
+    step_timings,
+)
 from sipprobe.verdict.headline import headline
 from sipprobe.verdict.legs import media_path
 
@@ -108,6 +115,16 @@ def _two_legs(call: CallResult, callee: CalleeLeg) -> list[str]:
     return lines
 
 
+def _feature_lines(calls: tuple[CallResult, ...]) -> list[str]:
+    """Each call's listening quality, DTMF, hold and session timer, as the text report says
+    them, under the calls' table."""
+    lines = []
+    for number, call in enumerate(calls, 1):
+        heard = [listening_line(call)] if call.listening is not None and call.callee is None else []
+        lines += [f"- call {number}: {_cell(line)}" for line in (*heard, *call_feature_lines(call))]
+    return ["", *lines] if lines else []
+
+
 def render_markdown(report: RunReport) -> str:
     verdict = report.verdict
     code = verdict.exit_code
@@ -146,6 +163,7 @@ def render_markdown(report: RunReport) -> str:
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_call_row(call) for call in report.calls]
+        lines += _feature_lines(report.calls)
     two_legs = [(call, call.callee) for call in report.calls if call.callee is not None]
     if two_legs:
         lines += ["", "#### Both legs"]

@@ -73,7 +73,7 @@ def _stream_line(stream: CallStream) -> str:
     )
 
 
-def _listening_line(call: CallResult) -> str:
+def listening_line(call: CallResult) -> str:
     """The measured MOS-LQO beside the E-model's MOS-LQ of the received stream."""
     listening = call.listening
     assert listening is not None
@@ -103,7 +103,7 @@ def _call_lines(call: CallResult) -> list[str]:
     else:
         lines.extend(_stream_line(stream) for stream in call.streams)
     if call.listening is not None and call.callee is None:  # a two-leg call's is above
-        lines.append(_listening_line(call))
+        lines.append(listening_line(call))
     rtcp = call.rtcp
     if rtcp is not None:
         loss = f"{rtcp.rx_loss_pct:.2f}%" if rtcp.rx_loss_pct is not None else "-"
@@ -115,6 +115,14 @@ def _call_lines(call: CallResult) -> list[str]:
             f"media (pjmedia): rx {rtcp.rx_packets} pkts, loss {loss}, "
             f"jitter mean {jitter}; tx {rtcp.tx_packets} pkts, {far}"
         )
+    lines.extend(call_feature_lines(call))
+    return lines
+
+
+def call_feature_lines(call: CallResult) -> list[str]:
+    """The DTMF, the hold and the session timer of a call, as the text report prints them
+    (the HTML and Markdown reports show the same lines)."""
+    lines = []
     if call.dtmf is not None:
         lines.append(dtmf_line(call.dtmf))
     if call.hold is not None:
