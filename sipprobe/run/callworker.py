@@ -19,6 +19,7 @@ from typing import IO, Any
 from sipprobe.errors import SipProbeError
 from sipprobe.model.dtmf import DTMF_METHODS
 from sipprobe.model.limits import WORKER_RTP_PORTS
+from sipprobe.model.session_timer import TIMER_USES
 from sipprobe.run.crossing import WorkerCall, WorkerReport, report_to_dict
 from sipprobe.run.workers import WorkerSpec
 from sipprobe.scenario.credentials import read_password
@@ -67,6 +68,8 @@ def serve(spec: WorkerSpec, channel: IO[str]) -> int:
         dtmf_method=spec.dtmf_method if spec.dtmf_method in DTMF_METHODS else "rfc4733",
         hold_s=spec.hold_s,
         hold_mode="inactive" if spec.hold_mode == "inactive" else "sendonly",
+        session_expires_s=spec.session_expires_s,
+        session_timer=next((u for u in TIMER_USES if u == spec.session_timer), "optional"),
     )
     if spec.media_file:
         plan = replace(plan, media_file=spec.media_file)

@@ -107,6 +107,8 @@ def worker_spec(scenario: Scenario, bind_host: str, uri: str, step: CallStep) ->
         dtmf_method=step.dtmf_method,
         hold_s=step.hold_s,
         hold_mode=step.hold_mode,
+        session_expires_s=step.session_expires_s,
+        session_timer=step.session_timer,
     )
 
 

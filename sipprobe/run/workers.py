@@ -64,6 +64,8 @@ class WorkerSpec:
     dtmf_method: str = "rfc4733"
     hold_s: float = 0.0
     hold_mode: str = "sendonly"
+    session_expires_s: int | None = None  # the step's RFC 4028 session timer
+    session_timer: str = "optional"
     sip_port: int = 0
     rtp_port: int = 0
 

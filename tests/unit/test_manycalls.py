@@ -151,6 +151,27 @@ def test_worker_spec_carries_the_steps_dtmf_and_hold() -> None:
     assert WorkerSpec.from_json(spec.to_json()) == spec
 
 
+def test_worker_spec_of_a_step_carries_what_each_call_does() -> None:
+    """DTMF, the hold and its mode, and the session timer reach every worker's calls."""
+    from sipprobe.run.manycalls import worker_spec
+    from sipprobe.scenario.model import CallStep, Scenario
+    from sipprobe.sip.uri import parse_uri
+
+    step = CallStep(
+        parallel=8, dtmf="12", dtmf_method="inband", hold_s=3.0, hold_mode="inactive",
+        session_expires_s=120, session_timer="required",
+    )  # fmt: skip
+    scenario = Scenario("many", "sip-trunk", parse_uri("sip:p:5060"), "udp", (step,))
+    spec = WorkerSpec.from_json(worker_spec(scenario, "127.0.0.1", "sip:echo@p", step).to_json())
+    assert (spec.dtmf, spec.dtmf_method, spec.hold_s, spec.hold_mode) == (
+        "12",
+        "inband",
+        3.0,
+        "inactive",
+    )
+    assert (spec.session_expires_s, spec.session_timer) == (120, "required")
+
+
 def test_workers_needed_and_shares_split_evenly() -> None:
     assert workers_needed(4) == 1
     assert workers_needed(5) == 2
