@@ -74,7 +74,7 @@ def subject_of(finding: Finding, step: StepResult | None) -> Subject | None:
 
 
 def _tls_failure(step: StepResult | None) -> bool:
-    """A TLS failure is not silence (verdict/policy.py says so too): the request never left."""
+    """A TLS failure is not silence (verdict/messaging.py says so too): the request never left."""
     return step is not None and "TLS" in step.reason  # a step without an answer: its error
 
 

@@ -110,7 +110,7 @@ def _identity_findings(
 
 
 def answer_findings(step: StepResult, detail: AnswerDetail) -> list[Finding]:
-    """Messaging findings of an answer step (media: verdict/policy.py, as for any call)."""
+    """Messaging findings of an answer step (media: verdict/calls.py, as for any call)."""
     call = step.call
     caller = detail.caller
     if caller is None or call is None:

@@ -11,7 +11,7 @@ RFC 4028 lets either side decline them, so nothing is found. What is found:
   own 2xx said ``refresher=uas``) and stopped refreshing (none of its refreshes failed at
   the probe), the platform did not keep its word; when it was the probe, the probe's own
   stack or the path failed: unknown. It names the case a plain ``call-dropped`` would leave
-  open (verdict/policy.py skips that).
+  open (verdict/calls.py skips that).
 """
 
 from __future__ import annotations
