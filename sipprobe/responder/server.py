@@ -138,7 +138,7 @@ class Server:
         self._say("stopping")
         self.uas.shutdown()
         deadline = loop.now + STOP_GRACE_S
-        while self.uas.byes and loop.now < deadline:
+        while self.uas.byes.pending and loop.now < deadline:
             loop.run_once()
         self._say(f"counters: {self.counters.line()}")
         self.close()

@@ -6,7 +6,8 @@ keeps nothing for them, and a retransmitted request is simply judged again. Stat
 for accepted calls, whose number the limits bound: the INVITE server transaction (the last
 response, resent for a retransmitted INVITE; 2xx retransmitted with Timer G until the ACK,
 given up after Timer H with a BYE), the dialog (ACK, BYE, re-INVITE, UPDATE, CANCEL, INFO)
-and its media; session timers (RFC 4028) are kept as ``session_timer.py`` describes.
+and its media (a ``dialog.Call``; the BYEs the responder sends are ``bye.py``'s client
+transactions); session timers (RFC 4028) are kept as ``session_timer.py`` describes.
 OPTIONS gets 200 with ``X-Sipprobe-Source``; the 200 of an INVITE also carries
 ``X-Sipprobe-Rtp-Dscp`` and ``X-Sipprobe-Received`` (see ``wire.received_lines``). DTMF the
 call received (RFC 4733 events, SIP INFO) is counted, logged and named in the 200 to the
@@ -17,23 +18,22 @@ any; ``inband-unchecked`` when the call's audio was not searched for tones, resp
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sipprobe.model.dtmf import MAX_DTMF_DIGITS
 from sipprobe.responder import sdp, session_timer, wire
+from sipprobe.responder.bye import Byes
+from sipprobe.responder.dialog import T1_S, T2_S, TIMER_H_S, Call, call_hosts
 from sipprobe.responder.limits import Counters, Limits, Refusal, SourceTable
-from sipprobe.responder.loop import Loop, Timer
-from sipprobe.responder.media import RTP_DSCP, MediaSession, PortRange, tone_frames
+from sipprobe.responder.loop import Loop
+from sipprobe.responder.media import MediaSession, PortRange, tone_frames
 from sipprobe.responder.transport import Channel
 from sipprobe.sip import digest
 from sipprobe.sip.mirror import response_address
 from sipprobe.sip.telephone_event import DTMF_HEADER, INBAND_UNCHECKED, info_digit
 
-T1_S, T2_S = 0.5, 4.0
-TIMER_H_S = 64 * T1_S
 Say = Callable[[str], None]
 
 
@@ -47,62 +47,6 @@ class UasSettings:
     srtp: str = "off"  # off | optional | mandatory
     limits: Limits = field(default_factory=Limits)
     ports: PortRange = field(default_factory=PortRange)
-
-
-class Call:
-    """One accepted call: its INVITE transaction while it runs, its dialog and media."""
-
-    def __init__(
-        self,
-        request: wire.Request,
-        source: tuple[str, int],
-        channel: Channel,
-        local_host: str,
-        received: str,
-    ) -> None:
-        self.received = received
-        self.invite: wire.Request | None = request  # until the ACK: for 487 and retransmits
-        self.branch = request.branch
-        self.source = source
-        self.reply_to = response_address(request.message, source)
-        self.channel = channel
-        self.local_host = local_host
-        self.local_tag = wire.new_tag()
-        self.key = (request.call_id, self.local_tag)
-        self.label = request.label()
-        self.ids = wire.dialog_ids(request, self.local_tag)
-        self.state = "early"  # early -> answered (200 sent) -> confirmed (ACK) -> ended
-        self.last_response = b""
-        self.answer_sdp = ""
-        self.sdp_version = 0  # the answer's o= version, raised with each changed answer
-        self.info_digits = ""  # DTMF digits received in SIP INFO
-        self.media: MediaSession | None = None
-        self.timer: Timer | None = None
-        self.interval_s = T1_S
-        self.answered_s = 0.0
-        self.confirmed_s = 0.0
-        self.session = session_timer.SessionClock()  # RFC 4028
-
-    def contact(self) -> str:
-        transport = (
-            "" if self.channel.transport == "udp" else f";transport={self.channel.transport}"
-        )
-        return f"<sip:responder@{wire.hostport(self.local_host, self.channel.local[1])}{transport}>"
-
-
-def local_address_towards(address: str) -> str:
-    """The local address the kernel would send from to reach ``address`` (no packet sent)."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect((address, 9))
-            return str(probe.getsockname()[0])
-        except OSError:
-            return "::1" if family == socket.AF_INET6 else "127.0.0.1"
-
-
-def _specific(host: str) -> bool:
-    return host not in ("", "0.0.0.0", "::")
 
 
 class Uas:
@@ -128,7 +72,7 @@ class Uas:
         )
         self.calls: dict[tuple[str, str], Call] = {}
         self._by_branch: dict[str, Call] = {}
-        self.byes: dict[str, tuple[Call, bytes, Timer | None]] = {}
+        self.byes = Byes(loop)  # the BYEs sent, until their final response
         self.stopping = False
         self.listening = 0  # calls whose audio is searched for DTMF tones (responder/inband.py)
         self._inband: Any = None  # that module, loaded (numpy with it) only when enabled
@@ -142,7 +86,7 @@ class Uas:
     def handle(self, raw: bytes, source: tuple[str, int], channel: Channel) -> None:
         """Everything a SIP transport reads goes here."""
         if raw.startswith(b"SIP/2.0 "):
-            self._response(raw)
+            self.byes.response(raw)
             return
         request = wire.read_request(raw)
         if request is None:
@@ -243,14 +187,7 @@ class Uas:
                 extra=[("Warning", f'304 {wire.SERVER} "{exc}"')],
             )
             return
-        local_host = channel.local[0]
-        if not _specific(local_host):
-            local_host = local_address_towards(source[0])
-        media_host = local_host
-        if negotiated.ipv6 != (":" in media_host):
-            media_host = (
-                "127.0.0.1" if media_host == "::1" else local_address_towards(negotiated.address)
-            )
+        local_host, media_host = call_hosts(channel.local[0], source[0], negotiated)
         try:
             rtp, rtcp_sock = settings.ports.open_pair(media_host)
         except OSError:
@@ -294,26 +231,12 @@ class Uas:
         call.last_response = self._reply(request, source, channel, 100, "Trying")
         self._say(f"call {call.label}: incoming")
         if settings.ring_ms > 0:
-            call.last_response = self._call_response(call, request, 180, "Ringing")
+            call.last_response = call.respond(request, 180, "Ringing")
             call.timer = self._loop.call_later(
                 settings.ring_ms / 1000.0, lambda: self._answer(call)
             )
         else:
             self._answer(call)
-
-    def _call_response(
-        self, call: Call, request: wire.Request, code: int, reason: str, body: str = ""
-    ) -> bytes:
-        extra = [("Contact", call.contact())]
-        if code == 200:
-            extra += [("Allow", wire.ALLOW), (wire.DSCP_HEADER, str(RTP_DSCP))]
-            extra += [(wire.RECEIVED_HEADER, call.received), wire.source_header(call.source)]
-            extra += call.session.headers()
-        data = wire.response(
-            request, code, reason, call.source, to_tag=call.local_tag, extra=extra, body=body
-        )
-        call.channel.send(data, call.reply_to)
-        return data
 
     def _authorised(self, request: wire.Request) -> bool:
         header = request.header("authorization")
@@ -336,7 +259,7 @@ class Uas:
         call.state = "answered"
         call.answered_s = self._loop.now
         call.session.start(call.answered_s)
-        call.last_response = self._call_response(call, call.invite, 200, "OK", call.answer_sdp)
+        call.last_response = call.respond(call.invite, 200, "OK", call.answer_sdp)
         self._say(f"call {call.label}: answered")
         call.interval_s = T1_S
         call.timer = self._loop.call_later(T1_S, lambda: self._retransmit_ok(call))
@@ -360,14 +283,8 @@ class Uas:
         call = self.calls.get((request.call_id, request.to_tag))
         if call is None or call.state != "answered":
             return  # the ACK of a refusal, a retransmitted ACK, or a stranger's
-        call.state = "confirmed"
-        call.confirmed_s = self._loop.now
-        call.invite = None
-        if call.timer is not None:
-            call.timer.cancel()
+        call.confirm(self._loop.now)
         self._sources.remove_unconfirmed(call.source[0])
-        assert call.media is not None
-        call.media.confirm(self._loop.now)
 
     def _cancel(self, request: wire.Request, source: tuple[str, int], channel: Channel) -> None:
         call = self._by_branch.get(request.branch)
@@ -376,7 +293,7 @@ class Uas:
             return
         self._reply(request, source, channel, 200, "OK", to_tag=call.local_tag)
         if call.state == "early" and call.invite is not None:
-            self._call_response(call, call.invite, 487, "Request Terminated")
+            call.respond(call.invite, 487, "Request Terminated")
             self.end(call, "cancelled", bye=False)
 
     def _in_dialog(self, request: wire.Request, source: tuple[str, int], channel: Channel) -> None:
@@ -392,7 +309,9 @@ class Uas:
             if min_se is not None:
                 self._reply(request, source, channel, *session_timer.TOO_SMALL, extra=min_se)
                 return
-            self._reinvite(call, request)
+            direction = call.answer_reoffer(request)
+            if direction is not None:
+                self._say(f"call {call.label}: re-INVITE answered {direction}")
             call.session.refresh(request.message, self._loop.now)
             extra = [("Contact", call.contact()), ("Allow", wire.ALLOW), *call.session.headers()]
             sdp_answer = request.method == "INVITE" or bool(request.body)
@@ -409,30 +328,14 @@ class Uas:
             extra = [("Allow", wire.ALLOW)]
             self._reply(request, source, channel, 405, "Method Not Allowed", extra=extra)
 
-    def _reinvite(self, call: Call, request: wire.Request) -> None:
-        """Answer a re-INVITE's direction: sendonly (hold) is answered recvonly and inactive
-        inactive, and the media stops sending until an offer lets it send again. Without an
-        offer (a refresh) the answer stays as it was."""
-        if "application/sdp" not in (request.header("content-type") or "").lower():
-            return
-        direction = sdp.answer_direction(sdp.offer_direction(request.body))
-        if call.media is not None:
-            call.media.sending = direction in ("sendrecv", "sendonly")
-        call.sdp_version += 1
-        call.answer_sdp = sdp.with_direction(call.answer_sdp, direction, call.sdp_version)
-        self._say(f"call {call.label}: re-INVITE answered {direction}")
-
     def _digits(self, call: Call) -> str:
         """The DTMF digits the call received, per method: ``rfc4733=159#, sip-info=42``."""
-        rtp = call.media.digits if call.media is not None else ""
-        listener = call.media.inband if call.media is not None else None
-        tones = listener.digits() if listener is not None else ""
-        self.counters.dtmf_digits += len(tones)
-        methods = (("rfc4733", rtp), ("sip-info", call.info_digits), ("inband", tones))
-        parts = [f"{name}={digits}" for name, digits in methods if digits]
+        listening = call.media is not None and call.media.inband is not None
+        parts, tones = call.dtmf_received()
+        self.counters.dtmf_digits += tones
         if parts:
             self._say(f"call {call.label}: DTMF received {', '.join(parts)}")
-        if listener is None:
+        if not listening:
             parts.append(INBAND_UNCHECKED)
         return ", ".join(parts)
 
@@ -460,52 +363,8 @@ class Uas:
         self._by_branch.pop(call.branch, None)
         call.channel.hold(-1)
         if bye and call.channel.open:
-            self._send_bye(call)
+            self.byes.send(call)
         self._say(f"call {call.label} ended: {reason} after {held_s:.0f} s")
-
-    def _send_bye(self, call: Call) -> None:
-        data = wire.bye_request(
-            call.ids,
-            1,
-            call.local_host,
-            call.channel.local[1],
-            call.channel.transport,
-            wire.new_branch(),
-        )
-        call.channel.send(data, call.source)
-        timer = None
-        if call.channel.transport == "udp":
-            started = self._loop.now
-            timer = self._loop.call_later(
-                T1_S, lambda: self._retransmit_bye(call.ids.call_id, T1_S, started)
-            )
-        self.byes[call.ids.call_id] = (call, data, timer)
-
-    def _retransmit_bye(self, call_id: str, interval_s: float, started_s: float) -> None:
-        """Timer E of the BYE's client transaction, given up after Timer F (64*T1)."""
-        pending = self.byes.get(call_id)
-        if pending is None:
-            return
-        call, data, _ = pending
-        if self._loop.now - started_s >= TIMER_H_S:
-            del self.byes[call_id]
-            return
-        call.channel.send(data, call.source)
-        next_s = min(2 * interval_s, T2_S)
-        timer = self._loop.call_later(
-            next_s, lambda: self._retransmit_bye(call_id, next_s, started_s)
-        )
-        self.byes[call_id] = (call, data, timer)
-
-    def _response(self, raw: bytes) -> None:
-        if not self.byes:
-            return
-        ids = wire.read_response_ids(raw)
-        if ids is None or ids[2] != "BYE" or ids[0] < 200:
-            return
-        pending = self.byes.pop(ids[1], None)
-        if pending is not None and pending[2] is not None:
-            pending[2].cancel()
 
     def housekeeping(self) -> None:
         """Call length limit and RTCP; run by the server about twice a second."""
@@ -533,7 +392,7 @@ class Uas:
         self.stopping = True
         for call in list(self.calls.values()):
             if call.state == "early" and call.invite is not None:
-                self._call_response(call, call.invite, 480, "Temporarily Unavailable")
+                call.respond(call.invite, 480, "Temporarily Unavailable")
                 self.end(call, "responder stopping", bye=False)
             else:
                 self.end(call, "responder stopping", bye=True)

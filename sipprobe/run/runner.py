@@ -2,29 +2,29 @@
 
 A step that fails at the network is a result, not an error: the run goes on and the verdict
 weighs it. A local failure (the stack cannot start, a callback broke) stops the run, but the
-steps already measured are kept in the report.
+steps already measured are kept in the report. The steps with more to them live beside
+this module (the call step in callstep.py, two legs in legs.py, answer in inbound.py,
+capacity in capacitystep.py); assemble.py makes the report of what the run measured.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import platform
 import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sipprobe import __version__
 from sipprobe.errors import SipProbeError
 from sipprobe.model.capacity import step_sizes
 from sipprobe.model.endpoint import Endpoint
 from sipprobe.model.limits import MAX_CALLS, RTP_PORT_SPAN
 from sipprobe.model.results import Finding, RunReport, SipEvent, StepResult
-from sipprobe.model.steps import CallDetail, OptionsDetail, RegisterDetail, WaitDetail
-from sipprobe.nat.answer import with_far_end_answer
+from sipprobe.model.steps import OptionsDetail, RegisterDetail, WaitDetail
+from sipprobe.run.assemble import assemble_report
+from sipprobe.run.callstep import call_step
 from sipprobe.run.capture import RunCapture, choose_rtp_base
 from sipprobe.run.workers import WorkerPorts, plan_worker_ports, workers_needed
 from sipprobe.scenario.credentials import describe_source, read_password
@@ -42,9 +42,6 @@ from sipprobe.scenario.model import (
 from sipprobe.signalling.options import TlsSettings, send_options
 from sipprobe.signalling.timeline import Timeline
 from sipprobe.sip.contact import contact_binding
-from sipprobe.sip.uri import parse_uri
-from sipprobe.verdict.attribution import attribute
-from sipprobe.verdict.policy import decide, run_findings, with_findings
 
 Progress = Callable[[str], None]
 
@@ -177,38 +174,12 @@ class _Run:
             range(base, base + RTP_PORT_SPAN + 2) if base else range(0),
         )
 
-    def calls_in_workers(self, index: int, uri: str, step: CallStep) -> list[Any]:
-        """More calls than one stack holds: placed by worker processes, joined into the run.
-        A call a failed worker did not place is None."""
-        from sipprobe.run.manycalls import join_worker_results, worker_findings, worker_spec
-        from sipprobe.run.workers import run_workers
-
-        results = run_workers(
-            worker_spec(self.scenario, self.stack.settings.bind_host, uri, step),
-            step.parallel,
-            self.worker_ports,
-            lambda text: self.say(f"step {index + 1}: {text}"),
-        )
-        joined = join_worker_results(self.timeline, results)
-        self.findings.extend(worker_findings(joined.failures, index))
-        return list(joined.calls)
-
     def target_address(self) -> str:
         target = self.scenario.target
         try:
             return str(socket.getaddrinfo(target.host, None)[0][4][0])
         except OSError:
             return target.host
-
-    def call_uri(self, to: str) -> str:
-        if to.lower().startswith(("sip:", "sips:")):
-            return str(parse_uri(to))
-        spec = self.scenario.account
-        domain = spec.domain if spec else self.scenario.target.hostport()
-        uri = parse_uri(f"sip:{to}@{domain}")
-        if domain == self.scenario.target.hostport():
-            uri = uri.with_transport(self.scenario.transport)
-        return str(uri)
 
     # -- steps ------------------------------------------------------------------------------
     def options(self, index: int, step: OptionsStep) -> StepResult:
@@ -300,100 +271,11 @@ class _Run:
 
     def calls(self, index: int, step: CallStep, label: str = "") -> list[StepResult]:
         """The call step: one call, or ``parallel`` simultaneous ones (a result each)."""
-        from sipprobe.run.manycalls import unplaced_call
-        from sipprobe.signalling.call import CallPlan, place_calls
-
         if step.callee is not None:  # to one of the probe's own accounts: both legs measured
             from sipprobe.run.legs import two_leg_call
 
             return two_leg_call(self, index, step)
-        uri = self.call_uri(step.to)
-        count = step.parallel
-        many = f"{count} calls" if count > 1 else "call"
-        self.say(f"step {index + 1}: {many} {uri} for {step.duration_s:g} s")
-        plan = CallPlan(
-            uri=uri,
-            duration_s=step.duration_s,
-            answer_timeout_s=step.answer_timeout_s,
-            expect_status=step.expect_status,
-            dtmf=step.dtmf,
-            dtmf_method=step.dtmf_method,
-            hold_s=step.hold_s,
-            hold_mode=step.hold_mode,
-            session_expires_s=step.session_expires_s,
-            session_timer=step.session_timer,
-        )
-        if self.scenario.media_file:
-            plan = replace(plan, media_file=self.scenario.media_file)
-        outcomes: list[Any] = (
-            self.calls_in_workers(index, uri, step)
-            if count > MAX_CALLS
-            else place_calls(
-                self.stack,
-                self.account_of(step.caller)[0],
-                plan,
-                count,
-                lambda text: self.say(f"step {index + 1}: {text}"),
-            )
-        )
-        timeline = self.timeline.snapshot()
-        spec = self.account_of(step.caller)[1]
-        credentials = (
-            describe_source(spec.password_env, spec.password_file)
-            if spec and spec.has_password
-            else None
-        )
-        results = []
-        for number, outcome in enumerate(outcomes):
-            name = f"{label}call {uri}" + (f" [{number + 1}/{count}]" if count > 1 else "")
-            if outcome is None:
-                results.append(
-                    unplaced_call(index + number, name, step, self.scenario.srtp, credentials)
-                )
-                continue
-            # What the far end's 2xx says: its RTP marking, the INVITE as it arrived (nat/answer.py)
-            call = with_far_end_answer(outcome.result, [timeline[i] for i in outcome.events])
-            # An answer the probe could not use (or had to end itself) is no working call.
-            torn_down = call.answered and (
-                call.unusable_answer is not None or call.local_disconnect is not None
-            )
-            timings = {
-                name: value
-                for name, value in (
-                    ("trying", call.trying_ms),
-                    ("pdd", call.pdd_ms),
-                    ("answer", call.answer_ms),
-                    ("bye", call.bye_ms),
-                )
-                if value is not None
-            }
-            origin = outcome.origin if outcome.origin in ("network", "local") else "none"
-            results.append(
-                StepResult(
-                    index=index + number,
-                    kind="call",
-                    name=name,
-                    ok=call.status_code == step.expect_status
-                    and origin == "network"
-                    and not torn_down,
-                    status_code=call.status_code if origin == "network" else None,
-                    reason=call.reason,
-                    origin=origin,  # type: ignore[arg-type]
-                    timings_ms=timings,
-                    detail=CallDetail(
-                        duration_s=step.duration_s,
-                        expect_dscp=step.expect_dscp,
-                        srtp=self.scenario.srtp,
-                        timed_out=outcome.timed_out,
-                        credentials=credentials,
-                    ),
-                    expected_status=step.expect_status,
-                    reachable=any(timeline[i].direction == "rx" for i in outcome.events),
-                    call=call,
-                    events=outcome.events,
-                )
-            )
-        return results
+        return call_step(self, index, step, label)
 
     def nat_check(self, index: int, step: NatCheckStep) -> StepResult:
         from sipprobe.nat.step import nat_check_step
@@ -485,48 +367,4 @@ def run_scenario(
                 raise
             run.local_errors.append(str(exc))
             run.say(f"run stopped early: {exc}")
-    steps = tuple(run.results)
-    timeline = run.timeline.snapshot()
-    sip_limits = run.timeline.limits()
-    capture_summary = None
-    if run.capture is not None:
-        steps, capture_summary = run.capture.finish(steps, timeline)
-    verdict = with_findings(
-        decide(steps, scenario.thresholds, str(scenario.target)),
-        run_findings(
-            sip_limits,
-            capture_summary,
-            # only looked up (DNS) when there is a flood to say it of
-            run.target_address() if sip_limits.dropped else None,
-            steps,
-        )
-        + tuple(run.findings),
-    )
-    return RunReport(
-        scenario=scenario.name,
-        service=scenario.service,
-        target=str(scenario.target),
-        transport=scenario.transport,
-        started_at=started_wall.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        duration_s=round(time.monotonic() - started, 3),
-        steps=steps,
-        timeline=timeline,
-        verdict=attribute(
-            verdict,
-            steps,
-            scenario.service,
-            scenario.equipment_in_effect,
-            scenario.location,
-        ),
-        probe={
-            "version": __version__,
-            "host": socket.gethostname(),
-            "python": platform.python_version(),
-        },
-        local_errors=tuple(run.local_errors),
-        capture=capture_summary,
-        thresholds=scenario.thresholds,
-        location=scenario.location,
-        equipment=scenario.equipment_in_effect,
-        sip_limits=sip_limits,
-    )
+    return assemble_report(run, started_wall, started)
