@@ -1,38 +1,23 @@
 """The ``answer`` step of a scenario: ``answer: {account: b, timeout_s: 60, duration_s: 10}``,
 optionally with ``expect_from`` and ``expect_to`` (regular expressions the call should match).
 
-Parsed here rather than in loader.py, which calls it with its reader (every error names the
-file, the line and the key). ``account`` is checked against ``accounts:`` by the loader, as
-the other steps' accounts are.
+Parsed here, as call_step.py is for ``call``, with the loader's reader (scenario/reader.py:
+every error names the file, the line and the key). ``account`` is checked against
+``accounts:`` by accounts.py, as the other steps' accounts are.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Protocol
 
-import yaml
-
-from sipprobe.errors import ScenarioError
 from sipprobe.scenario.model import AnswerStep
+from sipprobe.scenario.reader import Fields, Reader
 
 ANSWER_KEYS = ("account", "timeout_s", "duration_s", "expect_from", "expect_to")
 MAX_WAIT_S = 3600.0  # an hour of waiting for a call is already a long ticket
 
 
-class Reader(Protocol):
-    """What the loader's reader offers (scenario/loader.py)."""
-
-    def number(self, node: yaml.Node, key: str, low: float, high: float) -> float: ...
-
-    def text(self, node: yaml.Node, key: str, numbers: bool = False) -> str: ...
-
-    def fail(self, node: yaml.Node | None, key: str, problem: str) -> ScenarioError: ...
-
-
-def _pattern(
-    reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], name: str, key: str
-) -> str | None:
+def _pattern(reader: Reader, fields: Fields, name: str, key: str) -> str | None:
     """A regular expression, checked now so that a typo is a file:line error, not a crash."""
     if name not in fields:
         return None
@@ -45,9 +30,7 @@ def _pattern(
     return pattern
 
 
-def parse_answer_step(
-    reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str
-) -> AnswerStep:
+def parse_answer_step(reader: Reader, fields: Fields, key: str) -> AnswerStep:
     default = AnswerStep()
     timeout = default.timeout_s
     if "timeout_s" in fields:
