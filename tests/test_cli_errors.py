@@ -87,7 +87,6 @@ def test_cli_password_file_missing(tmp_path: Path) -> None:
         (("run", "/nonexistent.yaml"), "cannot read the file"),
         (("run", "x.yaml", "--var", "novalue"), ""),
         (("call", "sip:h", "--session-expires", "30"), "--session-expires takes 90 to 86400 s"),
-        (("call", "sip:h", "--session-expires", "90", "--calls", "5"), "--calls up to 4"),
         (("call", "sip:h", "--hold-mode", "mute"), "invalid choice"),
     ],
 )

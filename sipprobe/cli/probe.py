@@ -23,7 +23,6 @@ from sipprobe.history.recording import check_and_record
 from sipprobe.model.demarc import Location
 from sipprobe.model.dtmf import dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
-from sipprobe.model.limits import MAX_CALLS as MAX_CALLS_PER_PROCESS
 from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
 from sipprobe.model.session_timer import MIN_SE_S, TimerUse
@@ -211,20 +210,9 @@ def _session_expires(args: argparse.Namespace) -> int | None:
         raise UsageError(
             f"--session-expires takes {MIN_SE_S} to 86400 s, got {args.session_expires}"
         )
-    _one_process(args, "--session-expires")
     return int(args.session_expires)
 
 
 def _session_timer(args: argparse.Namespace) -> TimerUse:
     use: TimerUse = args.session_timer  # argparse's choices are TIMER_USES
-    if use != "optional":
-        _one_process(args, "--session-timer")
     return use
-
-
-def _one_process(args: argparse.Namespace, option: str) -> None:
-    """Session timers are set on the probe's own SIP stack: not on the call workers'."""
-    if args.calls > MAX_CALLS_PER_PROCESS:
-        raise UsageError(
-            f"{option} applies to calls of one process: --calls up to {MAX_CALLS_PER_PROCESS}"
-        )

@@ -13,7 +13,7 @@ import yaml
 
 from sipprobe.model.dtmf import DTMF_METHODS, DtmfMethod, dtmf_problem
 from sipprobe.model.hold import HOLD_MODES, HoldMode, hold_duration_problem
-from sipprobe.model.limits import MAX_CALLS, MAX_PARALLEL_CALLS
+from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.session_timer import MIN_SE_S, TIMER_USES, TimerUse
 from sipprobe.scenario.model import CallStep
 from sipprobe.scenario.reader import Fields, Reader, optional
@@ -44,13 +44,6 @@ def parse_call_step(reader: Reader, fields: Fields, key: str) -> CallStep:
     problem = hold_duration_problem(hold_s, duration_s, dtmf) if hold_s > 0 else None
     if problem:
         raise reader.fail(fields["hold_s"][1], f"{key}.hold_s", problem)
-    for one_process in ("session_expires_s", "session_timer"):
-        if one_process in fields and parallel > MAX_CALLS:
-            raise reader.fail(
-                fields[one_process][1],
-                f"{key}.{one_process}",
-                f"applies to calls of one process: parallel up to {MAX_CALLS}, not {parallel}",
-            )
     return CallStep(
         to=optional(fields, "to", lambda n: reader.text(n, f"{key}.to", numbers=True), "echo"),
         duration_s=duration_s,
