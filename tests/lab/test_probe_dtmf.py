@@ -226,23 +226,18 @@ def test_probe_dtmf_rfc4733_and_speech_detect_no_tones(responder: Responder) -> 
     assert [re.findall(r"X-Sipprobe-Dtmf: (.*)", m["text"]) for m in bye_ok] == [["rfc4733=7"]]
 
 
-def test_probe_dtmf_in_8_parallel_calls_through_call_workers(responder: Responder) -> None:
-    """Beyond 4 calls the call workers send the digits too: each of 8 calls' digits come back
-    in its own echo and the responder heard them in each."""
+def test_probe_dtmf_hold_and_timer_in_8_parallel_calls_through_call_workers(
+    responder: Responder,
+) -> None:
+    """Beyond 4 calls the call workers do what each call of the step does: each of 8 calls'
+    digits come back in its own echo and the responder heard them in each; each call is held
+    (inactive: both directions stop and resume) and asks for a 90 s session timer."""
     require_lab("tcpdump", root=True)
     run = run_probe(
-        "call",
-        responder.uri(),
-        "--calls",
-        "8",
-        "--duration",
-        "3",
-        "--dtmf",
-        "12",
-        "--dtmf-method",
-        "inband",
-        "--no-history",
-    )
+        "call", responder.uri(), "--calls", "8", "--duration", "7", "--dtmf", "12",
+        "--dtmf-method", "inband", "--hold-s", "2", "--hold-mode", "inactive",
+        "--session-expires", "90", "--no-history",
+    )  # fmt: skip
     assert run.returncode == 0, run.report["verdict"]
     calls = run.report["calls"]
     assert len(calls) == 8 and len({c["call_id"] for c in calls}) == 8
@@ -250,3 +245,11 @@ def test_probe_dtmf_in_8_parallel_calls_through_call_workers(responder: Responde
         dtmf = call["dtmf"]
         assert (dtmf["sent"], dtmf["received"], dtmf["received_method"]) == ("12", "12", "inband")
         assert (dtmf["far_end_received"], dtmf["matched"]) == ("12", True)
+        hold = call["hold"]
+        assert [(r["offered"], r["answered"]) for r in hold["reinvites"]] == [
+            ("inactive", "inactive"),
+            ("sendrecv", "sendrecv"),
+        ]
+        assert [(m["stopped"], m["resumed"]) for m in hold["media"]] == [(True, True)] * 2
+        timer = call["session_timer"]
+        assert (timer["offered_s"], timer["answered_s"], timer["refresher"]) == (90, 90, "uac")
