@@ -1,7 +1,8 @@
 """Test-wide hooks: lab fixtures, peer logs on failure, and no silent skips in CI.
 
-- The lab fixtures (`kamailio`, `kamailio_factory`, `sipp_uas`, `sipp_uac`, `baresip`) come
-  from the `lab` package in tests/lab/ and are available to every test.
+- The lab fixtures (`kamailio`, `kamailio_factory`, `sipp_uas`, `sipp_uac`, `baresip`,
+  `background_probe`) come from the `lab` package in tests/lab/ and are available to every
+  test.
 - When a phase of a test fails, the logs of the peers its fixtures started are added to the
   report (sections "kamailio log (...)", "sipp busy messages.log", ...).
 - Every test gets an XDG_DATA_HOME of its own, so the runs it makes (and the probes it
@@ -26,6 +27,7 @@ pytest_plugins = (
     "lab.netns",
     "lab.exporter",
     "lab.baresip",
+    "lab.background",
 )
 
 

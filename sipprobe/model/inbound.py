@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sipprobe.model.hold import Reinvite
+
 __all__ = ["AnswerDetail", "InboundCall"]
 
 
@@ -31,6 +33,21 @@ class InboundCall:
     answered_sent_ms: float | None  # INVITE received -> 200 OK sent
     ack_after_ms: float | None  # 200 OK sent -> ACK received; None: no ACK arrived
     offered_codecs: tuple[str, ...]  # in the caller's SDP offer, in its order
+    # the INVITE had no SDP (delayed offer, RFC 3261 13.2.1): the probe's 200 OK carried the
+    # offer and the caller's ACK the answer; offered_codecs is then empty
+    delayed_offer: bool = False
+    # the caller's hold and resume re-INVITEs (signalling/hold.py), "at_s" after the answer
+    held_by_caller: tuple[Reinvite, ...] = ()
+
+    def caller_hold(self) -> tuple[str, float, float | None] | None:
+        """The caller's hold: what its re-INVITE offered, when (s after the answer) and how
+        long until it resumed (None: it never did); None when the caller did not hold."""
+        hold = next((r for r in self.held_by_caller if r.purpose == "hold"), None)
+        if hold is None:
+            return None
+        resume = next((r for r in self.held_by_caller if r.purpose == "resume"), None)
+        held = round(resume.at_s - hold.at_s, 3) if resume is not None else None
+        return hold.offered, hold.at_s, held
 
 
 @dataclass(frozen=True, slots=True)

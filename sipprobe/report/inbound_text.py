@@ -36,7 +36,15 @@ def answer_facts(detail: AnswerDetail) -> list[tuple[str, str]]:
             f"after it; ACK {_ms(caller.ack_after_ms)} after the 200",
         )
     )
-    facts.append(("offered", ", ".join(caller.offered_codecs) or "-"))
+    if caller.delayed_offer:
+        facts.append(("offered", "nothing: delayed offer (the 200 OK offered, the ACK answered)"))
+    else:
+        facts.append(("offered", ", ".join(caller.offered_codecs) or "-"))
+    hold = caller.caller_hold()
+    if hold is not None:
+        offered, at_s, held_s = hold
+        until = f"resumed after {held_s:.1f} s" if held_s is not None else "never resumed"
+        facts.append(("held by caller", f"{offered} at {at_s:.1f} s after the answer, {until}"))
     ended = {"caller": "the caller hung up", "probe": "the probe hung up"}.get(
         detail.hangup_by or "", "not ended by a BYE"
     )

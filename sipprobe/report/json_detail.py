@@ -6,6 +6,7 @@ JSON contract has always had them (``sipprobe/schema/report.schema.json``).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sipprobe.model.inbound import InboundCall
@@ -91,6 +92,8 @@ def inbound_call_json(caller: InboundCall | None) -> dict[str, Any] | None:
         "answered_sent_ms": caller.answered_sent_ms,
         "ack_after_ms": caller.ack_after_ms,
         "offered_codecs": list(caller.offered_codecs),
+        "delayed_offer": caller.delayed_offer,
+        "held_by_caller": [asdict(r) for r in caller.held_by_caller],
     }
 
 

@@ -203,6 +203,8 @@ def _inbound_call(data: dict[str, Any] | None) -> InboundCall | None:
         answered_sent_ms=data["answered_sent_ms"],
         ack_after_ms=data["ack_after_ms"],
         offered_codecs=tuple(data["offered_codecs"]),
+        delayed_offer=data.get("delayed_offer", False),  # both written since delayed offers
+        held_by_caller=tuple(Reinvite(**r) for r in data.get("held_by_caller", [])),
     )
 
 

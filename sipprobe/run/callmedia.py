@@ -71,8 +71,9 @@ def call_media_ends(
     events: Iterable[SipEvent], call_id: str, callee: bool = False
 ) -> CallMediaEnds:
     """The ends of the caller's leg, or with ``callee`` of the leg the probe answered (the
-    offer arrives, the answer is sent): on a proxy both legs share the Call-ID. With each end,
-    the telephone-event payload type its SDP names (DTMF)."""
+    offer arrives, the answer is sent): on a proxy both legs share the Call-ID. A caller whose
+    INVITE had no SDP (delayed offer) gives its end in the ACK. With each end, the
+    telephone-event payload type its SDP names (DTMF)."""
     offers, answers = ("rx", "tx") if callee else ("tx", "rx")
     offer = answer = None
     offer_events = answer_events = None
@@ -88,6 +89,9 @@ def call_media_ends(
             continue
         if event.direction == offers and event.is_request and event.method == "INVITE":
             if offer is None:
+                offer, offer_events = endpoint, telephone_event_type(body)
+        elif callee and event.direction == "rx" and event.is_request and event.method == "ACK":
+            if offer is None:  # a delayed offer: the probe's 200 OK offered, the ACK answers
                 offer, offer_events = endpoint, telephone_event_type(body)
         elif event.direction == answers and event.status_code is not None:
             answer = endpoint or answer  # the last answer wins (183 then 200)

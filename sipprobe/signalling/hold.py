@@ -2,9 +2,10 @@
 
 A re-INVITE is an INVITE the probe sent after the call was answered; its retransmissions
 share its CSeq, and its final response is the first >= 200 with that CSeq. The hold is the
-first re-INVITE offering other than ``sendrecv`` (``sendonly`` or ``inactive``), the resume the
-first after it offering ``sendrecv`` again; other re-INVITEs (session timer refreshes,
-docs/measurement.md) are neither.
+first re-INVITE offering other than ``sendrecv`` (``sendonly``, ``inactive`` or the older
+``c=0.0.0.0``), the resume the first after it offering ``sendrecv`` again; other re-INVITEs
+(session timer refreshes, docs/measurement.md) are neither. A caller that holds a call the
+probe answered sends them the other way (``by_far_end``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def _direction(event: SipEvent) -> str | None:
         audio = parse_sdp(body, tolerant=True).audio if body is not None else None
     except ValueError:
         return None
-    return None if audio is None else audio.direction
+    if audio is None:
+        return None
+    if audio.direction == "sendrecv" and audio.connection == "0.0.0.0":
+        return "c=0.0.0.0"  # the hold of RFC 2543, which RFC 3264 8.4 still asks to accept
+    return audio.direction
 
 
 def without_reinvites(events: Sequence[SipEvent]) -> list[SipEvent]:
@@ -46,16 +51,20 @@ def without_reinvites(events: Sequence[SipEvent]) -> list[SipEvent]:
     return [e for e in events if not (e.method == "INVITE" and (e.cseq or 0) > answered)]
 
 
-def reinvites(events: Sequence[SipEvent], answered_t_s: float) -> tuple[Reinvite, ...]:
-    """The hold's re-INVITEs among one call's ``events``, after the answer at ``answered_t_s``."""
+def reinvites(
+    events: Sequence[SipEvent], answered_t_s: float, by_far_end: bool = False
+) -> tuple[Reinvite, ...]:
+    """The hold's re-INVITEs among one call's ``events``, after the answer at ``answered_t_s``:
+    the probe's, or with ``by_far_end`` the far end's (received, answered by the probe)."""
+    requests, responses = ("rx", "tx") if by_far_end else ("tx", "rx")
     sent: dict[int, SipEvent] = {}
     finals: dict[int, SipEvent] = {}
     for event in events:
         if event.method != "INVITE" or event.cseq is None or event.t_s <= answered_t_s:
             continue
-        if event.direction == "tx" and event.is_request:
+        if event.direction == requests and event.is_request:
             sent.setdefault(event.cseq, event)
-        elif event.direction == "rx" and (event.status_code or 0) >= 200:
+        elif event.direction == responses and (event.status_code or 0) >= 200:
             finals.setdefault(event.cseq, event)
     found = []
     hold_cseq = next((c for c in sorted(sent) if _offered(sent[c]) != "sendrecv"), None)

@@ -2,7 +2,10 @@
 
 The answering side's figures: when the INVITE arrived (after the step started waiting),
 when 180 and 200 left, when the ACK came, who sent the BYE; and the INVITE's headers as
-they arrived, which are what a PBX routes on (docs/measurement.md, "Inbound calls").
+they arrived, which are what a PBX routes on (docs/measurement.md, "Inbound calls"). An
+INVITE without SDP is a delayed offer: the probe's 200 OK offers, the caller's ACK answers,
+so the codec is the ACK's. Re-INVITEs from the caller that hold and resume the call are read
+as signalling/hold.py reads the probe's own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from sipprobe.model.inbound import InboundCall
 from sipprobe.model.results import CallResult, RtcpSummary, SipEvent
 from sipprobe.signalling.dialog import first_bye, offered_codecs
+from sipprobe.signalling.hold import reinvites
 from sipprobe.sip.message import parse_message
 
 
@@ -60,11 +64,21 @@ def answered_dialog(
     ringing = next((e for e in sent if e.status_code in (180, 183)), None)
     final = next((e for e in sent if e.status_code is not None and e.status_code >= 200), None)
     ack = next(
-        (e for e in mine if e.is_request and e.method == "ACK" and e.direction == "rx"), None
+        (
+            e
+            for e in mine
+            if e.is_request and e.method == "ACK" and e.direction == "rx" and e.cseq == invite.cseq
+        ),
+        None,
     )
     bye, bye_final, _ = first_bye(mine)
     message = parse_message(invite.text, tolerant=True)
     answered = final is not None and final.status_code == 200
+    delayed = not (message.sdp_body() or "").strip()
+    # the codec the call uses: the first of the SDP answer (the ACK's with a delayed offer)
+    answer = ack if delayed else final
+    later = [e for e in mine if e.cseq != invite.cseq]  # not the first INVITE resent
+    held = reinvites(later, final.t_s, by_far_end=True) if answered and final else ()
     caller = InboundCall(
         source=invite.peer,
         transport=invite.transport,
@@ -80,6 +94,8 @@ def answered_dialog(
         answered_sent_ms=_ms(invite, final) if answered and final is not None else None,
         ack_after_ms=_ms(final, ack) if answered and final and ack else None,
         offered_codecs=offered_codecs(invite),
+        delayed_offer=delayed,
+        held_by_caller=held,
     )
     hangup_by = None
     if bye is not None:
@@ -103,7 +119,7 @@ def answered_dialog(
         bye_status=bye_final.status_code if bye_final is not None else None,
         hangup_by=hangup_by,  # type: ignore[arg-type]
         offered_codecs=caller.offered_codecs,
-        codec=next(iter(offered_codecs(final)), None) if answered else None,
+        codec=next(iter(offered_codecs(answer)), None) if answered else None,
         rtcp=rtcp,
     )
     return AnsweredDialog(caller, call, tuple(e.index for e in mine))

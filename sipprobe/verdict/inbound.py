@@ -4,7 +4,9 @@ No call within the bound is a finding whose side is unknown: from where the prob
 cannot tell whether nobody dialled or the platform did not deliver the call, and an earlier
 successful REGISTER only proves the platform knew where to send it (docs/demarc.md,
 "Inbound calls"). An answered call's media is judged by the same rules as any call
-(verdict/media.py); its far end is the caller.
+(verdict/media.py); its far end is the caller. A caller that holds the call is said in an
+information finding: the media rules judge RTP by its sequence numbers and timestamps, so
+the silence of a hold is neither loss nor jitter (docs/measurement.md, "Inbound calls").
 """
 
 from __future__ import annotations
@@ -136,6 +138,21 @@ def answer_findings(step: StepResult, detail: AnswerDetail) -> list[Finding]:
                 f"the probe answered the call from {who} but no ACK reached it: the caller's "
                 "side may not have received the 200 OK (the probe resends it for 32 s, then "
                 "the call ends)",
+                step,
+            )
+        )
+    hold = caller.caller_hold()
+    if hold is not None:
+        offered, at_s, held_s = hold
+        until = (
+            f"for {held_s:.1f} s, then resumed it" if held_s is not None else "and never resumed it"
+        )
+        found.append(
+            _finding(
+                Severity.INFO,
+                "inbound-caller-held",
+                f"the caller held the call (its re-INVITE offered {offered}) {at_s:.1f} s after "
+                f"the answer {until}: the caller's RTP may stop meanwhile, which is not loss",
                 step,
             )
         )

@@ -42,7 +42,7 @@ SCENARIO_DIR = Path(__file__).with_name("sipp")
 MAX_CALLS = 10000
 START_TIMEOUT_S = 10.0
 _TOKEN = re.compile(r"@([A-Z_]+)@")
-_SAFE_VALUE = re.compile(r"[A-Za-z0-9._~+=-]+")
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9._~+=/-]+")
 
 UasKind = Literal[
     "echo",

@@ -8,85 +8,19 @@ only, so RTP flows directly between SIPp and the probe. A third case has nobody 
 """
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from lab.background import WAITING, BackgroundProbe
 from lab.kamailio import Kamailio
 from lab.ports import LOOPBACK_V4, free_port
 from lab.probe import run_probe, write_scenario
 from lab.sipp import SippRun
 
 PAI = "+442079460000"
-WAITING = "waiting for a call on "
-
-
-@dataclass
-class BackgroundProbe:
-    """`sipprobe ...` running while the test makes the call; its stdout and stderr in files."""
-
-    popen: subprocess.Popen[bytes]
-    stdout: Path
-    stderr: Path
-    started: float
-
-    def wait_until_waiting(self, timeout_s: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            text = self.stderr.read_text()
-            if WAITING in text:
-                return text
-            assert self.popen.poll() is None, f"the probe ended: {text}"
-            time.sleep(0.05)
-        raise AssertionError(f"the probe never said it was waiting: {self.stderr.read_text()}")
-
-    def finish(self, timeout_s: float) -> tuple[int, dict[str, Any], str, float]:
-        code = self.popen.wait(timeout=timeout_s)
-        wall = time.monotonic() - self.started
-        stderr = self.stderr.read_text()
-        assert "Traceback" not in stderr, stderr
-        return code, json.loads(self.stdout.read_text()), stderr, wall
-
-
-@pytest.fixture
-def background_probe(tmp_path: Path) -> Iterator[Callable[..., BackgroundProbe]]:
-    started: list[BackgroundProbe] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> BackgroundProbe:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("SIPPROBE_")}
-        environment.update(env or {})
-        number = len(started)
-        stdout, stderr = tmp_path / f"probe-{number}.json", tmp_path / f"probe-{number}.err"
-        with stdout.open("wb") as out, stderr.open("wb") as err:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "sipprobe", *args, "--format", "json"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=environment,
-                start_new_session=True,
-            )
-        probe = BackgroundProbe(popen, stdout, stderr, time.monotonic())
-        started.append(probe)
-        return probe
-
-    yield start
-    for probe in started:  # a test that failed half-way: stop what it started, by pid
-        if probe.popen.poll() is None:
-            probe.popen.send_signal(signal.SIGTERM)
-            try:
-                probe.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                probe.popen.kill()
-                probe.popen.wait(timeout=5)
 
 
 def _call(sipp_uac: Callable[..., SippRun], target: tuple[str, int], user: str,
