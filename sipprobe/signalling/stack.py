@@ -5,7 +5,8 @@ Rules this module keeps (see docs/architecture.md, "pjsua2"):
 * no pjsua2 worker threads: this thread polls with ``libHandleEvents``;
 * exceptions raised inside SWIG callbacks are caught, recorded and re-raised from the loop;
 * strong references to accounts, calls and media live here, and are released in order at
-  teardown (hang up, pump, shut accounts down, drop, ``gc.collect()``, ``libDestroy()``).
+  teardown (hang up, pump, let the conference bridge drop the players, shut accounts down,
+  drop, ``gc.collect()``, ``libDestroy()``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from sipprobe.signalling.options import TlsSettings
 from sipprobe.signalling.timeline import Timeline
 
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The conference bridge's clock ticks every 20 ms; connections change on a tick, not at once.
+MEDIA_DETACH_S = 1.0  # bound on waiting for the bridge to drop the players' connections
+MEDIA_SETTLE_S = 0.04  # two ticks more: an end-of-file event already posted is delivered
 SRTP_MODES = {
     "off": pj.PJMEDIA_SRTP_DISABLED,
     "optional": pj.PJMEDIA_SRTP_OPTIONAL,
@@ -198,6 +202,7 @@ class SipStack:
             return
         if self._hang_up_all():
             self.pump(0.2)  # let the BYE/CANCEL of a call cut short go out
+        self.settle_media()
         self._shut_down_all()
         gc.collect()
         try:
@@ -209,6 +214,25 @@ class SipStack:
             self._endpoint = None
             self._log_sink = None
             gc.collect()
+
+    def settle_media(self) -> None:
+        """Pump events until no owned player or tone generator is connected on the conference
+        bridge (bounded), then two bridge ticks more; never raises.
+
+        A call's audio leaves the bridge on the clock's next tick after the call ends, and
+        teardown comes a few milliseconds after the BYE: a player dropped before that tick
+        is still read by the clock thread, which crashes this pjsua2 build now and then
+        (docs/architecture.md, "pjsua2").
+        """
+        ports = [obj for obj in self._owned if isinstance(obj, pj.AudioMedia)]
+        if not ports or self._endpoint is None:
+            return
+        deadline = time.monotonic() + MEDIA_DETACH_S
+        while any(_transmitting(port) for port in ports) and time.monotonic() < deadline:
+            self._endpoint.libHandleEvents(10)
+        settled = time.monotonic() + MEDIA_SETTLE_S
+        while time.monotonic() < settled:
+            self._endpoint.libHandleEvents(10)
 
     def _hang_up_all(self) -> bool:
         """Hang up calls still up; returns whether there were any."""
@@ -289,6 +313,14 @@ def hang_up(call: Any) -> bool:
     with suppress(pj.Error):  # already terminating
         call.hangup(pj.CallOpParam())
     return True
+
+
+def _transmitting(port: Any) -> bool:
+    """Whether a player or tone generator still has listeners on the conference bridge."""
+    try:
+        return len(port.getPortInfo().listeners) > 0
+    except pj.Error:
+        return False
 
 
 def _clear_exception_frames(error: BaseException | None) -> None:
