@@ -15,6 +15,9 @@ from lab.sipmsg import SipRequest, SipResponse
 _MAX_MESSAGE = 65535
 
 
+SO_RCVBUFFORCE = 33  # Linux's <asm-generic/socket.h>; Python's socket module does not name it
+
+
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -31,12 +34,15 @@ class SipClient:
         ssl_context: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         connect_timeout: float = 5.0,
+        receive_buffer: int | None = None,
     ) -> None:
         self.transport = transport.lower()
         self.peer = peer
         self._buffer = b""
         if self.transport == "udp":
             self._sock = socket.socket(_family(local_host), socket.SOCK_DGRAM)
+            if receive_buffer is not None:  # root may pass net.core.rmem_max
+                self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer)
             self._sock.bind((local_host, 0))
             return
         raw = socket.socket(_family(local_host), socket.SOCK_STREAM)

@@ -117,7 +117,11 @@ def test_responder_hostile_unacked_invites_do_not_block_another_caller(
     require_lab(root=True)
     codes: dict[int, int] = {}
     answered: set[str] = set()
-    with SipClient("udp", (responder.host, responder.port), local_host=ATTACKER) as attacker:
+    # The attacker reads only after its burst: its socket holds all 200 answers (the default
+    # buffer holds about 90 on loopback, and the kernel would drop the rest at the attacker).
+    with SipClient(
+        "udp", (responder.host, responder.port), local_host=ATTACKER, receive_buffer=4 << 20
+    ) as attacker:
         for _ in range(200):
             attacker.send(invite(responder, attacker.local, offer(ATTACKER, 4000)))
         deadline = time.monotonic() + 3.0

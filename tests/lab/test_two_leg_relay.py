@@ -80,7 +80,10 @@ def test_two_leg_call_through_rtpengine_measures_four_relayed_directions(
     # The relay's own counts: what it received from each leg is what each leg sent.
     counted = relayed_packets(rtpengine.log_path)
     assert counted[(towards_a, a_tx["src"])] == a_tx["packets"]
-    assert counted[(towards_b, b_tx["src"])] == b_tx["packets"]
+    # b still sends while the caller's BYE travels through the proxy, which has the relay drop
+    # the call first: its last packet or two can arrive after the relay counted (once in a
+    # CI run, 150 of 151).
+    assert b_tx["packets"] - 2 <= counted[(towards_b, b_tx["src"])] <= b_tx["packets"]
 
     # The relay's address change is no finding: the path is stated, nothing else said.
     assert {f["severity"] for f in run.findings()} <= {"info"}, run.findings()
