@@ -12,20 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sipprobe.model.results import SipEvent
+from sipprobe.signalling.dialog import invite_response
 
 ACK_LOST_AFTER = 2  # 2xx resent after the ACK: one may cross the ACK on the wire, two do not
 
 
 def ok_resent_after_ack(events: Sequence[SipEvent]) -> int:
     """How many 2xx to the answered INVITE arrived after the probe first ACKed it."""
-    answered = next(
-        (
-            e.cseq
-            for e in events
-            if e.direction == "rx" and e.method == "INVITE" and e.status_code == 200
-        ),
-        None,
-    )
+    answer = invite_response(events, 200)
+    answered = answer.cseq if answer is not None else None
     if answered is None:
         return 0
     acked = False

@@ -92,6 +92,18 @@ def invite_timings(events: list[SipEvent]) -> InviteTimings:
     )
 
 
+def invite_response(events: Iterable[SipEvent], status: int) -> SipEvent | None:
+    """The first response ``status`` the probe received to an INVITE (200: the answer)."""
+    return next(
+        (
+            e
+            for e in events
+            if e.direction == "rx" and e.method == "INVITE" and e.status_code == status
+        ),
+        None,
+    )
+
+
 def first_bye(events: list[SipEvent]) -> tuple[SipEvent | None, SipEvent | None, bool]:
     """The first BYE of the dialog, its final response, and whether the far end sent it."""
     bye = next((e for e in events if e.is_request and e.method == "BYE"), None)

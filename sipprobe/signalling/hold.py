@@ -15,6 +15,7 @@ from typing import Literal
 
 from sipprobe.model.hold import Reinvite
 from sipprobe.model.results import SipEvent
+from sipprobe.signalling.dialog import invite_response
 from sipprobe.sip.message import parse_message
 from sipprobe.sip.sdp import parse_sdp
 
@@ -38,14 +39,8 @@ def without_reinvites(events: Sequence[SipEvent]) -> list[SipEvent]:
     """One call's events without the INVITE transactions after the one that was answered,
     so that the call's own timings (answer, hold time, the answer's SDP) stay the first
     INVITE's."""
-    answered = next(
-        (
-            e.cseq
-            for e in events
-            if e.direction == "rx" and e.method == "INVITE" and e.status_code == 200
-        ),
-        None,
-    )
+    answer = invite_response(events, 200)
+    answered = answer.cseq if answer is not None else None
     if answered is None:
         return list(events)
     return [e for e in events if not (e.method == "INVITE" and (e.cseq or 0) > answered)]

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from sipprobe.model.results import SipEvent
 from sipprobe.model.session_timer import SessionRefresh, SessionTimer, expiry_margin_s
+from sipprobe.signalling.dialog import invite_response
 from sipprobe.sip.message import SipMessage, parse_message
 from sipprobe.sip.session_expires import has_option, min_se, session_expires
 
@@ -35,42 +36,16 @@ def _interval(event: SipEvent | None) -> int | None:
     return found.interval_s if found is not None else None
 
 
-def _received(events: Sequence[SipEvent], status: int) -> SipEvent | None:
-    """The first response ``status`` the probe received to an INVITE."""
-    return next(
-        (
-            e
-            for e in events
-            if e.direction == "rx" and e.method == "INVITE" and e.status_code == status
-        ),
-        None,
-    )
-
-
 def session_timer(
     events: Sequence[SipEvent], requested_s: int | None, min_se_s: int
 ) -> SessionTimer | None:
     """The session timers of one call (the caller's events, re-INVITEs and UPDATEs kept);
     None when none was asked and the far end did not use any."""
     invites = [e for e in events if e.method == "INVITE" and e.direction == "tx" and e.is_request]
-    answer = next(
-        (
-            e
-            for e in events
-            if e.direction == "rx" and e.method == "INVITE" and e.status_code == 200
-        ),
-        None,
-    )
+    answer = invite_response(events, 200)
     first = invites[0] if invites else None
     offer = _message(first) if first is not None else None
-    rejected = next(
-        (
-            e
-            for e in events
-            if e.direction == "rx" and e.method == "INVITE" and e.status_code == 422
-        ),
-        None,
-    )
+    rejected = invite_response(events, 422)
     rejection = _message(rejected) if rejected is not None else None
     retry = (
         next((e for e in invites if (e.cseq or 0) > (rejected.cseq or 0)), None)
