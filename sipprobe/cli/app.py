@@ -29,7 +29,10 @@ from sipprobe.cli.nat import add_nat_check_parser, run_nat_check_command
 from sipprobe.cli.schedule import add_schedule_options
 from sipprobe.errors import SipProbeError, UsageError
 from sipprobe.model.demarc import Location
+from sipprobe.model.dtmf import DTMF_METHODS
+from sipprobe.model.hold import HOLD_MODES
 from sipprobe.model.outcome import ExitCode
+from sipprobe.model.session_timer import TIMER_USES
 from sipprobe.report.formats import OutputFormat
 from sipprobe.sip.transports import TRANSPORTS
 
@@ -207,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--dtmf-method",
-        choices=("rfc4733", "sip-info", "inband"),
+        choices=DTMF_METHODS,
         default="rfc4733",
         help="how the digits are sent (default rfc4733: RTP telephone events; inband: tones "
         "in the audio)",
@@ -222,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--hold-mode",
-        choices=("sendonly", "inactive"),
+        choices=HOLD_MODES,
         default="sendonly",
         help="what the hold re-INVITE offers (default sendonly; inactive: neither side sends)",
     )
@@ -236,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--session-timer",
-        choices=("optional", "required", "always"),
+        choices=TIMER_USES,
         default="optional",
         help="session timers optional (default), required of the far end, or always used",
     )

@@ -25,7 +25,7 @@ from sipprobe.model.dtmf import dtmf_problem
 from sipprobe.model.hold import hold_duration_problem
 from sipprobe.model.limits import MAX_PARALLEL_CALLS
 from sipprobe.model.results import RunReport
-from sipprobe.model.session_timer import MIN_SE_S, TimerUse
+from sipprobe.model.session_timer import MIN_SE_S
 from sipprobe.report.bundle import default_directory
 from sipprobe.report.files import Progress, write_metrics_file, write_run_files
 from sipprobe.report.formats import OutputFormat
@@ -155,7 +155,7 @@ def _call(args: argparse.Namespace) -> int:
             hold_s=_hold_s(args),
             hold_mode=args.hold_mode,
             session_expires_s=_session_expires(args),
-            session_timer=_session_timer(args),
+            session_timer=args.session_timer,
         )
     )
     scenario = Scenario(
@@ -211,8 +211,3 @@ def _session_expires(args: argparse.Namespace) -> int | None:
             f"--session-expires takes {MIN_SE_S} to 86400 s, got {args.session_expires}"
         )
     return int(args.session_expires)
-
-
-def _session_timer(args: argparse.Namespace) -> TimerUse:
-    use: TimerUse = args.session_timer  # argparse's choices are TIMER_USES
-    return use

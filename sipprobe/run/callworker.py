@@ -17,9 +17,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from sipprobe.errors import SipProbeError
-from sipprobe.model.dtmf import DTMF_METHODS
 from sipprobe.model.limits import WORKER_RTP_PORTS
-from sipprobe.model.session_timer import TIMER_USES
 from sipprobe.run.crossing import WorkerCall, WorkerReport, report_to_dict
 from sipprobe.run.workers import WorkerSpec
 from sipprobe.scenario.credentials import read_password
@@ -65,11 +63,11 @@ def serve(spec: WorkerSpec, channel: IO[str]) -> int:
         answer_timeout_s=spec.answer_timeout_s,
         expect_status=spec.expect_status,
         dtmf=spec.dtmf,
-        dtmf_method=spec.dtmf_method if spec.dtmf_method in DTMF_METHODS else "rfc4733",
+        dtmf_method=spec.dtmf_method,
         hold_s=spec.hold_s,
-        hold_mode="inactive" if spec.hold_mode == "inactive" else "sendonly",
+        hold_mode=spec.hold_mode,
         session_expires_s=spec.session_expires_s,
-        session_timer=next((u for u in TIMER_USES if u == spec.session_timer), "optional"),
+        session_timer=spec.session_timer,
     )
     if spec.media_file:
         plan = replace(plan, media_file=spec.media_file)

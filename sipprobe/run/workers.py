@@ -28,7 +28,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from sipprobe.model.dtmf import DtmfMethod
+from sipprobe.model.hold import HoldMode
 from sipprobe.model.limits import MAX_CALLS, WORKER_RTP_PORTS
+from sipprobe.model.session_timer import TimerUse
 from sipprobe.run.crossing import WorkerReport, report_from_dict
 
 _PORT_LOW, _PORT_HIGH = 20000, 60000
@@ -61,11 +64,11 @@ class WorkerSpec:
     media_file: str | None
     count: int = 0
     dtmf: str = ""  # the call step's DTMF and hold, done by each call of the worker
-    dtmf_method: str = "rfc4733"
+    dtmf_method: DtmfMethod = "rfc4733"
     hold_s: float = 0.0
-    hold_mode: str = "sendonly"
+    hold_mode: HoldMode = "sendonly"
     session_expires_s: int | None = None  # the step's RFC 4028 session timer
-    session_timer: str = "optional"
+    session_timer: TimerUse = "optional"
     sip_port: int = 0
     rtp_port: int = 0
 
